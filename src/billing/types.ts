@@ -1,0 +1,90 @@
+/**
+ * Billing's interchange types (spec/io.md `snippet bill`, version 1): per slot, each household's
+ * commitments from the three market stages and its metered energy; out, its bills.
+ * @module
+ */
+import type { Side } from "../market/types.ts";
+import type { Money } from "../units/index.ts";
+
+/** The two UCS variants of spec/billing.md: how a deviation pool is shared among its households. */
+export type BillingModel = "ucs-uniform" | "ucs-proportional";
+export const BILLING_MODELS: readonly BillingModel[] = ["ucs-uniform", "ucs-proportional"];
+
+/** One bilateral trade (stage 1) as one of its two households sees it; price 0 is a donation. */
+export interface BilateralCommitment {
+  readonly partner: string;
+  readonly side: Side;
+  readonly volumeWh: number;
+  readonly price: number;
+}
+
+/** Everything stages 1–3 committed a household to in one slot. */
+export interface Commitments {
+  readonly communityBuyWh: number;
+  readonly communitySellWh: number;
+  readonly bilateral: readonly BilateralCommitment[];
+  readonly supplierBuyWh: number;
+  readonly supplierSellWh: number;
+}
+
+/** A meter's signed reading for one slot. */
+export interface MeterReading {
+  readonly importWh: number;
+  readonly exportWh: number;
+}
+
+export interface HouseholdSlot {
+  readonly id: string;
+  readonly committed: Commitments;
+  readonly metered: MeterReading;
+}
+
+/** Tariffs of a slot, in price units; `networkFee` is the DSO's fee per kWh bought from peers. */
+export interface BillingPrices {
+  readonly feedIn: number;
+  readonly retail: number;
+  readonly networkFee: number;
+}
+
+export interface BillingSlot {
+  readonly slot: string;
+  readonly prices: BillingPrices;
+  /** The community clearing price `p*`; null when the slot had no community trade. */
+  readonly clearingPrice: number | null;
+  readonly households: readonly HouseholdSlot[];
+}
+
+/** Input of `snippet bill`. */
+export interface BillRequest {
+  readonly version: 1;
+  readonly slots: readonly BillingSlot[];
+}
+
+/**
+ * One household's bill for one slot, split by what it pays for. `money` is the sum of the parts;
+ * positive is owed, negative is paid to the household.
+ */
+export interface HouseholdSlotBill {
+  readonly id: string;
+  /** `d_k`: metered minus committed net export; 0 without commitments. */
+  readonly deviationWh: number;
+  readonly money: Money;
+  readonly communityMoney: Money;
+  readonly bilateralMoney: Money;
+  readonly supplierMoney: Money;
+  readonly networkFeeMoney: Money;
+  /** `−DP·d_k` plus the household's share of the deviation pool. */
+  readonly deviationMoney: Money;
+  /** What a household without commitments pays at the plain tariff; 0 otherwise. */
+  readonly plainTariffMoney: Money;
+}
+
+/** All bills of one slot, in input order, with the supplier's side of the deviations. */
+export interface SlotBilling {
+  readonly slot: string;
+  readonly bills: readonly HouseholdSlotBill[];
+  /** `TD`: the sum of the deviations of households with commitments. */
+  readonly totalDeviationWh: number;
+  /** The sum of all deviation parts: what the supplier receives for covering deviations (negative: pays). */
+  readonly supplierDeviationMoney: Money;
+}

@@ -1,0 +1,31 @@
+/**
+ * The CLI's edges: reading an input document from a file or stdin, and writing JSON with money
+ * (bigint) as spec/io.md asks: a number while it is a safe integer, else a decimal string.
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { moneyToJson } from "../units/index.ts";
+import { ValidationError } from "../validation/index.ts";
+
+/** Reads the text at `file`, or stdin for `-` or no file. @throws {@link ValidationError} when it cannot be read. */
+export async function readInputText(
+  file: string | undefined,
+  stdin: AsyncIterable<Buffer | string>,
+): Promise<string> {
+  if (file === undefined || file === "-") {
+    const chunks: string[] = [];
+    for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? chunk : chunk.toString("utf8"));
+    return chunks.join("");
+  }
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : String(error);
+    throw new ValidationError([{ path: "(input)", message: `cannot read file ${file} (${reason})` }]);
+  }
+}
+
+/** JSON text of a result, with bigint money written per spec/io.md. */
+export function toJson(value: unknown, pretty: boolean): string {
+  return `${JSON.stringify(value, (_key, field) => (typeof field === "bigint" ? moneyToJson(field) : field), pretty ? 2 : undefined)}\n`;
+}

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { slotRequest } from "../../test/support/communities.ts";
+import { checkProperty } from "../../test/support/property.ts";
+import { committedTotals } from "../billing/ucs.ts";
+import { matchBilateral } from "./bilateral.ts";
+import { clearSlot } from "./slot.ts";
+
+describe("bilateral stage", () => {
+  it("serves a seller's partners in its priority order until its surplus runs out", () => {
+    const trades = matchBilateral([
+      {
+        id: "alice",
+        side: "sell",
+        volumeWh: 1200,
+        offers: [
+          { partner: "hospital", price: 0, capWh: 500 },
+          { partner: "bob", price: 1200, capWh: 1000 },
+        ],
+      },
+      { id: "bob", side: "buy", volumeWh: 900, accepts: [{ partner: "alice", capWh: 2000 }] },
+      { id: "hospital", side: "buy", volumeWh: 3000, accepts: [{ partner: "alice", capWh: 800 }] },
+    ]);
+    assert.deepEqual(trades, [
+      { seller: "alice", buyer: "hospital", volumeWh: 500, price: 0 },
+      { seller: "alice", buyer: "bob", volumeWh: 700, price: 1200 },
+    ]);
+  });
+
+  it("trades only with consent: the buyer must accept that seller, at no more than its maximum price", () => {
+    const trades = matchBilateral([
+      {
+        id: "alice",
+        side: "sell",
+        volumeWh: 1000,
+        offers: [
+          { partner: "bob", price: 1500, capWh: 500 },
+          { partner: "carol", price: 900, capWh: 500 },
+          { partner: "dave", price: 900, capWh: 500 },
+        ],
+      },
+      { id: "bob", side: "buy", volumeWh: 500, accepts: [{ partner: "alice", capWh: 500, maxPrice: 1400 }] },
+      { id: "carol", side: "buy", volumeWh: 500, accepts: [{ partner: "someone-else", capWh: 500 }] },
+      { id: "dave", side: "buy", volumeWh: 500, accepts: [{ partner: "alice", capWh: 300 }] },
+    ]);
+    assert.deepEqual(trades, [{ seller: "alice", buyer: "dave", volumeWh: 300, price: 900 }]);
+  });
+
+  it("caps a pair at the acceptance even when the seller lists the partner twice", () => {
+    const trades = matchBilateral([
+      {
+        id: "a",
+        side: "sell",
+        volumeWh: 1000,
+        offers: [
+          { partner: "b", price: 700, capWh: 300 },
+          { partner: "b", price: 700, capWh: 300 },
+        ],
+      },
+      { id: "b", side: "buy", volumeWh: 1000, accepts: [{ partner: "a", capWh: 400 }] },
+    ]);
+    assert.deepEqual(
+      trades.map((trade) => trade.volumeWh),
+      [300, 100],
+    );
+  });
+});
+
+describe("a whole slot, stages 1–3", () => {
+  it("commits every household to exactly its capped order volume, on its own side only", () => {
+    checkProperty(
+      fc.property(slotRequest(), (request) => {
+        const outcome = clearSlot(request);
+        request.households.forEach((household, index) => {
+          const { id, cappedWh, committed } =
+            outcome.commitments[index] ?? assert.fail("missing commitments");
+          assert.equal(id, household.id);
+          assert.equal(
+            cappedWh,
+            Math.min(household.volumeWh, household.connectionCapWh ?? household.volumeWh),
+          );
+          const totals = committedTotals({ id, committed, metered: { importWh: 0, exportWh: 0 } });
+          assert.deepEqual(
+            totals,
+            household.side === "buy"
+              ? { importWh: cappedWh, exportWh: 0 }
+              : { importWh: 0, exportWh: cappedWh },
+          );
+          if (household.community === false)
+            assert.equal(committed.communityBuyWh + committed.communitySellWh, 0);
+        });
+      }),
+    );
+  });
+
+  it("keeps every bilateral trade within the offer, the acceptance and both positions", () => {
+    checkProperty(
+      fc.property(slotRequest(), (request) => {
+        const { bilateral } = clearSlot(request);
+        for (const trade of bilateral) {
+          const seller = request.households.find((h) => h.id === trade.seller);
+          const buyer = request.households.find((h) => h.id === trade.buyer);
+          assert.equal(seller?.side, "sell");
+          assert.equal(buyer?.side, "buy");
+          const offered = (seller.offers ?? []).filter((offer) => offer.partner === buyer.id);
+          assert.ok(offered.some((offer) => offer.price === trade.price && offer.capWh >= trade.volumeWh));
+          const accepted = (buyer.accepts ?? []).find((accept) => accept.partner === seller.id);
+          const pairWh = bilateral
+            .filter((t) => t.seller === seller.id && t.buyer === buyer.id)
+            .reduce((s, t) => s + t.volumeWh, 0);
+          assert.ok(accepted !== undefined && pairWh <= accepted.capWh);
+        }
+      }),
+    );
+  });
+});

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { zonedOrderBook } from "../../test/support/books.ts";
+import { checkProperty } from "../../test/support/property.ts";
+import { clearCommunity } from "./clear.ts";
+import type { ClearRequest } from "./types.ts";
+
+const withoutZones = (request: ClearRequest): ClearRequest => {
+  const { zones: _zones, ...book } = request;
+  return { ...book, orders: request.orders.map(({ zone: _zone, ...order }) => order) };
+};
+
+describe("market splitting over feeder zones", () => {
+  it("never exceeds a zone limit, and reports each zone's net export as its fills add up", () => {
+    checkProperty(
+      fc.property(zonedOrderBook(), (request) => {
+        const result = clearCommunity(request);
+        for (const [index, zone] of (request.zones ?? []).entries()) {
+          const outcome = result.zones?.[index];
+          assert.equal(outcome?.id, zone.id);
+          let netExportWh = 0;
+          request.orders.forEach((order, k) => {
+            if (order.zone === zone.id)
+              netExportWh += (order.side === "sell" ? 1 : -1) * (result.fills[k]?.filledWh ?? 0);
+          });
+          assert.equal(outcome.netExportWh, netExportWh, `zone ${zone.id} net export`);
+          assert.ok(
+            netExportWh <= zone.exportLimitWh,
+            `zone ${zone.id} exports ${netExportWh} > ${zone.exportLimitWh}`,
+          );
+          assert.ok(
+            -netExportWh <= zone.importLimitWh,
+            `zone ${zone.id} imports ${-netExportWh} > ${zone.importLimitWh}`,
+          );
+        }
+      }),
+    );
+  });
+
+  it("conserves energy and fills every order only at its own zone's price or better", () => {
+    checkProperty(
+      fc.property(zonedOrderBook(), (request) => {
+        const result = clearCommunity(request);
+        const zonePrice = new Map(result.zones?.map((zone) => [zone.id, zone.clearingPrice]));
+        let bought = 0;
+        let sold = 0;
+        request.orders.forEach((order, index) => {
+          const filledWh = result.fills[index]?.filledWh ?? -1;
+          assert.ok(filledWh >= 0 && filledWh <= order.volumeWh);
+          if (filledWh === 0) return;
+          const price = zonePrice.get(order.zone ?? "");
+          assert.ok(typeof price === "number", `zone ${order.zone} has a price when its orders trade`);
+          assert.ok(price >= request.prices.feedIn && price <= request.prices.retail);
+          if (order.side === "buy") {
+            bought += filledWh;
+            assert.ok(order.limitPrice >= price);
+          } else {
+            sold += filledWh;
+            assert.ok(order.limitPrice <= price);
+          }
+        });
+        assert.equal(bought, result.volumeWh);
+        assert.equal(sold, result.volumeWh);
+      }),
+    );
+  });
+
+  it("equals the single-zone auction when no limit binds", () => {
+    checkProperty(
+      fc.property(zonedOrderBook(), (request) => {
+        const pooled = clearCommunity(withoutZones(request));
+        const binding = (request.zones ?? []).some((zone, index) => {
+          let net = 0;
+          request.orders.forEach((order, k) => {
+            if (order.zone === zone.id)
+              net += (order.side === "sell" ? 1 : -1) * (pooled.fills[k]?.filledWh ?? 0);
+          });
+          return index >= 0 && (net > zone.exportLimitWh || -net > zone.importLimitWh);
+        });
+        fc.pre(!binding);
+        const zoned = clearCommunity(request);
+        assert.equal(zoned.clearingPrice, pooled.clearingPrice);
+        assert.deepEqual(zoned.fills, pooled.fills);
+        for (const zone of zoned.zones ?? []) assert.equal(zone.clearingPrice, pooled.clearingPrice);
+      }),
+    );
+  });
+
+  it("gives the same result whatever order the zones are listed in", () => {
+    checkProperty(
+      fc.property(zonedOrderBook(), (request) => {
+        const reversed = { ...request, zones: [...(request.zones ?? [])].reverse() };
+        const a = clearCommunity(request);
+        const b = clearCommunity(reversed);
+        assert.deepEqual(b.fills, a.fills);
+        assert.equal(b.clearingPrice, a.clearingPrice);
+        assert.deepEqual([...(b.zones ?? [])].reverse(), a.zones);
+      }),
+    );
+  });
+});

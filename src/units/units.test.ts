@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { checkProperty } from "../../test/support/property.ts";
+import {
+  cost,
+  MAX_ENERGY_WH,
+  moneyToEurString,
+  moneyToJson,
+  mulDivFloor,
+  PRICE_GRID_MAX,
+  priceFromEurPerKwh,
+  priceToEurPerKwh,
+  priceUnits,
+  wh,
+} from "./index.ts";
+
+describe("units", () => {
+  it("converts tariffs between EUR/kWh and the price grid (0.20 → 2000, 0.05 → 500)", () => {
+    assert.equal(priceFromEurPerKwh(0.2), 2000);
+    assert.equal(priceFromEurPerKwh(0.05), 500);
+    assert.equal(priceToEurPerKwh(2000), 0.2);
+    assert.throws(() => priceFromEurPerKwh(7), RangeError);
+  });
+
+  it("makes 1 Wh at 1 price unit exactly 1 money unit (1e-7 EUR)", () => {
+    assert.equal(cost(1000, 2000), 2_000_000n); // 1 kWh at 0.20 EUR/kWh
+    assert.equal(moneyToEurString(cost(1000, 2000)), "0.2000000");
+    assert.equal(moneyToEurString(-9500n), "-0.0009500");
+  });
+
+  it("writes money as a JSON number while it is safe, else as a decimal string", () => {
+    assert.equal(moneyToJson(2n ** 53n - 1n), 2 ** 53 - 1);
+    assert.equal(moneyToJson(2n ** 53n), "9007199254740992");
+    assert.equal(moneyToJson(-(2n ** 60n)), "-1152921504606846976");
+  });
+
+  it("rejects energy and prices outside their ranges", () => {
+    for (const bad of [-1, 0.5, MAX_ENERGY_WH + 1, Number.NaN]) assert.throws(() => wh(bad), RangeError);
+    for (const bad of [-1, 1.5, PRICE_GRID_MAX + 1]) assert.throws(() => priceUnits(bad), RangeError);
+    assert.equal(wh(MAX_ENERGY_WH), MAX_ENERGY_WH);
+    assert.equal(priceUnits(PRICE_GRID_MAX), PRICE_GRID_MAX);
+  });
+
+  it("computes floor(a·b/c) exactly on both sides of 2^53", () => {
+    const operand = fc.oneof(fc.integer({ min: 0, max: 2 ** 26 }), fc.maxSafeNat());
+    checkProperty(
+      fc.property(operand, operand, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (a, b, c) => {
+        fc.pre((BigInt(a) * BigInt(b)) / BigInt(c) <= BigInt(Number.MAX_SAFE_INTEGER));
+        assert.equal(BigInt(mulDivFloor(a, b, c)), (BigInt(a) * BigInt(b)) / BigInt(c));
+      }),
+    );
+  });
+});

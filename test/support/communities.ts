@@ -1,0 +1,74 @@
+/**
+ * Random community slots for property tests: households with orders and partner lists, run through
+ * the three market stages, then metered with random deviations from their commitments.
+ * @module
+ */
+import fc from "fast-check";
+import type { BillingSlot } from "../../src/billing/types.ts";
+import { clearSlot, type HouseholdIntent, type SlotRequest } from "../../src/market/slot.ts";
+
+const householdIds = ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"];
+
+/** A random slot request: up to 8 households, some with bilateral partners and donations. */
+export function slotRequest(): fc.Arbitrary<SlotRequest> {
+  return fc
+    .tuple(fc.integer({ min: 100, max: 1500 }), fc.integer({ min: 0, max: 1500 }))
+    .chain(([feedIn, spread]) => {
+      const prices = { feedIn, retail: feedIn + spread };
+      const household = (id: string): fc.Arbitrary<HouseholdIntent> =>
+        fc.record({
+          id: fc.constant(id),
+          side: fc.constantFrom("buy" as const, "sell" as const),
+          volumeWh: fc.integer({ min: 1, max: 3000 }),
+          limitPrice: fc.integer({ min: prices.feedIn, max: prices.retail }),
+          offers: fc.array(
+            fc.record({
+              partner: fc.constantFrom(...householdIds),
+              price: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: prices.retail })),
+              capWh: fc.integer({ min: 0, max: 2000 }),
+            }),
+            { maxLength: 2 },
+          ),
+          accepts: fc.array(
+            fc.record({
+              partner: fc.constantFrom(...householdIds),
+              capWh: fc.integer({ min: 0, max: 2000 }),
+            }),
+            { maxLength: 2 },
+          ),
+          community: fc.constantFrom(true, true, true, false),
+          connectionCapWh: fc.integer({ min: 0, max: 4000 }),
+        });
+      return fc
+        .integer({ min: 1, max: householdIds.length })
+        .chain((count) => fc.tuple(...householdIds.slice(0, count).map(household)))
+        .map((households): SlotRequest => ({ slot: "2026-06-01T12:00:00Z", prices, households }));
+    });
+}
+
+/** A billing slot made from a cleared random slot, each household metered off its commitment by up to ±deviation Wh. */
+export function billingSlot(maxDeviationWh = 500): fc.Arbitrary<BillingSlot> {
+  return fc
+    .tuple(
+      slotRequest(),
+      fc.integer({ min: 0, max: 400 }),
+      fc.array(fc.integer({ min: -maxDeviationWh, max: maxDeviationWh }), { minLength: 8, maxLength: 8 }),
+    )
+    .map(([request, networkFee, deviations]) => {
+      const outcome = clearSlot(request);
+      return {
+        slot: request.slot,
+        prices: { ...request.prices, networkFee },
+        clearingPrice: outcome.community.clearingPrice,
+        households: outcome.commitments.map(({ id, cappedWh, committed }, index) => {
+          const meteredWh = Math.max(0, cappedWh + (deviations[index] ?? 0));
+          const buying = request.households[index]?.side === "buy";
+          return {
+            id,
+            committed,
+            metered: buying ? { importWh: meteredWh, exportWh: 0 } : { importWh: 0, exportWh: meteredWh },
+          };
+        }),
+      };
+    });
+}
