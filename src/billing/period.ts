@@ -4,9 +4,16 @@
  * charges, total, saving against the plain tariff).
  * @module
  */
-import { cost, type Money, money } from "../units/index.ts";
-import type { BillingModel, BillingSlot, BillRequest, SlotBilling } from "./types.ts";
-import { billSlot } from "./ucs.ts";
+import { ExactTotal, type Money, type SlotMoney } from "../units/index.ts";
+import type {
+  BillingModel,
+  BillingSlot,
+  BillRequest,
+  HouseholdSlot,
+  HouseholdSlotBill,
+  SlotBilling,
+} from "./types.ts";
+import { billSlot, plainTariffMoney } from "./ucs.ts";
 
 /** Output of `snippet bill`: households in order of first appearance. */
 export interface BillResult {
@@ -15,7 +22,11 @@ export interface BillResult {
   readonly bills: readonly {
     readonly id: string;
     readonly totalMoney: Money;
-    readonly slots: readonly { readonly slot: string; readonly money: Money; readonly deviationWh: number }[];
+    readonly slots: readonly {
+      readonly slot: string;
+      readonly money: SlotMoney;
+      readonly deviationWh: number;
+    }[];
   }[];
   readonly supplier: { readonly deviationMoney: Money };
 }
@@ -24,27 +35,27 @@ export interface BillResult {
 export function billPeriod(request: BillRequest, model: BillingModel): BillResult {
   const bills = new Map<
     string,
-    { id: string; totalMoney: Money; slots: BillResult["bills"][number]["slots"][number][] }
+    { total: ExactTotal; slots: BillResult["bills"][number]["slots"][number][] }
   >();
-  let supplierDeviationMoney = money(0n);
+  const supplierDeviationMoney = new ExactTotal();
   for (const slot of request.slots) {
     const billing = billSlot(slot, model);
-    supplierDeviationMoney = money(supplierDeviationMoney + billing.supplierDeviationMoney);
+    supplierDeviationMoney.add(Number(billing.supplierDeviationMoney));
     for (const bill of billing.bills) {
       let entry = bills.get(bill.id);
       if (entry === undefined) {
-        entry = { id: bill.id, totalMoney: money(0n), slots: [] };
+        entry = { total: new ExactTotal(), slots: [] };
         bills.set(bill.id, entry);
       }
-      entry.totalMoney = money(entry.totalMoney + bill.money);
+      entry.total.add(bill.money);
       entry.slots.push({ slot: slot.slot, money: bill.money, deviationWh: bill.deviationWh });
     }
   }
   return {
     version: 1,
     model,
-    bills: [...bills.values()],
-    supplier: { deviationMoney: supplierDeviationMoney },
+    bills: [...bills].map(([id, entry]) => ({ id, totalMoney: entry.total.value, slots: entry.slots })),
+    supplier: { deviationMoney: supplierDeviationMoney.value },
   };
 }
 
@@ -68,86 +79,84 @@ export interface StatementEnergy {
 
 /** Money of a period by what it paid for; positive is owed, negative is paid to the household. */
 export interface StatementMoney {
-  community: Money;
-  bilateral: Money;
-  supplier: Money;
-  networkFees: Money;
-  deviationCharges: Money;
+  readonly community: Money;
+  readonly bilateral: Money;
+  readonly supplier: Money;
+  readonly networkFees: Money;
+  readonly deviationCharges: Money;
   /** Slots without commitments, billed at the plain tariff. */
-  plainTariff: Money;
-  total: Money;
+  readonly plainTariff: Money;
+  readonly total: Money;
 }
 
 /** A household's period statement. */
 export interface Statement {
   readonly id: string;
-  slots: number;
+  readonly slots: number;
   readonly energy: StatementEnergy;
   readonly money: StatementMoney;
   /** What the same metered energy would have cost at the plain tariff (import at retail, export at feed-in). */
-  plainTariffBaseline: Money;
+  readonly plainTariffBaseline: Money;
   /** `plainTariffBaseline − money.total`: positive when the community saved the household money. */
-  savingMoney: Money;
+  readonly savingMoney: Money;
+}
+
+interface StatementTotals {
+  slots: number;
+  readonly energy: StatementEnergy;
+  readonly money: { readonly [part in keyof StatementMoney]: ExactTotal };
+  readonly plainTariffBaseline: ExactTotal;
 }
 
 /** Accumulates slot bills into per-household period statements, slot by slot, in constant memory per household. */
 export class StatementBook {
-  private readonly byHousehold = new Map<string, Statement>();
+  private readonly byHousehold = new Map<string, StatementTotals>();
 
   /** Adds one billed slot; `billing` must be `billSlot(slot, …)`. */
   add(slot: BillingSlot, billing: SlotBilling): void {
-    slot.households.forEach((household, index) => {
-      const bill = billing.bills[index];
+    const households = slot.households;
+    for (let i = 0; i < households.length; i++) {
+      const household = households[i] as HouseholdSlot;
+      const bill = billing.bills[i];
       if (bill === undefined || bill.id !== household.id)
         throw new RangeError(`billing does not match slot ${slot.slot}`);
-      const statement = this.statementOf(household.id);
-      const energy = statement.energy;
-      const c = household.committed;
-      statement.slots++;
-      energy.importedWh += household.metered.importWh;
-      energy.exportedWh += household.metered.exportWh;
-      energy.deviationWh += bill.deviationWh;
-      energy.communityBoughtWh += c.communityBuyWh;
-      energy.communitySoldWh += c.communitySellWh;
-      energy.supplierBoughtWh += c.supplierBuyWh;
-      energy.supplierSoldWh += c.supplierSellWh;
-      for (const trade of c.bilateral) {
-        const given = trade.price === 0 ? trade.volumeWh : 0;
-        if (trade.side === "buy") {
-          energy.bilateralBoughtWh += trade.volumeWh;
-          energy.donationsReceivedWh += given;
-        } else {
-          energy.bilateralSoldWh += trade.volumeWh;
-          energy.donatedWh += given;
-        }
-      }
-      const m = statement.money;
-      m.community = money(m.community + bill.communityMoney);
-      m.bilateral = money(m.bilateral + bill.bilateralMoney);
-      m.supplier = money(m.supplier + bill.supplierMoney);
-      m.networkFees = money(m.networkFees + bill.networkFeeMoney);
-      m.deviationCharges = money(m.deviationCharges + bill.deviationMoney);
-      m.plainTariff = money(m.plainTariff + bill.plainTariffMoney);
-      m.total = money(m.total + bill.money);
-      statement.plainTariffBaseline = money(
-        statement.plainTariffBaseline +
-          cost(household.metered.importWh, slot.prices.retail) -
-          cost(household.metered.exportWh, slot.prices.feedIn),
-      );
-      statement.savingMoney = money(statement.plainTariffBaseline - m.total);
-    });
+      const totals = this.totalsOf(household.id);
+      totals.slots++;
+      addEnergy(totals.energy, household, bill);
+      const money = totals.money;
+      money.community.add(bill.communityMoney);
+      money.bilateral.add(bill.bilateralMoney);
+      money.supplier.add(bill.supplierMoney);
+      money.networkFees.add(bill.networkFeeMoney);
+      money.deviationCharges.add(bill.deviationMoney);
+      money.plainTariff.add(bill.plainTariffMoney);
+      money.total.add(bill.money);
+      totals.plainTariffBaseline.add(plainTariffMoney(household, slot));
+    }
   }
 
   /** The statements so far, in order of first appearance. */
   statements(): Statement[] {
-    return [...this.byHousehold.values()];
+    return [...this.byHousehold].map(([id, totals]) => {
+      const money = Object.fromEntries(
+        Object.entries(totals.money).map(([part, total]) => [part, total.value]),
+      ) as Record<keyof StatementMoney, Money>;
+      const plainTariffBaseline = totals.plainTariffBaseline.value;
+      return {
+        id,
+        slots: totals.slots,
+        energy: { ...totals.energy },
+        money,
+        plainTariffBaseline,
+        savingMoney: (plainTariffBaseline - money.total) as Money,
+      };
+    });
   }
 
-  private statementOf(id: string): Statement {
-    let statement = this.byHousehold.get(id);
-    if (statement === undefined) {
-      statement = {
-        id,
+  private totalsOf(id: string): StatementTotals {
+    let totals = this.byHousehold.get(id);
+    if (totals === undefined) {
+      totals = {
         slots: 0,
         energy: {
           communityBoughtWh: 0,
@@ -163,19 +172,40 @@ export class StatementBook {
           deviationWh: 0,
         },
         money: {
-          community: money(0n),
-          bilateral: money(0n),
-          supplier: money(0n),
-          networkFees: money(0n),
-          deviationCharges: money(0n),
-          plainTariff: money(0n),
-          total: money(0n),
+          community: new ExactTotal(),
+          bilateral: new ExactTotal(),
+          supplier: new ExactTotal(),
+          networkFees: new ExactTotal(),
+          deviationCharges: new ExactTotal(),
+          plainTariff: new ExactTotal(),
+          total: new ExactTotal(),
         },
-        plainTariffBaseline: money(0n),
-        savingMoney: money(0n),
+        plainTariffBaseline: new ExactTotal(),
       };
-      this.byHousehold.set(id, statement);
+      this.byHousehold.set(id, totals);
     }
-    return statement;
+    return totals;
+  }
+}
+
+/** Adds one slot's energy, by stage, to a household's period totals. */
+function addEnergy(energy: StatementEnergy, household: HouseholdSlot, bill: HouseholdSlotBill): void {
+  const c = household.committed;
+  energy.importedWh += household.metered.importWh;
+  energy.exportedWh += household.metered.exportWh;
+  energy.deviationWh += bill.deviationWh;
+  energy.communityBoughtWh += c.communityBuyWh;
+  energy.communitySoldWh += c.communitySellWh;
+  energy.supplierBoughtWh += c.supplierBuyWh;
+  energy.supplierSoldWh += c.supplierSellWh;
+  for (const trade of c.bilateral) {
+    const givenWh = trade.price === 0 ? trade.volumeWh : 0;
+    if (trade.side === "buy") {
+      energy.bilateralBoughtWh += trade.volumeWh;
+      energy.donationsReceivedWh += givenWh;
+    } else {
+      energy.bilateralSoldWh += trade.volumeWh;
+      energy.donatedWh += givenWh;
+    }
   }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { MAX_ENERGY_WH } from "../units/index.ts";
 import {
   energyField,
   idField,
@@ -14,6 +15,7 @@ import {
   versionField,
 } from "../validation/index.ts";
 import type { BillRequest } from "./types.ts";
+import { committedTotals } from "./ucs.ts";
 
 const bilateralSchema = z.strictObject({
   partner: idField,
@@ -66,6 +68,16 @@ const billRequestSchema = z
         if (ids.has(household.id))
           issue(at("households", h, "id"), `"${household.id}" is a duplicate household id`);
         ids.add(household.id);
+        // The bound that keeps every slot bill a safe integer (units SlotMoney).
+        const committed = committedTotals(household);
+        const movedWh =
+          committed.importWh + committed.exportWh + household.metered.importWh + household.metered.exportWh;
+        if (movedWh > MAX_ENERGY_WH) {
+          issue(
+            at("households", h),
+            `commits and meters ${movedWh} Wh in one slot, above the maximum of ${MAX_ENERGY_WH} Wh`,
+          );
+        }
         if (p !== null) return;
         for (const field of ["communityBuyWh", "communitySellWh"] as const) {
           const volume = household.committed[field];

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Side } from "../market/types.ts";
-import type { Money } from "../units/index.ts";
+import type { Money, SlotMoney } from "../units/index.ts";
 
 /** The two UCS variants of spec/billing.md: how a deviation pool is shared among its households. */
 export type BillingModel = "ucs-uniform" | "ucs-proportional";
@@ -61,22 +61,22 @@ export interface BillRequest {
 }
 
 /**
- * One household's bill for one slot, split by what it pays for. `money` is the sum of the parts;
- * positive is owed, negative is paid to the household.
+ * One household's bill for one slot, split by what it pays for, in money units. `money` is the sum
+ * of the parts; positive is owed, negative is paid to the household.
  */
 export interface HouseholdSlotBill {
   readonly id: string;
   /** `d_k`: metered minus committed net export; 0 without commitments. */
   readonly deviationWh: number;
-  readonly money: Money;
-  readonly communityMoney: Money;
-  readonly bilateralMoney: Money;
-  readonly supplierMoney: Money;
-  readonly networkFeeMoney: Money;
+  readonly money: SlotMoney;
+  readonly communityMoney: SlotMoney;
+  readonly bilateralMoney: SlotMoney;
+  readonly supplierMoney: SlotMoney;
+  readonly networkFeeMoney: SlotMoney;
   /** `−DP·d_k` plus the household's share of the deviation pool. */
-  readonly deviationMoney: Money;
+  readonly deviationMoney: SlotMoney;
   /** What a household without commitments pays at the plain tariff; 0 otherwise. */
-  readonly plainTariffMoney: Money;
+  readonly plainTariffMoney: SlotMoney;
 }
 
 /** All bills of one slot, in input order, with the supplier's side of the deviations. */

@@ -1,13 +1,11 @@
 /**
  * Reference Universal Cost Split billing of one slot (spec/billing.md): commitment parts at the
  * committed prices, deviations at the deviation price, and the pool `(retail − DP)·(−TD)` or
- * `(DP − feedIn)·TD` shared among the households that caused it. Money is exact (bigint).
+ * `(DP − feedIn)·TD` shared among the households that caused it. Exact integer money throughout.
  * @module
  */
-import { cost, type Money, money } from "../units/index.ts";
+import { cost, ExactTotal, mulDivFloor, type SlotMoney } from "../units/index.ts";
 import type { BillingModel, BillingSlot, HouseholdSlot, HouseholdSlotBill, SlotBilling } from "./types.ts";
-
-const ZERO = money(0n);
 
 /** The deviation price: `p*`, or the middle of the tariffs when the slot had no community trade. */
 export function deviationPrice(slot: Pick<BillingSlot, "prices" | "clearingPrice">): number {
@@ -32,45 +30,72 @@ export function committedTotals(household: HouseholdSlot): { importWh: number; e
  * @param model how each deviation pool is shared: equally (`ucs-uniform`) or by `|d_k|` (`ucs-proportional`).
  */
 export function billSlot(slot: BillingSlot, model: BillingModel): SlotBilling {
-  const { feedIn, retail } = slot.prices;
+  const households = slot.households;
   const dp = deviationPrice(slot);
-  const deviations = slot.households.map(deviationOf);
-
+  const deviations = new Array<number | null>(households.length);
   let totalDeviationWh = 0;
-  for (const d of deviations) if (d !== null) totalDeviationWh += d;
-  // Only the side that caused the net deviation shares its cost: short households when the community
-  // fell short (TD < 0), surplus households when it over-delivered (TD > 0).
-  const sharingSign = Math.sign(totalDeviationWh);
-  const pool =
-    sharingSign < 0
-      ? cost(-totalDeviationWh, retail - dp)
-      : sharingSign > 0
-        ? cost(totalDeviationWh, dp - feedIn)
-        : ZERO;
-  let sharers = 0;
-  let sharedDeviationWh = 0;
-  for (const d of deviations) {
-    if (d !== null && d !== 0 && Math.sign(d) === sharingSign) {
-      sharers++;
-      sharedDeviationWh += Math.abs(d);
+  for (let i = 0; i < households.length; i++) {
+    const d = deviationOf(households[i] as HouseholdSlot);
+    deviations[i] = d;
+    if (d !== null) totalDeviationWh += d;
+  }
+  const pool = new DeviationPool(slot, dp, totalDeviationWh, deviations, model);
+  const supplierDeviationMoney = new ExactTotal();
+  const bills = new Array<HouseholdSlotBill>(households.length);
+  for (let i = 0; i < households.length; i++) {
+    const household = households[i] as HouseholdSlot;
+    const d = deviations[i] as number | null;
+    if (d === null) {
+      bills[i] = plainTariffBill(household, slot);
+      continue;
+    }
+    const deviationMoney = pool.shareOf(d) - cost(d, dp);
+    supplierDeviationMoney.add(deviationMoney);
+    bills[i] = commitmentBill(household, slot, d, deviationMoney);
+  }
+  return { slot: slot.slot, bills, totalDeviationWh, supplierDeviationMoney: supplierDeviationMoney.value };
+}
+
+/**
+ * The cost of a slot's net deviation and who shares it. Only the side that caused it pays: short
+ * households when the community fell short (TD < 0), at (retail − DP) per missing Wh; surplus
+ * households when it over-delivered (TD > 0), giving up (DP − feedIn) per extra Wh.
+ */
+class DeviationPool {
+  private readonly sign: number;
+  private readonly poolWh: number;
+  private readonly pricePerWh: number;
+  private readonly sharers: number = 0;
+  private readonly sharedDeviationWh: number = 0;
+
+  constructor(
+    slot: BillingSlot,
+    dp: number,
+    totalDeviationWh: number,
+    deviations: readonly (number | null)[],
+    private readonly model: BillingModel,
+  ) {
+    this.sign = Math.sign(totalDeviationWh);
+    this.poolWh = Math.abs(totalDeviationWh);
+    this.pricePerWh = this.sign < 0 ? slot.prices.retail - dp : dp - slot.prices.feedIn;
+    for (const d of deviations) {
+      if (d === null || !this.shares(d)) continue;
+      this.sharers++;
+      this.sharedDeviationWh += Math.abs(d);
     }
   }
-  const shareOf = (d: number): Money => {
-    if (sharingSign === 0 || Math.sign(d) !== sharingSign) return ZERO;
-    return model === "ucs-uniform"
-      ? money(pool / BigInt(sharers))
-      : money((pool * BigInt(Math.abs(d))) / BigInt(sharedDeviationWh));
-  };
 
-  let supplierDeviationMoney = ZERO;
-  const bills = slot.households.map((household, index): HouseholdSlotBill => {
-    const d = deviations[index] as number | null;
-    if (d === null) return plainTariffBill(household, slot);
-    const deviationMoney = money(shareOf(d) - cost(d, dp));
-    supplierDeviationMoney = money(supplierDeviationMoney + deviationMoney);
-    return commitmentBill(household, slot, d, deviationMoney);
-  });
-  return { slot: slot.slot, bills, totalDeviationWh, supplierDeviationMoney };
+  private shares(d: number): boolean {
+    return this.sign !== 0 && Math.sign(d) === this.sign;
+  }
+
+  /** The household's share of the pool, floored to whole money units. */
+  shareOf(d: number): SlotMoney {
+    if (!this.shares(d)) return 0;
+    return this.model === "ucs-uniform"
+      ? mulDivFloor([this.poolWh, this.pricePerWh], this.sharers)
+      : mulDivFloor([this.poolWh, this.pricePerWh, Math.abs(d)], this.sharedDeviationWh);
+  }
 }
 
 /** `d_k = (exp − s) − (imp − b)`, or null for a household without commitments. */
@@ -81,18 +106,25 @@ function deviationOf(household: HouseholdSlot): number | null {
   return exportWh - committed.exportWh - (importWh - committed.importWh);
 }
 
+/** What metered energy costs at the plain tariff: import at retail, export at feed-in. */
+export function plainTariffMoney(household: HouseholdSlot, slot: BillingSlot): SlotMoney {
+  return (
+    cost(household.metered.importWh, slot.prices.retail) -
+    cost(household.metered.exportWh, slot.prices.feedIn)
+  );
+}
+
 function plainTariffBill(household: HouseholdSlot, slot: BillingSlot): HouseholdSlotBill {
-  const { importWh, exportWh } = household.metered;
-  const plain = money(cost(importWh, slot.prices.retail) - cost(exportWh, slot.prices.feedIn));
+  const plain = plainTariffMoney(household, slot);
   return {
     id: household.id,
     deviationWh: 0,
     money: plain,
-    communityMoney: ZERO,
-    bilateralMoney: ZERO,
-    supplierMoney: ZERO,
-    networkFeeMoney: ZERO,
-    deviationMoney: ZERO,
+    communityMoney: 0,
+    bilateralMoney: 0,
+    supplierMoney: 0,
+    networkFeeMoney: 0,
+    deviationMoney: 0,
     plainTariffMoney: plain,
   };
 }
@@ -101,34 +133,31 @@ function commitmentBill(
   household: HouseholdSlot,
   slot: BillingSlot,
   deviationWh: number,
-  deviationMoney: Money,
+  deviationMoney: SlotMoney,
 ): HouseholdSlotBill {
   const c = household.committed;
   const { feedIn, retail, networkFee } = slot.prices;
   // A household with community volume always has a clearing price: validation guarantees it.
-  const clearingPrice = slot.clearingPrice ?? 0;
-  const communityMoney = money(
-    cost(c.communityBuyWh, clearingPrice) - cost(c.communitySellWh, clearingPrice),
-  );
-  let bilateralMoney = ZERO;
+  const communityMoney = cost(c.communityBuyWh - c.communitySellWh, slot.clearingPrice ?? 0);
+  let bilateralMoney = 0;
   let peerBoughtWh = c.communityBuyWh;
   for (const trade of c.bilateral) {
     if (trade.side === "buy") {
-      bilateralMoney = money(bilateralMoney + cost(trade.volumeWh, trade.price));
+      bilateralMoney += cost(trade.volumeWh, trade.price);
       peerBoughtWh += trade.volumeWh;
-    } else bilateralMoney = money(bilateralMoney - cost(trade.volumeWh, trade.price));
+    } else bilateralMoney -= cost(trade.volumeWh, trade.price);
   }
-  const supplierMoney = money(cost(c.supplierBuyWh, retail) - cost(c.supplierSellWh, feedIn));
+  const supplierMoney = cost(c.supplierBuyWh, retail) - cost(c.supplierSellWh, feedIn);
   const networkFeeMoney = cost(peerBoughtWh, networkFee);
   return {
     id: household.id,
     deviationWh,
-    money: money(communityMoney + bilateralMoney + supplierMoney + networkFeeMoney + deviationMoney),
+    money: communityMoney + bilateralMoney + supplierMoney + networkFeeMoney + deviationMoney,
     communityMoney,
     bilateralMoney,
     supplierMoney,
     networkFeeMoney,
     deviationMoney,
-    plainTariffMoney: ZERO,
+    plainTariffMoney: 0,
   };
 }

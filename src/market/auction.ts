@@ -216,7 +216,7 @@ function fill(
     const order = orders[i] as AuctionOrder;
     if (beyondMargin(order.limitPrice)) fills[i] = order.volumeWh;
     else if (order.limitPrice === margin.price) {
-      const share = mulDivFloor(margin.sharedWh, order.volumeWh, margin.marginalWh);
+      const share = mulDivFloor([margin.sharedWh, order.volumeWh], margin.marginalWh);
       fills[i] = share;
       leftoverWh -= share;
       marginal.push(i);

@@ -11,8 +11,13 @@ type Branded<T, Name extends string> = T & { readonly [unit]: Name };
 export type Wh = Branded<number, "Wh">;
 /** Price in price units (0.01 ct/kWh = 1e-4 EUR/kWh), an integer on the grid 0..65535. */
 export type PriceUnits = Branded<number, "PriceUnits">;
-/** Money in money units (1e-7 EUR), exact at any size. Positive: owed by its holder. */
+/** Money in money units (1e-7 EUR), exact at any size: period totals. Positive: owed by its holder. */
 export type Money = Branded<bigint, "Money">;
+/**
+ * Money of one household in one slot, in money units: a safe integer, because validation bounds the
+ * energy a household moves in a slot (MAX_ENERGY_WH) and every price to 16 bits, so |amount| < 2^51.
+ */
+export type SlotMoney = number;
 
 /** Highest price on the 16-bit price grid. */
 export const PRICE_GRID_MAX = 65_535;
@@ -42,14 +47,31 @@ export function priceUnits(value: number): PriceUnits {
   return value as PriceUnits;
 }
 
-/** Brands an exact integer amount of money units. */
-export function money(value: bigint | number): Money {
-  return BigInt(value) as Money;
+/** The money for `energy` at `price`: Wh × price units is exactly money units (exact while energy < 2^37 Wh). */
+export function cost(energyWh: number, price: number): SlotMoney {
+  return energyWh * price;
 }
 
-/** The money for `energy` at `price`: Wh × price units is exactly money units. */
-export function cost(energy: number, price: number): Money {
-  return (BigInt(energy) * BigInt(price)) as Money;
+/**
+ * An exact running total of safe-integer amounts: it adds in a double while the sum stays a safe
+ * integer (the common case, and fast) and carries into a bigint beyond, so no total ever rounds.
+ */
+export class ExactTotal {
+  private carried = 0n;
+  private running = 0;
+
+  add(amount: number): void {
+    const sum = this.running + amount;
+    if (Number.isSafeInteger(sum)) this.running = sum;
+    else {
+      this.carried += BigInt(this.running) + BigInt(amount);
+      this.running = 0;
+    }
+  }
+
+  get value(): Money {
+    return (this.carried + BigInt(this.running)) as Money;
+  }
 }
 
 /** The price-grid value of a tariff in EUR/kWh, rounded to the nearest price unit (0.20 → 2000). */
@@ -68,7 +90,8 @@ export function whToKwh(energy: number): number {
 }
 
 /** Money for display as a decimal EUR string with all seven decimals kept (−9500 → "-0.0009500"). */
-export function moneyToEurString(amount: bigint): string {
+export function moneyToEurString(value: bigint | number): string {
+  const amount = BigInt(value);
   const sign = amount < 0n ? "-" : "";
   const magnitude = amount < 0n ? -amount : amount;
   const euros = magnitude / MONEY_UNITS_PER_EUR;
@@ -83,12 +106,15 @@ export function moneyToJson(amount: bigint): number | string {
 }
 
 /**
- * floor(a × b / c) for non-negative safe integers, exact at any size: the double path is exact while
- * a × b < 2^53 (the quotient of two exact doubles rounds to a value whose floor is the true floor),
- * and bigint takes over beyond.
+ * floor(a × b × … / divisor) for non-negative safe-integer factors, exact at any size: the double
+ * path is exact while the product stays below 2^53 (the quotient of two exact doubles rounds to a
+ * value whose floor is the true floor), and bigint takes over beyond. The result must be safe.
  */
-export function mulDivFloor(a: number, b: number, c: number): number {
-  const product = a * b;
-  if (product <= Number.MAX_SAFE_INTEGER) return Math.floor(product / c);
-  return Number((BigInt(a) * BigInt(b)) / BigInt(c));
+export function mulDivFloor(factors: readonly number[], divisor: number): number {
+  let product = 1;
+  for (const factor of factors) product *= factor;
+  if (product <= Number.MAX_SAFE_INTEGER) return Math.floor(product / divisor);
+  let exact = 1n;
+  for (const factor of factors) exact *= BigInt(factor);
+  return Number(exact / BigInt(divisor));
 }

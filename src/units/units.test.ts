@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { checkProperty } from "../../test/support/property.ts";
 import {
   cost,
+  ExactTotal,
   MAX_ENERGY_WH,
   moneyToEurString,
   moneyToJson,
@@ -24,7 +25,7 @@ describe("units", () => {
   });
 
   it("makes 1 Wh at 1 price unit exactly 1 money unit (1e-7 EUR)", () => {
-    assert.equal(cost(1000, 2000), 2_000_000n); // 1 kWh at 0.20 EUR/kWh
+    assert.equal(cost(1000, 2000), 2_000_000); // 1 kWh at 0.20 EUR/kWh
     assert.equal(moneyToEurString(cost(1000, 2000)), "0.2000000");
     assert.equal(moneyToEurString(-9500n), "-0.0009500");
   });
@@ -42,13 +43,34 @@ describe("units", () => {
     assert.equal(priceUnits(PRICE_GRID_MAX), PRICE_GRID_MAX);
   });
 
-  it("computes floor(a·b/c) exactly on both sides of 2^53", () => {
-    const operand = fc.oneof(fc.integer({ min: 0, max: 2 ** 26 }), fc.maxSafeNat());
+  it("computes floor(a·b·…/c) exactly on both sides of 2^53", () => {
+    const operand = fc.oneof(fc.integer({ min: 0, max: 2 ** 18 }), fc.maxSafeNat());
     checkProperty(
-      fc.property(operand, operand, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (a, b, c) => {
-        fc.pre((BigInt(a) * BigInt(b)) / BigInt(c) <= BigInt(Number.MAX_SAFE_INTEGER));
-        assert.equal(BigInt(mulDivFloor(a, b, c)), (BigInt(a) * BigInt(b)) / BigInt(c));
+      fc.property(
+        fc.array(operand, { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        (factors, c) => {
+          const exact = factors.reduce((product, factor) => product * BigInt(factor), 1n) / BigInt(c);
+          fc.pre(exact <= BigInt(Number.MAX_SAFE_INTEGER));
+          assert.equal(BigInt(mulDivFloor(factors, c)), exact);
+        },
+      ),
+    );
+  });
+
+  it("keeps a running total exact past 2^53", () => {
+    checkProperty(
+      fc.property(fc.array(fc.integer({ min: -(2 ** 51), max: 2 ** 51 }), { maxLength: 40 }), (amounts) => {
+        const total = new ExactTotal();
+        for (const amount of amounts) total.add(amount);
+        assert.equal(
+          total.value,
+          amounts.reduce((sum, amount) => sum + BigInt(amount), 0n),
+        );
       }),
     );
+    const total = new ExactTotal();
+    for (let i = 0; i < 8; i++) total.add(2 ** 51);
+    assert.equal(total.value, 2n ** 54n);
   });
 });
