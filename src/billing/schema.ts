@@ -14,7 +14,7 @@ import {
   slotTimeField,
   versionField,
 } from "../validation/index.ts";
-import type { BillRequest } from "./types.ts";
+import type { BillRequest, HouseholdSlot } from "./types.ts";
 import { committedTotals } from "./ucs.ts";
 
 const bilateralSchema = z.strictObject({
@@ -29,6 +29,7 @@ const householdSchema = z.strictObject({
   committed: z.strictObject({
     communityBuyWh: energyField,
     communitySellWh: energyField,
+    communityPrice: priceField.optional(),
     bilateral: z.array(bilateralSchema, { error: () => "is not a list of bilateral trades" }),
     supplierBuyWh: energyField,
     supplierSellWh: energyField,
@@ -69,7 +70,7 @@ const billRequestSchema = z
           issue(at("households", h, "id"), `"${household.id}" is a duplicate household id`);
         ids.add(household.id);
         // The bound that keeps every slot bill a safe integer (units SlotMoney).
-        const committed = committedTotals(household);
+        const committed = committedTotals(household as HouseholdSlot);
         const movedWh =
           committed.importWh + committed.exportWh + household.metered.importWh + household.metered.exportWh;
         if (movedWh > MAX_ENERGY_WH) {
@@ -78,7 +79,14 @@ const billRequestSchema = z
             `commits and meters ${movedWh} Wh in one slot, above the maximum of ${MAX_ENERGY_WH} Wh`,
           );
         }
-        if (p !== null) return;
+        const ownPrice = household.committed.communityPrice;
+        if (ownPrice !== undefined && (ownPrice < feedIn || ownPrice > retail)) {
+          issue(
+            at("households", h, "committed", "communityPrice"),
+            `${ownPrice} is outside the slot's tariffs [${feedIn}, ${retail}]`,
+          );
+        }
+        if (p !== null || ownPrice !== undefined) return;
         for (const field of ["communityBuyWh", "communitySellWh"] as const) {
           const volume = household.committed[field];
           if (volume > 0) {

@@ -22,6 +22,11 @@ export interface BilateralCommitment {
 export interface Commitments {
   readonly communityBuyWh: number;
   readonly communitySellWh: number;
+  /**
+   * The price of the household's community trade when its feeder zone was split off with a price of
+   * its own (docs/market-splitting.md); absent: the slot's clearing price.
+   */
+  readonly communityPrice?: number;
   readonly bilateral: readonly BilateralCommitment[];
   readonly supplierBuyWh: number;
   readonly supplierSellWh: number;

@@ -137,8 +137,11 @@ function commitmentBill(
 ): HouseholdSlotBill {
   const c = household.committed;
   const { feedIn, retail, networkFee } = slot.prices;
-  // A household with community volume always has a clearing price: validation guarantees it.
-  const communityMoney = cost(c.communityBuyWh - c.communitySellWh, slot.clearingPrice ?? 0);
+  // A household with community volume always has a price: validation guarantees it.
+  const communityMoney = cost(
+    c.communityBuyWh - c.communitySellWh,
+    c.communityPrice ?? slot.clearingPrice ?? 0,
+  );
   let bilateralMoney = 0;
   let peerBoughtWh = c.communityBuyWh;
   for (const trade of c.bilateral) {

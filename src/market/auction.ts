@@ -108,19 +108,26 @@ class Curve {
   }
 
   private static build(orders: readonly AuctionOrder[], descending: boolean): Curve {
-    const sorted = orders.map((order) => order.limitPrice);
-    sorted.sort(descending ? (a, b) => b - a : (a, b) => a - b);
-    const volumeAt = new Map<number, number>();
-    for (const order of orders)
-      volumeAt.set(order.limitPrice, (volumeAt.get(order.limitPrice) ?? 0) + order.volumeWh);
+    // Sort (price, index) pairs packed into one double each: a native numeric sort, no comparator.
+    // Prices lie in −1..65536 (17 bits), so the packed key is an exact integer for any book size.
+    const indexRange = 2 ** Math.ceil(Math.log2(orders.length + 1));
+    const keys = new Float64Array(orders.length);
+    for (let i = 0; i < orders.length; i++)
+      keys[i] = ((orders[i] as AuctionOrder).limitPrice + 1) * indexRange + i;
+    keys.sort();
     const prices: number[] = [];
     const cumulativeWh: number[] = [];
     let total = 0;
-    for (const price of sorted) {
-      if (prices.length > 0 && prices[prices.length - 1] === price) continue;
-      total += volumeAt.get(price) ?? 0;
-      prices.push(price);
-      cumulativeWh.push(total);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[descending ? keys.length - 1 - k : k] as number;
+      const order = orders[key % indexRange] as AuctionOrder;
+      total += order.volumeWh;
+      if (prices.length > 0 && prices[prices.length - 1] === order.limitPrice)
+        cumulativeWh[cumulativeWh.length - 1] = total;
+      else {
+        prices.push(order.limitPrice);
+        cumulativeWh.push(total);
+      }
     }
     return new Curve(prices, cumulativeWh, descending);
   }

@@ -3,9 +3,10 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { slotRequest } from "../../test/support/communities.ts";
 import { checkProperty } from "../../test/support/property.ts";
-import { committedTotals } from "../billing/ucs.ts";
+import type { Commitments } from "../billing/types.ts";
+import { billSlot, committedTotals } from "../billing/ucs.ts";
 import { matchBilateral } from "./bilateral.ts";
-import { clearSlot } from "./slot.ts";
+import { clearSlot, type SlotRequest } from "./slot.ts";
 
 describe("bilateral stage", () => {
   it("serves a seller's partners in its priority order until its surplus runs out", () => {
@@ -115,3 +116,49 @@ describe("a whole slot, stages 1–3", () => {
     );
   });
 });
+
+describe("a slot with split zones", () => {
+  it("commits households of a split-off zone at their zone's price; the difference is the congestion rent", () => {
+    const request: SlotRequest = {
+      slot: "2026-06-01T12:00:00Z",
+      prices: { feedIn: 500, retail: 2000 },
+      zones: [
+        { id: "north", exportLimitWh: 1000, importLimitWh: 1000 },
+        { id: "south", exportLimitWh: 5000, importLimitWh: 5000 },
+      ],
+      households: [
+        { id: "n1", side: "sell", volumeWh: 3000, limitPrice: 600, zone: "north" },
+        { id: "n3", side: "buy", volumeWh: 500, limitPrice: 1500, zone: "north" },
+        { id: "s1", side: "buy", volumeWh: 2500, limitPrice: 1600, zone: "south" },
+        { id: "s3", side: "sell", volumeWh: 500, limitPrice: 1400, zone: "south" },
+      ],
+    };
+    const outcome = clearSlot(request);
+    assert.equal(outcome.community.clearingPrice, 1500);
+    const byId = new Map(outcome.commitments.map((c) => [c.id, c.committed]));
+    assert.equal(byId.get("n1")?.communityPrice, 1050);
+    assert.equal(byId.get("n1")?.communitySellWh, 1500);
+    assert.equal(byId.get("s1")?.communityPrice, undefined);
+    const billing = billSlot(
+      {
+        slot: request.slot,
+        prices: { ...request.prices, networkFee: 0 },
+        clearingPrice: outcome.community.clearingPrice,
+        households: outcome.commitments.map(({ id, committed }) => ({
+          id,
+          committed,
+          metered: committedAsMetered(committed),
+        })),
+      },
+      "ucs-uniform",
+    );
+    // The south pays 1500 for the 1000 Wh the north sells at 1050: 450,000 money units of rent.
+    const rent = billing.bills.reduce((sum, bill) => sum + bill.communityMoney, 0);
+    assert.equal(rent, (1500 - 1050) * 1000);
+  });
+});
+
+function committedAsMetered(committed: Commitments): { importWh: number; exportWh: number } {
+  const totals = committedTotals({ id: "", committed, metered: { importWh: 0, exportWh: 0 } });
+  return { importWh: totals.importWh, exportWh: totals.exportWh };
+}

@@ -73,6 +73,14 @@ export function clearSlot(request: SlotRequest): SlotOutcome {
     ...(request.zones === undefined ? {} : { zones: request.zones }),
   });
   const communityWh = new Map(community.fills.map((fill) => [fill.id, fill.filledWh]));
+  const zonePrice = new Map(community.zones?.map((zone) => [zone.id, zone.clearingPrice]));
+  // A household in a zone split off with its own price trades at that price, not the community's.
+  const communityPriceOf = (household: HouseholdIntent): { communityPrice?: number } => {
+    const price = household.zone === undefined ? undefined : zonePrice.get(household.zone);
+    return price === undefined || price === null || price === community.clearingPrice
+      ? {}
+      : { communityPrice: price };
+  };
 
   const commitments = capped.map((household) => {
     const communityWhOf = communityWh.get(household.id) ?? 0;
@@ -80,6 +88,7 @@ export function clearSlot(request: SlotRequest): SlotOutcome {
     const mine = tradesOf.get(household.id) ?? [];
     const committed: Commitments = {
       ...stageVolumes(household.side, communityWhOf, supplierWh),
+      ...(communityWhOf > 0 ? communityPriceOf(household) : {}),
       bilateral: mine.map((trade) => ({
         partner: trade.seller === household.id ? trade.buyer : trade.seller,
         side: trade.seller === household.id ? "sell" : "buy",

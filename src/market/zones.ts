@@ -13,25 +13,33 @@ import {
   compareIds,
   type PriceBand,
 } from "./auction.ts";
-import type { Side, Zone } from "./types.ts";
+import type { Zone } from "./types.ts";
 
-/** An order placed in a zone, as cleared by {@link splitMarket}. */
-export interface ZonedOrder extends AuctionOrder {
-  readonly side: Side;
-  readonly zone: string;
+/** One zone's orders, split by side. */
+export interface ZoneBook {
+  readonly zone: Zone;
+  readonly buys: readonly AuctionOrder[];
+  readonly sells: readonly AuctionOrder[];
 }
 
-/** Result of market splitting: fills aligned with the orders, zones aligned with the zone list. */
+/** A zone's outcome: its price, its net export, and its orders' fills (aligned with its book). */
+export interface ZoneClearing {
+  readonly clearingPrice: number | null;
+  readonly netExportWh: number;
+  readonly buyFillsWh: readonly number[];
+  readonly sellFillsWh: readonly number[];
+}
+
+/** Result of market splitting: the hub price, and each zone's outcome aligned with the books. */
 export interface SplitResult {
   /** The price of the uncongested part of the community (the hub). */
   readonly clearingPrice: number | null;
-  readonly fillsWh: number[];
-  readonly zones: { readonly clearingPrice: number | null; readonly netExportWh: number }[];
+  readonly zones: readonly ZoneClearing[];
 }
 
 /** A congested zone split off from the hub, with its flow fixed at the limit it broke. */
 interface SplitZone {
-  readonly zone: Zone;
+  readonly book: ZoneBook;
   /** "export": it sent more than its export limit; "import": it took more than its import limit. */
   readonly direction: "export" | "import";
 }
@@ -46,57 +54,31 @@ interface SplitZone {
  * 3. Each split zone's flow is what the hub took of its flow order (at most its limit); the zone then
  *    clears its own orders plus that flow, as an order that takes any price, at its own price.
  */
-export function splitMarket(
-  orders: readonly ZonedOrder[],
-  zones: readonly Zone[],
-  band: PriceBand,
-): SplitResult {
-  const ordersOf = new Map<string, number[]>(zones.map((zone) => [zone.id, []]));
-  orders.forEach((order, index) => {
-    ordersOf.get(order.zone)?.push(index);
-  });
+export function splitMarket(books: readonly ZoneBook[], band: PriceBand): SplitResult {
   const split: SplitZone[] = [];
   for (;;) {
-    const fillsWh = orders.map(() => 0);
-    const hubIndices = zones
-      .filter((zone) => !isSplit(split, zone))
-      .flatMap((zone) => ordersOf.get(zone.id) ?? []);
-    const splitFlows = split.map(({ zone, direction }) =>
-      flowOrder(zone.id, direction === "export" ? zone.exportLimitWh : -zone.importLimitWh),
+    const hubBooks = books.filter((book) => !split.some((s) => s.book === book));
+    const splitFlows = split.map(({ book, direction }) =>
+      flowOrder(book.zone.id, direction === "export" ? book.zone.exportLimitWh : -book.zone.importLimitWh),
     );
-    const hub = clearPart(orders, hubIndices, splitFlows, band, fillsWh);
-    const netExportWh = new Map<string, number>();
-    for (const index of hubIndices) {
-      const order = orders[index] as ZonedOrder;
-      const signedWh = (order.side === "sell" ? 1 : -1) * (fillsWh[index] as number);
-      netExportWh.set(order.zone, (netExportWh.get(order.zone) ?? 0) + signedWh);
-    }
-    const worst = mostCongested(zones, split, netExportWh);
+    const hub = clearPart(hubBooks, splitFlows, band);
+    const worst = mostCongested(hubBooks, hub.zones);
     if (worst !== null) {
       split.push(worst);
       continue;
     }
-    const zoneResults = zones.map((zone) => {
-      const at = split.findIndex((s) => s.zone.id === zone.id);
-      if (at < 0) return { clearingPrice: hub.clearingPrice, netExportWh: netExportWh.get(zone.id) ?? 0 };
+    const zones = books.map((book): ZoneClearing => {
+      const hubIndex = hubBooks.indexOf(book);
+      if (hubIndex >= 0) return { clearingPrice: hub.clearingPrice, ...(hub.zones[hubIndex] as PartFills) };
+      const at = split.findIndex((s) => s.book === book);
       const flow = splitFlows[at] as AuctionOrder;
-      const flowWh = (flow.limitPrice === BELOW_GRID ? 1 : -1) * (hub.flowFillsWh[at] as number);
+      const netExportWh = (flow.limitPrice === BELOW_GRID ? 1 : -1) * (hub.flowFillsWh[at] as number);
       // Seen from inside the zone the flow changes side: the energy it exports is bought from it.
-      const own = clearPart(
-        orders,
-        ordersOf.get(zone.id) ?? [],
-        [flowOrder(zone.id, -flowWh)],
-        band,
-        fillsWh,
-      );
-      return { clearingPrice: own.clearingPrice, netExportWh: flowWh };
+      const own = clearPart([book], [flowOrder(book.zone.id, -netExportWh)], band);
+      return { clearingPrice: own.clearingPrice, ...(own.zones[0] as PartFills), netExportWh };
     });
-    return { clearingPrice: hub.clearingPrice, fillsWh, zones: zoneResults };
+    return { clearingPrice: hub.clearingPrice, zones };
   }
-}
-
-function isSplit(split: readonly SplitZone[], zone: Zone): boolean {
-  return split.some((s) => s.zone.id === zone.id);
 }
 
 /**
@@ -109,59 +91,57 @@ function flowOrder(zoneId: string, netInflowWh: number): AuctionOrder {
     : { id: zoneId, volumeWh: -netInflowWh, limitPrice: ABOVE_GRID };
 }
 
-/**
- * Clears the orders at `indices` together with flow orders, writes those orders' fills into
- * `fillsWh`, and returns the price and the flow orders' fills (aligned with `flows`).
- */
+type PartFills = Omit<ZoneClearing, "clearingPrice">;
+
+/** Clears several zones' orders together with flow orders: one auction, its fills cut back per zone. */
 function clearPart(
-  orders: readonly ZonedOrder[],
-  indices: readonly number[],
+  books: readonly ZoneBook[],
   flows: readonly AuctionOrder[],
   band: PriceBand,
-  fillsWh: number[],
-): { clearingPrice: number | null; flowFillsWh: number[] } {
-  const buyIndices = indices.filter((index) => (orders[index] as ZonedOrder).side === "buy");
-  const sellIndices = indices.filter((index) => (orders[index] as ZonedOrder).side === "sell");
-  const flowBuys = flows.filter((flow) => flow.limitPrice === ABOVE_GRID);
-  const flowSells = flows.filter((flow) => flow.limitPrice === BELOW_GRID);
+): { clearingPrice: number | null; zones: PartFills[]; flowFillsWh: number[] } {
+  const flowBuys = flows.filter((flow) => flow.volumeWh > 0 && flow.limitPrice === ABOVE_GRID);
+  const flowSells = flows.filter((flow) => flow.volumeWh > 0 && flow.limitPrice === BELOW_GRID);
   const auction = clearAuction(
-    [...buyIndices.map((index) => orders[index] as ZonedOrder), ...flowBuys],
-    [...sellIndices.map((index) => orders[index] as ZonedOrder), ...flowSells],
+    books.flatMap((book) => book.buys).concat(flowBuys),
+    books.flatMap((book) => book.sells).concat(flowSells),
     band,
   );
-  buyIndices.forEach((index, k) => {
-    fillsWh[index] = auction.buyFillsWh[k] as number;
+  let buyOffset = 0;
+  let sellOffset = 0;
+  const zones = books.map((book): PartFills => {
+    const buyFillsWh = auction.buyFillsWh.slice(buyOffset, buyOffset + book.buys.length);
+    const sellFillsWh = auction.sellFillsWh.slice(sellOffset, sellOffset + book.sells.length);
+    buyOffset += book.buys.length;
+    sellOffset += book.sells.length;
+    let netExportWh = 0;
+    for (const fill of sellFillsWh) netExportWh += fill;
+    for (const fill of buyFillsWh) netExportWh -= fill;
+    return { buyFillsWh, sellFillsWh, netExportWh };
   });
-  sellIndices.forEach((index, k) => {
-    fillsWh[index] = auction.sellFillsWh[k] as number;
+  const flowFillsWh = flows.map((flow) => {
+    const buyAt = flowBuys.indexOf(flow);
+    if (buyAt >= 0) return auction.buyFillsWh[buyOffset + buyAt] as number;
+    const sellAt = flowSells.indexOf(flow);
+    return sellAt >= 0 ? (auction.sellFillsWh[sellOffset + sellAt] as number) : 0;
   });
-  const flowFillsWh = flows.map((flow) =>
-    flow.limitPrice === ABOVE_GRID
-      ? (auction.buyFillsWh[buyIndices.length + flowBuys.indexOf(flow)] as number)
-      : (auction.sellFillsWh[sellIndices.length + flowSells.indexOf(flow)] as number),
-  );
-  return { clearingPrice: auction.clearingPrice, flowFillsWh };
+  return { clearingPrice: auction.clearingPrice, zones, flowFillsWh };
 }
 
 /** The hub zone that breaks its limit by the most Wh (ties: lowest id), or null when all hold. */
-function mostCongested(
-  zones: readonly Zone[],
-  split: readonly SplitZone[],
-  netExportWh: ReadonlyMap<string, number>,
-): SplitZone | null {
+function mostCongested(books: readonly ZoneBook[], outcomes: readonly PartFills[]): SplitZone | null {
   let worst: SplitZone | null = null;
   let worstExcessWh = 0;
-  for (const zone of zones) {
-    if (isSplit(split, zone)) continue;
-    const net = netExportWh.get(zone.id) ?? 0;
-    const exportExcessWh = net - zone.exportLimitWh;
-    const importExcessWh = -net - zone.importLimitWh;
+  books.forEach((book, index) => {
+    const net = (outcomes[index] as PartFills).netExportWh;
+    const exportExcessWh = net - book.zone.exportLimitWh;
+    const importExcessWh = -net - book.zone.importLimitWh;
     const excessWh = Math.max(exportExcessWh, importExcessWh);
-    const tieWon = worst !== null && excessWh === worstExcessWh && compareIds(zone.id, worst.zone.id) < 0;
+    const tieWon =
+      worst !== null && excessWh === worstExcessWh && compareIds(book.zone.id, worst.book.zone.id) < 0;
     if (excessWh > worstExcessWh || (excessWh > 0 && tieWon)) {
-      worst = { zone, direction: exportExcessWh > 0 ? "export" : "import" };
+      worst = { book, direction: exportExcessWh > 0 ? "export" : "import" };
       worstExcessWh = excessWh;
     }
-  }
+  });
   return worst;
 }
