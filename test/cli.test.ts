@@ -134,6 +134,16 @@ const badBillInputs: [string, string, string][] = [
     "slots[0].clearingPrice: 350 is outside the slot's tariffs [200, 300]",
   ],
   [
+    "a zone price outside the tariffs",
+    edited(shortage, (d) => (d.slots[0].households[0].committed.communityPrice = 100)),
+    "slots[0].households[0].committed.communityPrice: 100 is outside the slot's tariffs [200, 300]",
+  ],
+  [
+    "more energy in a slot than a household can move",
+    edited(shortage, (d) => (d.slots[0].households[0].metered.importWh = 2 ** 32 - 1)),
+    "slots[0].households[0]: commits and meters 4294967301 Wh in one slot, above the maximum",
+  ],
+  [
     "a duplicate household",
     edited(shortage, (d) => (d.slots[0].households[1].id = "C1")),
     'slots[0].households[1].id: "C1" is a duplicate household id',
