@@ -74,8 +74,9 @@ export function clearingBenchmarks(): BenchRow[] {
     });
   }
   const zoned = randomBook(10_000, 7, 8);
-  const zonesSplit = clearCommunity(zoned).zones?.filter(
-    (zone, _i, all) => zone.clearingPrice !== all[0]?.clearingPrice,
+  const zonedResult = clearCommunity(zoned);
+  const zonesSplit = zonedResult.zones?.filter(
+    (zone) => zone.clearingPrice !== zonedResult.clearingPrice,
   ).length;
   rows.push({
     name: "clearing with market splitting",
