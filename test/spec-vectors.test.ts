@@ -1,6 +1,8 @@
 /**
  * The test vectors of spec/vectors (copied under test/vectors/spec) and the worked examples of
- * docs/market-splitting.md (test/vectors/market-splitting), run through the real `snippet` process.
+ * docs/market-splitting.md (test/vectors/market-splitting), run through the real `snippet` process:
+ * with `--indent 1` the output is the expected file byte for byte (plus the final newline), and the
+ * default one-line output is the same JSON value.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -9,7 +11,16 @@ import { fileURLToPath } from "node:url";
 import { parseWithMoney, runSnippetProcess } from "./support/cli.ts";
 
 const vectors = (folder: string): string => fileURLToPath(new URL(`./vectors/${folder}/`, import.meta.url));
-const read = (path: string): unknown => parseWithMoney(readFileSync(path, "utf8"));
+
+function assertMatches(argv: readonly string[], input: string, expectedFile: string): void {
+  const expected = readFileSync(expectedFile, "utf8");
+  const indented = runSnippetProcess([...argv, "--indent", "1"], input);
+  assert.equal(indented.code, 0, indented.stderr);
+  assert.equal(indented.stderr, "");
+  assert.equal(indented.stdout, `${expected}\n`);
+  const oneLine = runSnippetProcess(argv, input);
+  assert.deepEqual(parseWithMoney(oneLine.stdout), parseWithMoney(expected));
+}
 
 describe("snippet clear on the clearing vectors", () => {
   for (const folder of ["spec/clear", "market-splitting"]) {
@@ -17,10 +28,7 @@ describe("snippet clear on the clearing vectors", () => {
     for (const name of readdirSync(dir).filter((file) => file.endsWith(".input.json"))) {
       const base = name.replace(".input.json", "");
       it(`${folder}/${base}`, () => {
-        const run = runSnippetProcess(["clear", `${dir}${name}`]);
-        assert.equal(run.code, 0, run.stderr);
-        assert.equal(run.stderr, "");
-        assert.deepEqual(parseWithMoney(run.stdout), read(`${dir}${base}.expected.json`));
+        assertMatches(["clear", `${dir}${name}`], "", `${dir}${base}.expected.json`);
       });
     }
   }
@@ -31,10 +39,11 @@ describe("snippet bill on the billing vectors", () => {
   for (const expected of readdirSync(dir).filter((file) => file.endsWith(".expected.json"))) {
     const [base, model] = expected.split(".") as [string, string];
     it(`${base} with ${model}`, () => {
-      const input = readFileSync(`${dir}${base}.input.json`, "utf8");
-      const run = runSnippetProcess(["bill", "-", "--model", model], input);
-      assert.equal(run.code, 0, run.stderr);
-      assert.deepEqual(parseWithMoney(run.stdout), read(`${dir}${expected}`));
+      assertMatches(
+        ["bill", "-", "--model", model],
+        readFileSync(`${dir}${base}.input.json`, "utf8"),
+        `${dir}${expected}`,
+      );
     });
   }
 });

@@ -25,7 +25,12 @@ export async function readInputText(
   }
 }
 
-/** JSON text of a result, with bigint money written per spec/io.md. */
-export function toJson(value: unknown, pretty: boolean): string {
-  return `${JSON.stringify(value, (_key, field) => (typeof field === "bigint" ? moneyToJson(field) : field), pretty ? 2 : undefined)}\n`;
+/** JSON text of a result on one line (`indentSpaces` 0) or indented, with bigint money written per spec/io.md. */
+export function toJson(value: unknown, indentSpaces: number): string {
+  const text = JSON.stringify(
+    value,
+    (_key, field) => (typeof field === "bigint" ? moneyToJson(field) : field),
+    indentSpaces,
+  );
+  return `${text}\n`;
 }

@@ -3,7 +3,7 @@
  * Exit codes: 0 done, 2 bad input or usage (nothing on stdout), 1 an unexpected failure.
  * @module
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { billPeriod, StatementBook } from "../billing/period.ts";
 import { parseBillRequest } from "../billing/schema.ts";
 import { BILLING_MODELS, type BillingModel } from "../billing/types.ts";
@@ -50,6 +50,17 @@ const engineOption = (): Option =>
     .choices(["reference"])
     .default("reference");
 
+const indentOption = (): Option =>
+  new Option("--indent <spaces>", "indent the JSON output by this many spaces (0: one line)")
+    .argParser((text) => {
+      const spaces = Number(text);
+      if (!Number.isInteger(spaces) || spaces < 0 || spaces > 10) {
+        throw new InvalidArgumentError("expected a whole number of spaces from 0 to 10");
+      }
+      return spaces;
+    })
+    .default(0);
+
 function buildProgram(streams: CliStreams): Command {
   const program = new Command("snippet")
     .description(
@@ -67,10 +78,10 @@ function buildProgram(streams: CliStreams): Command {
     .description("Clear one slot of the community auction (JSON in and out, spec/io.md).")
     .argument("[file]", "input JSON file, or - for stdin", "-")
     .addOption(engineOption())
-    .option("--pretty", "indent the JSON output")
-    .action(async (file: string, options: { pretty?: boolean }) => {
+    .addOption(indentOption())
+    .action(async (file: string, options: { indent: number }) => {
       const request = parseClearRequest(parseJsonText(await readInputText(file, streams.stdin)));
-      streams.stdout.write(toJson(clearCommunity(request), options.pretty === true));
+      streams.stdout.write(toJson(clearCommunity(request), options.indent));
     });
 
   program
@@ -86,22 +97,19 @@ function buildProgram(streams: CliStreams): Command {
     )
     .addOption(engineOption())
     .option("--statements", "print period statements (energy and money by stage, saving) instead of bills")
-    .option("--pretty", "indent the JSON output")
-    .action(
-      async (file: string, options: { model: BillingModel; statements?: boolean; pretty?: boolean }) => {
-        const request = parseBillRequest(parseJsonText(await readInputText(file, streams.stdin)));
-        const pretty = options.pretty === true;
-        if (options.statements !== true) {
-          streams.stdout.write(toJson(billPeriod(request, options.model), pretty));
-          return;
-        }
-        const book = new StatementBook();
-        for (const slot of request.slots) book.add(slot, billSlot(slot, options.model));
-        streams.stdout.write(
-          toJson({ version: 1, model: options.model, statements: book.statements() }, pretty),
-        );
-      },
-    );
+    .addOption(indentOption())
+    .action(async (file: string, options: { model: BillingModel; statements?: boolean; indent: number }) => {
+      const request = parseBillRequest(parseJsonText(await readInputText(file, streams.stdin)));
+      if (options.statements !== true) {
+        streams.stdout.write(toJson(billPeriod(request, options.model), options.indent));
+        return;
+      }
+      const book = new StatementBook();
+      for (const slot of request.slots) book.add(slot, billSlot(slot, options.model));
+      streams.stdout.write(
+        toJson({ version: 1, model: options.model, statements: book.statements() }, options.indent),
+      );
+    });
 
   program
     .command("demo")
