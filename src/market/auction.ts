@@ -221,7 +221,9 @@ function fill(
   let leftoverWh = margin.sharedWh;
   for (let i = 0; i < orders.length; i++) {
     const order = orders[i] as AuctionOrder;
-    if (beyondMargin(order.limitPrice)) fills[i] = order.volumeWh;
+    // An order cut to nothing (a connection cap of 0) takes no part, not even in the leftover Wh.
+    if (order.volumeWh === 0) fills[i] = 0;
+    else if (beyondMargin(order.limitPrice)) fills[i] = order.volumeWh;
     else if (order.limitPrice === margin.price) {
       const share = mulDivFloor([margin.sharedWh, order.volumeWh], margin.marginalWh);
       fills[i] = share;

@@ -125,6 +125,22 @@ describe("clearCommunity (single zone)", () => {
     ]);
   });
 
+  it("gives no leftover Wh to an order its connection cap cut to nothing", () => {
+    const result = clearCommunity(
+      book([
+        { id: "a", side: "buy", volumeWh: 5, limitPrice: 1000, connectionCapWh: 0 },
+        { id: "b", side: "buy", volumeWh: 1, limitPrice: 1000 },
+        { id: "c", side: "buy", volumeWh: 1, limitPrice: 1000 },
+        { id: "s", side: "sell", volumeWh: 1, limitPrice: 600 },
+      ]),
+    );
+    assert.deepEqual(
+      result.fills.map((fill) => fill.filledWh),
+      [0, 1, 0, 1],
+    );
+    assert.equal(result.fills[0]?.cappedWh, 0);
+  });
+
   it("trades nothing and names no price when every buy limit is below every sell limit", () => {
     const result = clearCommunity(
       book([

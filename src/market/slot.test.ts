@@ -136,7 +136,7 @@ describe("a slot with split zones", () => {
     const outcome = clearSlot(request);
     assert.equal(outcome.community.clearingPrice, 1500);
     const byId = new Map(outcome.commitments.map((c) => [c.id, c.committed]));
-    assert.equal(byId.get("n1")?.communityPrice, 1050);
+    assert.equal(byId.get("n1")?.communityPrice, 825);
     assert.equal(byId.get("n1")?.communitySellWh, 1500);
     assert.equal(byId.get("s1")?.communityPrice, undefined);
     const billing = billSlot(
@@ -152,9 +152,9 @@ describe("a slot with split zones", () => {
       },
       "ucs-uniform",
     );
-    // The south pays 1500 for the 1000 Wh the north sells at 1050: 450,000 money units of rent.
+    // The south pays 1500 for the 1000 Wh the north sells at 825: 675,000 money units of rent.
     const rent = billing.bills.reduce((sum, bill) => sum + bill.communityMoney, 0);
-    assert.equal(rent, (1500 - 1050) * 1000);
+    assert.equal(rent, (1500 - 825) * 1000);
   });
 });
 

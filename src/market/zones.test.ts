@@ -66,6 +66,79 @@ describe("market splitting over feeder zones", () => {
     );
   });
 
+  it("prices a split-off zone on the far side of the community price: energy flows from cheap to dear", () => {
+    checkProperty(
+      fc.property(zonedOrderBook(), (request) => {
+        const result = clearCommunity(request);
+        for (const zone of result.zones ?? []) {
+          if (zone.clearingPrice === null || result.clearingPrice === null || zone.netExportWh === 0)
+            continue;
+          if (zone.netExportWh > 0)
+            assert.ok(zone.clearingPrice <= result.clearingPrice, `exporter ${zone.id}`);
+          else assert.ok(zone.clearingPrice >= result.clearingPrice, `importer ${zone.id}`);
+        }
+      }),
+    );
+  });
+
+  it("splits a zone that exports one Wh over its limit, and not one that exports exactly its limit", () => {
+    const book = (exportLimitWh: number): ClearRequest => ({
+      version: 1,
+      slot: "2026-06-01T12:00:00Z",
+      prices: { feedIn: 500, retail: 2000 },
+      zones: [
+        { id: "a", exportLimitWh, importLimitWh: 0 },
+        { id: "b", exportLimitWh: 0, importLimitWh: 5000 },
+      ],
+      orders: [
+        { id: "s", side: "sell", volumeWh: 1000, limitPrice: 600, zone: "a" },
+        { id: "d", side: "buy", volumeWh: 1000, limitPrice: 1600, zone: "b" },
+      ],
+    });
+    const atLimit = clearCommunity(book(1000));
+    assert.deepEqual(atLimit.zones, [
+      { id: "a", clearingPrice: 1100, netExportWh: 1000 },
+      { id: "b", clearingPrice: 1100, netExportWh: -1000 },
+    ]);
+    const overLimit = clearCommunity(book(999));
+    // Split at 1100: a sells its 999 Wh limit at 1100 or more; b pays midpoint(1100, 1600); a is priced in [600, 1100].
+    assert.deepEqual(overLimit.zones, [
+      { id: "a", clearingPrice: 850, netExportWh: 999 },
+      { id: "b", clearingPrice: 1350, netExportWh: -999 },
+    ]);
+  });
+
+  it("splits off the zone with the lowest id first when two break their limits by the same amount", () => {
+    const book = (sellerZone: string, buyerZone: string): ClearRequest => ({
+      version: 1,
+      slot: "2026-06-01T12:00:00Z",
+      prices: { feedIn: 500, retail: 2000 },
+      zones: [
+        { id: "a", exportLimitWh: 1000, importLimitWh: 1000 },
+        { id: "b", exportLimitWh: 1000, importLimitWh: 1000 },
+      ],
+      orders: [
+        { id: "s", side: "sell", volumeWh: 2000, limitPrice: 600, zone: sellerZone },
+        { id: "d", side: "buy", volumeWh: 2000, limitPrice: 1600, zone: buyerZone },
+      ],
+    });
+    // Both break a limit by 1000 Wh at the pooled price 1100, and "a" goes first: when it holds the
+    // seller, the seller's zone is split off and the community price is the buyer's zone's (1350);
+    // when it holds the buyer, the buyer's zone is split off and the community price is 850.
+    const sellerInA = clearCommunity(book("a", "b"));
+    assert.equal(sellerInA.clearingPrice, 1350);
+    assert.deepEqual(sellerInA.zones, [
+      { id: "a", clearingPrice: 850, netExportWh: 1000 },
+      { id: "b", clearingPrice: 1350, netExportWh: -1000 },
+    ]);
+    const buyerInA = clearCommunity(book("b", "a"));
+    assert.equal(buyerInA.clearingPrice, 850);
+    assert.deepEqual(buyerInA.zones, [
+      { id: "a", clearingPrice: 1350, netExportWh: -1000 },
+      { id: "b", clearingPrice: 850, netExportWh: 1000 },
+    ]);
+  });
+
   it("equals the single-zone auction when no limit binds", () => {
     checkProperty(
       fc.property(zonedOrderBook(), (request) => {

@@ -42,27 +42,28 @@ interface SplitZone {
   readonly book: ZoneBook;
   /** "export": it sent more than its export limit; "import": it took more than its import limit. */
   readonly direction: "export" | "import";
+  /** The hub price at which it broke the limit. */
+  readonly hubPrice: number;
 }
 
 /**
  * Clears a zoned order book by iterated market splitting.
  *
- * 1. Clear the hub: every order of the zones not yet split off, plus, for each split zone, its flow
- *    at its limit as an order that takes any price (an exporting zone sells, an importing zone buys).
+ * 1. Clear the hub: every order of the zones not yet split off, plus one flow order per split zone:
+ *    its limit, offered at the hub price at which it was split off (an exporting zone sells at that
+ *    price or more, an importing zone buys at that price or less).
  * 2. If some hub zone's net export lies outside `[−importLimit, exportLimit]`, split off the one with
  *    the largest excess (ties: lowest zone id) and go back to 1.
  * 3. Each split zone's flow is what the hub took of its flow order (at most its limit); the zone then
- *    clears its own orders plus that flow, as an order that takes any price, at its own price.
+ *    clears its own orders plus that flow, as an order that takes any price, at its own price: no
+ *    higher than the hub price at which it was split off if it exports, no lower if it imports.
  */
 export function splitMarket(books: readonly ZoneBook[], band: PriceBand): SplitResult {
   const split: SplitZone[] = [];
   for (;;) {
     const hubBooks = books.filter((book) => !split.some((s) => s.book === book));
-    const splitFlows = split.map(({ book, direction }) =>
-      flowOrder(book.zone.id, direction === "export" ? book.zone.exportLimitWh : -book.zone.importLimitWh),
-    );
-    const hub = clearPart(hubBooks, splitFlows, band);
-    const worst = mostCongested(hubBooks, hub.zones);
+    const hub = clearPart(hubBooks, split.map(hubFlow), band);
+    const worst = mostCongested(hubBooks, hub.zones, hub.clearingPrice);
     if (worst !== null) {
       split.push(worst);
       continue;
@@ -71,24 +72,43 @@ export function splitMarket(books: readonly ZoneBook[], band: PriceBand): SplitR
       const hubIndex = hubBooks.indexOf(book);
       if (hubIndex >= 0) return { clearingPrice: hub.clearingPrice, ...(hub.zones[hubIndex] as PartFills) };
       const at = split.findIndex((s) => s.book === book);
-      const flow = splitFlows[at] as AuctionOrder;
-      const netExportWh = (flow.limitPrice === BELOW_GRID ? 1 : -1) * (hub.flowFillsWh[at] as number);
-      // Seen from inside the zone the flow changes side: the energy it exports is bought from it.
-      const own = clearPart([book], [flowOrder(book.zone.id, -netExportWh)], band);
+      const zone = split[at] as SplitZone;
+      const flowWh = hub.flowFillsWh[at] as number;
+      const own = clearPart([book], [zoneFlow(zone, flowWh)], splitZoneBand(zone, band));
+      const netExportWh = zone.direction === "export" ? flowWh : -flowWh;
       return { clearingPrice: own.clearingPrice, ...(own.zones[0] as PartFills), netExportWh };
     });
     return { clearingPrice: hub.clearingPrice, zones };
   }
 }
 
+/** A flow across a zone boundary as one side of an auction sees it. */
+interface FlowOrder {
+  readonly side: "buy" | "sell";
+  readonly order: AuctionOrder;
+}
+
 /**
- * A flow across a zone boundary as an order that takes any price, seen from the side that receives
- * `netInflowWh > 0` (a sell into it) or gives `netInflowWh < 0` (a buy from it).
+ * A split zone's flow as the hub sees it: its limit, at the hub price at which it broke that limit.
+ * Once filled, it trades at a hub price no better for the zone than that, so with the zone's own price
+ * on the far side of it (see {@link splitZoneBand}) energy always flows from the cheaper side.
  */
-function flowOrder(zoneId: string, netInflowWh: number): AuctionOrder {
-  return netInflowWh >= 0
-    ? { id: zoneId, volumeWh: netInflowWh, limitPrice: BELOW_GRID }
-    : { id: zoneId, volumeWh: -netInflowWh, limitPrice: ABOVE_GRID };
+function hubFlow(split: SplitZone): FlowOrder {
+  const { zone } = split.book;
+  return split.direction === "export"
+    ? { side: "sell", order: { id: zone.id, volumeWh: zone.exportLimitWh, limitPrice: split.hubPrice } }
+    : { side: "buy", order: { id: zone.id, volumeWh: zone.importLimitWh, limitPrice: split.hubPrice } };
+}
+
+/**
+ * A split zone's flow as the zone itself sees it: the energy it exports is bought from it, the energy
+ * it imports is sold to it, by an order that takes any price, so that the flow trades in full.
+ */
+function zoneFlow(split: SplitZone, flowWh: number): FlowOrder {
+  const id = split.book.zone.id;
+  return split.direction === "export"
+    ? { side: "buy", order: { id, volumeWh: flowWh, limitPrice: ABOVE_GRID } }
+    : { side: "sell", order: { id, volumeWh: flowWh, limitPrice: BELOW_GRID } };
 }
 
 type PartFills = Omit<ZoneClearing, "clearingPrice">;
@@ -96,11 +116,11 @@ type PartFills = Omit<ZoneClearing, "clearingPrice">;
 /** Clears several zones' orders together with flow orders: one auction, its fills cut back per zone. */
 function clearPart(
   books: readonly ZoneBook[],
-  flows: readonly AuctionOrder[],
+  flows: readonly FlowOrder[],
   band: PriceBand,
 ): { clearingPrice: number | null; zones: PartFills[]; flowFillsWh: number[] } {
-  const flowBuys = flows.filter((flow) => flow.volumeWh > 0 && flow.limitPrice === ABOVE_GRID);
-  const flowSells = flows.filter((flow) => flow.volumeWh > 0 && flow.limitPrice === BELOW_GRID);
+  const flowBuys = flows.filter((flow) => flow.side === "buy").map((flow) => flow.order);
+  const flowSells = flows.filter((flow) => flow.side === "sell").map((flow) => flow.order);
   const auction = clearAuction(
     books.flatMap((book) => book.buys).concat(flowBuys),
     books.flatMap((book) => book.sells).concat(flowSells),
@@ -118,17 +138,32 @@ function clearPart(
     for (const fill of buyFillsWh) netExportWh -= fill;
     return { buyFillsWh, sellFillsWh, netExportWh };
   });
-  const flowFillsWh = flows.map((flow) => {
-    const buyAt = flowBuys.indexOf(flow);
-    if (buyAt >= 0) return auction.buyFillsWh[buyOffset + buyAt] as number;
-    const sellAt = flowSells.indexOf(flow);
-    return sellAt >= 0 ? (auction.sellFillsWh[sellOffset + sellAt] as number) : 0;
-  });
+  const flowFillsWh = flows.map((flow) =>
+    flow.side === "buy"
+      ? (auction.buyFillsWh[buyOffset + flowBuys.indexOf(flow.order)] as number)
+      : (auction.sellFillsWh[sellOffset + flowSells.indexOf(flow.order)] as number),
+  );
   return { clearingPrice: auction.clearingPrice, zones, flowFillsWh };
 }
 
+/**
+ * The price range of a split zone's own auction: an exporting zone is priced no higher than the hub
+ * price at which it exported too much, an importing zone no lower. The range always holds a price at
+ * which the whole flow trades: at that hub price the zone's own sellers (exporting) or buyers
+ * (importing) already offered more than its limit.
+ */
+function splitZoneBand(split: SplitZone, band: PriceBand): PriceBand {
+  return split.direction === "export"
+    ? { feedIn: band.feedIn, retail: split.hubPrice }
+    : { feedIn: split.hubPrice, retail: band.retail };
+}
+
 /** The hub zone that breaks its limit by the most Wh (ties: lowest id), or null when all hold. */
-function mostCongested(books: readonly ZoneBook[], outcomes: readonly PartFills[]): SplitZone | null {
+function mostCongested(
+  books: readonly ZoneBook[],
+  outcomes: readonly PartFills[],
+  hubPrice: number | null,
+): SplitZone | null {
   let worst: SplitZone | null = null;
   let worstExcessWh = 0;
   books.forEach((book, index) => {
@@ -139,7 +174,8 @@ function mostCongested(books: readonly ZoneBook[], outcomes: readonly PartFills[
     const tieWon =
       worst !== null && excessWh === worstExcessWh && compareIds(book.zone.id, worst.book.zone.id) < 0;
     if (excessWh > worstExcessWh || (excessWh > 0 && tieWon)) {
-      worst = { book, direction: exportExcessWh > 0 ? "export" : "import" };
+      // A zone with a net flow traded, so the hub has a price.
+      worst = { book, direction: exportExcessWh > 0 ? "export" : "import", hubPrice: hubPrice as number };
       worstExcessWh = excessWh;
     }
   });
