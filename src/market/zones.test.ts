@@ -113,9 +113,10 @@ describe("market splitting over feeder zones", () => {
       version: 1,
       slot: "2026-06-01T12:00:00Z",
       prices: { feedIn: 500, retail: 2000 },
+      // Listed against id order, so that list order cannot stand in for the tie-break.
       zones: [
-        { id: "a", exportLimitWh: 1000, importLimitWh: 1000 },
         { id: "b", exportLimitWh: 1000, importLimitWh: 1000 },
+        { id: "a", exportLimitWh: 1000, importLimitWh: 1000 },
       ],
       orders: [
         { id: "s", side: "sell", volumeWh: 2000, limitPrice: 600, zone: sellerZone },
@@ -128,14 +129,14 @@ describe("market splitting over feeder zones", () => {
     const sellerInA = clearCommunity(book("a", "b"));
     assert.equal(sellerInA.clearingPrice, 1350);
     assert.deepEqual(sellerInA.zones, [
-      { id: "a", clearingPrice: 850, netExportWh: 1000 },
       { id: "b", clearingPrice: 1350, netExportWh: -1000 },
+      { id: "a", clearingPrice: 850, netExportWh: 1000 },
     ]);
     const buyerInA = clearCommunity(book("b", "a"));
     assert.equal(buyerInA.clearingPrice, 850);
     assert.deepEqual(buyerInA.zones, [
-      { id: "a", clearingPrice: 1350, netExportWh: -1000 },
       { id: "b", clearingPrice: 850, netExportWh: 1000 },
+      { id: "a", clearingPrice: 1350, netExportWh: -1000 },
     ]);
   });
 
