@@ -8,9 +8,9 @@ import { MAX_ENERGY_WH } from "../units/index.ts";
 import {
   energyField,
   idField,
-  oneOfField,
   parseWith,
   priceField,
+  sideField,
   slotTimeField,
   versionField,
 } from "../validation/index.ts";
@@ -19,7 +19,7 @@ import { committedTotals } from "./ucs.ts";
 
 const bilateralSchema = z.strictObject({
   partner: idField,
-  side: oneOfField(["buy", "sell"]),
+  side: sideField,
   volumeWh: energyField,
   price: priceField,
 });

@@ -3,34 +3,14 @@
  * commitments from the three market stages and its metered energy; out, its bills.
  * @module
  */
-import type { Side } from "../market/types.ts";
+import type { Commitments } from "../market/types.ts";
 import type { Money, SlotMoney } from "../units/index.ts";
+
+export type { BilateralCommitment, Commitments } from "../market/types.ts";
 
 /** The two UCS variants of spec/billing.md: how a deviation pool is shared among its households. */
 export type BillingModel = "ucs-uniform" | "ucs-proportional";
 export const BILLING_MODELS: readonly BillingModel[] = ["ucs-uniform", "ucs-proportional"];
-
-/** One bilateral trade (stage 1) as one of its two households sees it; price 0 is a donation. */
-export interface BilateralCommitment {
-  readonly partner: string;
-  readonly side: Side;
-  readonly volumeWh: number;
-  readonly price: number;
-}
-
-/** Everything stages 1–3 committed a household to in one slot. */
-export interface Commitments {
-  readonly communityBuyWh: number;
-  readonly communitySellWh: number;
-  /**
-   * The price of the household's community trade when its feeder zone was split off with a price of
-   * its own (docs/market-splitting.md); absent: the slot's clearing price.
-   */
-  readonly communityPrice?: number;
-  readonly bilateral: readonly BilateralCommitment[];
-  readonly supplierBuyWh: number;
-  readonly supplierSellWh: number;
-}
 
 /** A meter's signed reading for one slot. */
 export interface MeterReading {

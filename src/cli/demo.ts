@@ -3,9 +3,8 @@
  * metering and UCS billing, explained in plain text.
  * @module
  */
-import type { BillingSlot } from "../billing/types.ts";
-import { billSlot } from "../billing/ucs.ts";
-import { clearSlot, type SlotRequest } from "../market/slot.ts";
+import { type BillingSlot, billSlot } from "../billing/index.ts";
+import { clearSlot, type SlotRequest } from "../market/index.ts";
 import { cost, moneyToEurString, priceFromEurPerKwh, priceToEurPerKwh, whToKwh } from "../units/index.ts";
 
 const DEMO_SLOT: SlotRequest = {

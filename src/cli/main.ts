@@ -4,12 +4,15 @@
  * @module
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { billPeriod, StatementBook } from "../billing/period.ts";
-import { parseBillRequest } from "../billing/schema.ts";
-import { BILLING_MODELS, type BillingModel } from "../billing/types.ts";
-import { billSlot } from "../billing/ucs.ts";
-import { clearCommunity } from "../market/clear.ts";
-import { parseClearRequest } from "../market/schema.ts";
+import {
+  BILLING_MODELS,
+  type BillingModel,
+  billPeriod,
+  billSlot,
+  parseBillRequest,
+  StatementBook,
+} from "../billing/index.ts";
+import { clearCommunity, parseClearRequest } from "../market/index.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { runDemo } from "./demo.ts";
 import { readInputText, toJson } from "./io.ts";

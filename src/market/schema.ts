@@ -8,10 +8,10 @@ import { z } from "zod";
 import {
   energyField,
   idField,
-  oneOfField,
   parseWith,
   positiveEnergyField,
   priceField,
+  sideField,
   slotTimeField,
   ValidationError,
   type ValidationIssue,
@@ -21,7 +21,7 @@ import type { ClearRequest, Order, SlotPrices } from "./types.ts";
 
 const orderSchema = z.strictObject({
   id: idField,
-  side: oneOfField(["buy", "sell"]),
+  side: sideField,
   volumeWh: positiveEnergyField,
   limitPrice: priceField,
   zone: idField.optional(),

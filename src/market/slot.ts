@@ -4,10 +4,9 @@
  * ends up committed to exactly its (capped) order volume.
  * @module
  */
-import type { Commitments } from "../billing/types.ts";
 import { type BilateralPosition, type BilateralTrade, matchBilateral } from "./bilateral.ts";
 import { clearCommunity } from "./clear.ts";
-import type { ClearResult, Order, Side, SlotPrices, Zone } from "./types.ts";
+import type { ClearResult, Commitments, Order, Side, SlotPrices, Zone } from "./types.ts";
 
 /** What a household (or its agent) brings to a slot. */
 export interface HouseholdIntent extends BilateralPosition {

@@ -68,3 +68,25 @@ export interface ClearResult {
   readonly fills: readonly Fill[];
   readonly zones?: readonly ZoneOutcome[];
 }
+
+/** One bilateral trade (stage 1) as one of its two households sees it; price 0 is a donation. */
+export interface BilateralCommitment {
+  readonly partner: string;
+  readonly side: Side;
+  readonly volumeWh: number;
+  readonly price: number;
+}
+
+/** Everything stages 1–3 committed a household to in one slot. */
+export interface Commitments {
+  readonly communityBuyWh: number;
+  readonly communitySellWh: number;
+  /**
+   * The price of the household's community trade when its feeder zone was split off with a price of
+   * its own (docs/market-splitting.md); absent: the slot's clearing price.
+   */
+  readonly communityPrice?: number;
+  readonly bilateral: readonly BilateralCommitment[];
+  readonly supplierBuyWh: number;
+  readonly supplierSellWh: number;
+}

@@ -94,6 +94,9 @@ export function oneOfField<const T extends readonly [string, ...string[]]>(
   });
 }
 
+/** The side of an order or trade. */
+export const sideField: z.ZodEnum<{ buy: "buy"; sell: "sell" }> = oneOfField(["buy", "sell"]);
+
 /** The format version field: only version 1 exists. */
 export const versionField: z.ZodLiteral<1> = z.literal(1, {
   error: (issue) => `${shown(issue.input)} is not a supported version (this reader knows version 1)`,

@@ -1,0 +1,22 @@
+/**
+ * The billing domain's public surface: the plaintext reference of spec/billing.md (UCS slot bills,
+ * period bills and statements) and its input validation.
+ * @module
+ */
+export type { BillResult, Statement, StatementEnergy, StatementMoney } from "./period.ts";
+export { billPeriod, StatementBook } from "./period.ts";
+export { parseBillRequest } from "./schema.ts";
+export type {
+  BilateralCommitment,
+  BillingModel,
+  BillingPrices,
+  BillingSlot,
+  BillRequest,
+  Commitments,
+  HouseholdSlot,
+  HouseholdSlotBill,
+  MeterReading,
+  SlotBilling,
+} from "./types.ts";
+export { BILLING_MODELS } from "./types.ts";
+export { billSlot, committedTotals, deviationPrice, plainTariffMoney } from "./ucs.ts";
