@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 // The `snippet` command. It runs a bundle of src/ (dist/snippet.js), which esbuild rebuilds in a few
 // milliseconds whenever a source file is newer, so the CLI starts fast and never runs stale code.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 

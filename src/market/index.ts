@@ -12,4 +12,15 @@ export type { RejectedOrder } from "./schema.ts";
 export { admitOrders, parseClearRequest } from "./schema.ts";
 export type { HouseholdIntent, SlotOutcome, SlotRequest } from "./slot.ts";
 export { clearSlot } from "./slot.ts";
-export type { ClearRequest, ClearResult, Fill, Order, Side, SlotPrices, Zone, ZoneOutcome } from "./types.ts";
+export type {
+  BilateralCommitment,
+  ClearRequest,
+  ClearResult,
+  Commitments,
+  Fill,
+  Order,
+  Side,
+  SlotPrices,
+  Zone,
+  ZoneOutcome,
+} from "./types.ts";
