@@ -208,8 +208,8 @@ function nextStart(sortedStarts: readonly number[], index: number, past: number)
 }
 
 /**
- * Fills one side: orders more willing than the margin get everything, marginal orders
- * `floor(R·v/M)` and then one Wh each for the first `R − Σ floor` of them by ascending id, the rest 0.
+ * Fills one side: orders more willing than the margin get everything, marginal orders share `R` by
+ * {@link shareProRata}, the rest get 0.
  */
 function fill(
   orders: readonly AuctionOrder[],
@@ -217,28 +217,47 @@ function fill(
   beyondMargin: (limit: number) => boolean,
 ): number[] {
   const fills = new Array<number>(orders.length);
-  const marginal: number[] = [];
-  let leftoverWh = margin.sharedWh;
+  const marginal: AuctionOrder[] = [];
+  const marginalIndices: number[] = [];
   for (let i = 0; i < orders.length; i++) {
     const order = orders[i] as AuctionOrder;
-    // An order cut to nothing (a connection cap of 0) takes no part, not even in the leftover Wh.
-    if (order.volumeWh === 0) fills[i] = 0;
-    else if (beyondMargin(order.limitPrice)) fills[i] = order.volumeWh;
-    else if (order.limitPrice === margin.price) {
-      const share = mulDivFloor([margin.sharedWh, order.volumeWh], margin.marginalWh);
-      fills[i] = share;
-      leftoverWh -= share;
-      marginal.push(i);
-    } else fills[i] = 0;
-  }
-  if (leftoverWh > 0) {
-    marginal.sort((a, b) => compareIds((orders[a] as AuctionOrder).id, (orders[b] as AuctionOrder).id));
-    for (let k = 0; k < leftoverWh; k++) {
-      const index = marginal[k] as number;
-      fills[index] = (fills[index] as number) + 1;
+    fills[i] = beyondMargin(order.limitPrice) ? order.volumeWh : 0;
+    if (order.limitPrice === margin.price) {
+      marginal.push(order);
+      marginalIndices.push(i);
     }
   }
+  shareProRata(margin.sharedWh, marginal).forEach((share, k) => {
+    fills[marginalIndices[k] as number] = share;
+  });
   return fills;
+}
+
+/**
+ * Shares `sharedWh` among `parts` by the rationing rule of spec/market.md: each gets
+ * `floor(shared · v / Σv)`, then the Wh left over go one each to the first parts in ascending id
+ * order. A part of volume 0 takes no part, not even in the leftover. `sharedWh` must not exceed Σv.
+ */
+export function shareProRata(
+  sharedWh: number,
+  parts: readonly { readonly id: string; readonly volumeWh: number }[],
+): number[] {
+  let totalWh = 0;
+  for (const part of parts) totalWh += part.volumeWh;
+  const shares = parts.map((part) => (totalWh === 0 ? 0 : mulDivFloor([sharedWh, part.volumeWh], totalWh)));
+  let leftoverWh = sharedWh - shares.reduce((sum, share) => sum + share, 0);
+  if (leftoverWh > 0) {
+    const byId = parts
+      .map((part, index) => ({ part, index }))
+      .filter(({ part }) => part.volumeWh > 0)
+      .sort((a, b) => compareIds(a.part.id, b.part.id));
+    for (const { index } of byId) {
+      if (leftoverWh === 0) break;
+      shares[index] = (shares[index] as number) + 1;
+      leftoverWh--;
+    }
+  }
+  return shares;
 }
 
 /** String order of ids (UTF-16 code units), the tie-break of spec/market.md. */

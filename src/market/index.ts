@@ -4,7 +4,7 @@
  * @module
  */
 export type { AuctionOrder, AuctionResult, Margin, PriceBand } from "./auction.ts";
-export { clearAuction } from "./auction.ts";
+export { clearAuction, shareProRata } from "./auction.ts";
 export type { BilateralPosition, BilateralTrade, PartnerAcceptance, PartnerOffer } from "./bilateral.ts";
 export { matchBilateral } from "./bilateral.ts";
 export { clearCommunity } from "./clear.ts";

@@ -28,7 +28,8 @@ export interface SlotRequest {
 /** The three stages' outcome of one slot. */
 export interface SlotOutcome {
   readonly bilateral: readonly BilateralTrade[];
-  /** The community auction (orders are the households' remainders after stage 1). */
+  /** The community orders: the households' remainders after stage 1, inside their trading windows. */
+  readonly orders: readonly Order[];
   readonly community: ClearResult;
   /** Each household's commitments, aligned with the request's households. */
   readonly commitments: readonly {
@@ -97,7 +98,7 @@ export function clearSlot(request: SlotRequest): SlotOutcome {
     };
     return { id: household.id, cappedWh: household.volumeWh, committed };
   });
-  return { bilateral, community, commitments };
+  return { bilateral, orders, community, commitments };
 }
 
 function stageVolumes(side: Side, communityWh: number, supplierWh: number): Omit<Commitments, "bilateral"> {
