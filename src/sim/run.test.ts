@@ -102,7 +102,10 @@ describe("the slot loop", () => {
     store.failAtSlot = 96 + 40; // dies while storing the second day
     await assert.rejects(run(scenario, store), /killed/);
     assert.equal([...store.runs.values()][0]?.slots.length, 96);
-    await assert.rejects(run(scenario, store), /already has 96 of 192 slots stored: resume it with --resume/);
+    await assert.rejects(
+      run(scenario, store),
+      /default-seed7-days2 already has 96 of 192 slots stored: resume it with --resume/,
+    );
     store.failAtSlot = null;
     const resumed = await run(scenario, store, true);
     assert.equal(resumed.resumedFrom, 96);

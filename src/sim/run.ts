@@ -7,6 +7,7 @@
 import { seededRandom } from "../profiles/random.ts";
 import type { ProfileSource } from "../profiles/types.ts";
 import type { RunStore } from "../store/types.ts";
+import { ValidationError } from "../validation/index.ts";
 import { RunAccumulator } from "./accumulate.ts";
 import { communityOf, timeGridOf } from "./community.ts";
 import { type Scenario, tariffAt } from "./scenario.ts";
@@ -62,9 +63,12 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     householdIds: community.householdIds,
   });
   if (stored > 0 && !options.resume) {
-    throw new Error(
-      `run ${runId} already has ${stored} of ${grid.slotCount} slots stored: resume it with --resume, or use another --db`,
-    );
+    throw new ValidationError([
+      {
+        path: "run",
+        message: `${runId} already has ${stored} of ${grid.slotCount} slots stored: resume it with --resume, or use another --db`,
+      },
+    ]);
   }
   const accumulator = new RunAccumulator(
     { scenario: scenario.name, engine: "reference", seed },
