@@ -48,13 +48,18 @@ export interface BilateralTrade {
  * @returns the trades, in the order they were agreed.
  */
 export function matchBilateral(positions: readonly BilateralPosition[]): BilateralTrade[] {
-  const remainingWh = new Map(positions.map((position) => [position.id, position.volumeWh]));
-  const buyers = new Map(
-    positions.filter((position) => position.side === "buy").map((position) => [position.id, position]),
-  );
-  const sellers = positions
-    .filter((position) => position.side === "sell")
-    .sort((a, b) => compareIds(a.id, b.id));
+  // Only households with partner lists can trade bilaterally: most have none, and are skipped.
+  const buyers = new Map<string, BilateralPosition>();
+  const sellers: BilateralPosition[] = [];
+  for (const position of positions) {
+    if (position.side === "buy" && position.accepts !== undefined && position.accepts.length > 0)
+      buyers.set(position.id, position);
+    if (position.side === "sell" && position.offers !== undefined && position.offers.length > 0)
+      sellers.push(position);
+  }
+  sellers.sort((a, b) => compareIds(a.id, b.id));
+  const remainingWh = new Map<string, number>();
+  for (const position of [...sellers, ...buyers.values()]) remainingWh.set(position.id, position.volumeWh);
   // An acceptance caps the pair, however many offers the seller lists for the same partner.
   const pairTakenWh = new Map<string, number>();
   const trades: BilateralTrade[] = [];

@@ -6,7 +6,15 @@
  */
 import { type BilateralPosition, type BilateralTrade, matchBilateral } from "./bilateral.ts";
 import { clearCommunity } from "./clear.ts";
-import type { ClearResult, Commitments, Order, Side, SlotPrices, Zone } from "./types.ts";
+import type {
+  BilateralCommitment,
+  ClearResult,
+  Commitments,
+  Order,
+  Side,
+  SlotPrices,
+  Zone,
+} from "./types.ts";
 
 /** What a household (or its agent) brings to a slot. */
 export interface HouseholdIntent extends BilateralPosition {
@@ -44,27 +52,38 @@ export interface SlotOutcome {
  * tariffs (see {@link parseClearRequest} for the community part).
  */
 export function clearSlot(request: SlotRequest): SlotOutcome {
-  const capped = request.households.map((household) => ({
-    ...household,
-    volumeWh: Math.min(household.volumeWh, household.connectionCapWh ?? household.volumeWh),
-  }));
-  const bilateral = matchBilateral(capped);
+  const households = request.households;
+  const cappedWh = households.map((household) =>
+    Math.min(household.volumeWh, household.connectionCapWh ?? household.volumeWh),
+  );
+  const bilateral = matchBilateral(
+    households.map((household, h) =>
+      cappedWh[h] === household.volumeWh ? household : { ...household, volumeWh: cappedWh[h] as number },
+    ),
+  );
   const tradesOf = new Map<string, BilateralTrade[]>();
   for (const trade of bilateral) {
-    for (const id of [trade.seller, trade.buyer]) tradesOf.set(id, [...(tradesOf.get(id) ?? []), trade]);
+    for (const id of [trade.seller, trade.buyer]) {
+      const trades = tradesOf.get(id);
+      if (trades === undefined) tradesOf.set(id, [trade]);
+      else trades.push(trade);
+    }
   }
-  const remainderWh = (household: HouseholdIntent): number =>
-    (tradesOf.get(household.id) ?? []).reduce((left, trade) => left - trade.volumeWh, household.volumeWh);
+  const remainderWh = households.map((household, h) => {
+    let leftWh = cappedWh[h] as number;
+    for (const trade of tradesOf.get(household.id) ?? []) leftWh -= trade.volumeWh;
+    return leftWh;
+  });
 
-  const orders: Order[] = capped
-    .filter((household) => household.community !== false && remainderWh(household) > 0)
-    .map((household) => ({
-      id: household.id,
-      side: household.side,
-      volumeWh: remainderWh(household),
-      limitPrice: household.limitPrice,
-      ...(household.zone === undefined ? {} : { zone: household.zone }),
-    }));
+  const orders: Order[] = [];
+  households.forEach((household, h) => {
+    const volumeWh = remainderWh[h] as number;
+    if (household.community === false || volumeWh === 0) return;
+    const { id, side, limitPrice, zone } = household;
+    orders.push(
+      zone === undefined ? { id, side, volumeWh, limitPrice } : { id, side, volumeWh, limitPrice, zone },
+    );
+  });
   const community = clearCommunity({
     version: 1,
     slot: request.slot,
@@ -73,36 +92,57 @@ export function clearSlot(request: SlotRequest): SlotOutcome {
     ...(request.zones === undefined ? {} : { zones: request.zones }),
   });
   const communityWh = new Map(community.fills.map((fill) => [fill.id, fill.filledWh]));
-  const zonePrice = new Map(community.zones?.map((zone) => [zone.id, zone.clearingPrice]));
   // A household in a zone split off with its own price trades at that price, not the community's.
-  const communityPriceOf = (household: HouseholdIntent): { communityPrice?: number } => {
-    const price = household.zone === undefined ? undefined : zonePrice.get(household.zone);
-    return price === undefined || price === null || price === community.clearingPrice
-      ? {}
-      : { communityPrice: price };
-  };
+  const zonePrice = new Map(
+    community.zones
+      ?.filter((zone) => zone.clearingPrice !== community.clearingPrice)
+      .map((zone) => [zone.id, zone.clearingPrice]),
+  );
 
-  const commitments = capped.map((household) => {
+  const commitments = households.map((household, h) => {
     const communityWhOf = communityWh.get(household.id) ?? 0;
-    const supplierWh = remainderWh(household) - communityWhOf;
-    const mine = tradesOf.get(household.id) ?? [];
-    const committed: Commitments = {
-      ...stageVolumes(household.side, communityWhOf, supplierWh),
-      ...(communityWhOf > 0 ? communityPriceOf(household) : {}),
-      bilateral: mine.map((trade) => ({
+    const bilateralOf = (tradesOf.get(household.id) ?? []).map(
+      (trade): BilateralCommitment => ({
         partner: trade.seller === household.id ? trade.buyer : trade.seller,
         side: trade.seller === household.id ? "sell" : "buy",
         volumeWh: trade.volumeWh,
         price: trade.price,
-      })),
+      }),
+    );
+    const ownPrice = household.zone === undefined ? undefined : (zonePrice.get(household.zone) ?? undefined);
+    return {
+      id: household.id,
+      cappedWh: cappedWh[h] as number,
+      committed: stageCommitments(
+        household.side,
+        communityWhOf,
+        (remainderWh[h] as number) - communityWhOf,
+        bilateralOf,
+        ownPrice,
+      ),
     };
-    return { id: household.id, cappedWh: household.volumeWh, committed };
   });
   return { bilateral, orders, community, commitments };
 }
 
-function stageVolumes(side: Side, communityWh: number, supplierWh: number): Omit<Commitments, "bilateral"> {
-  return side === "buy"
-    ? { communityBuyWh: communityWh, communitySellWh: 0, supplierBuyWh: supplierWh, supplierSellWh: 0 }
-    : { communityBuyWh: 0, communitySellWh: communityWh, supplierBuyWh: 0, supplierSellWh: supplierWh };
+/**
+ * A household's commitments on its side of the market: community and supplier volumes, its bilateral
+ * trades, and its zone's own price when it traded in a zone split off from the community.
+ */
+export function stageCommitments(
+  side: Side,
+  communityWh: number,
+  supplierWh: number,
+  bilateral: readonly BilateralCommitment[],
+  communityPrice: number | undefined,
+): Commitments {
+  const buying = side === "buy";
+  const committed: Commitments = {
+    communityBuyWh: buying ? communityWh : 0,
+    communitySellWh: buying ? 0 : communityWh,
+    bilateral,
+    supplierBuyWh: buying ? supplierWh : 0,
+    supplierSellWh: buying ? 0 : supplierWh,
+  };
+  return communityWh > 0 && communityPrice !== undefined ? { ...committed, communityPrice } : committed;
 }

@@ -74,7 +74,8 @@ export class RunAccumulator {
     let consumptionWh = 0;
     let generationWh = 0;
     let deviationWh = 0;
-    record.households.forEach((household, h) => {
+    for (let h = 0; h < record.households.length; h++) {
+      const household = record.households[h] as SlotRecord["households"][number];
       const totals = this.households[h] as HouseholdTotals;
       const { importWh, exportWh } = household.metered;
       const plainMoney = importWh * retail - exportWh * feedIn;
@@ -88,7 +89,7 @@ export class RunAccumulator {
       consumptionWh += importWh;
       generationWh += exportWh;
       deviationWh += household.bill.deviationWh;
-    });
+    }
     if (record.communityVolumeWh > 0) this.slotsCleared++;
 
     const c = this.columns;
@@ -109,7 +110,7 @@ export class RunAccumulator {
         slot: record.slot,
         prices: record.prices,
         clearingPrice: record.clearingPrice,
-        households: record.households.map(({ id, committed, metered }) => ({ id, committed, metered })),
+        households: record.households,
       },
       {
         slot: record.slot,

@@ -7,7 +7,7 @@
 import type { Agent } from "../agents/agent.ts";
 import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../agents/representative.ts";
 import { type BillingModel, billSlot } from "../billing/index.ts";
-import { type Commitments, clearSlot, type HouseholdIntent, type Zone } from "../market/index.ts";
+import { clearSlot, type HouseholdIntent, stageCommitments, type Zone } from "../market/index.ts";
 import type { Random } from "../profiles/random.ts";
 import type { SlotEnergy } from "../profiles/types.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "./types.ts";
@@ -59,7 +59,7 @@ export function simulateSlot(community: Community, input: SlotInput): SlotRecord
       const client = aggregate.clients[k] as HouseholdIntent;
       commitmentsOf.set(
         client.id,
-        stageCommitments(client.side, communityWh, client.volumeWh - communityWh, zonePrice),
+        stageCommitments(client.side, communityWh, client.volumeWh - communityWh, [], zonePrice),
       );
     });
   }
@@ -75,7 +75,7 @@ export function simulateSlot(community: Community, input: SlotInput): SlotRecord
         order === undefined
           ? null
           : { side: order.side, volumeWh: order.volumeWh, limitPrice: order.limitPrice },
-      committed: commitmentsOf.get(intent.id) ?? stageCommitments(intent.side, 0, cappedWh, undefined),
+      committed: commitmentsOf.get(intent.id) ?? stageCommitments(intent.side, 0, cappedWh, [], undefined),
       metered: meterReading(
         input.forecasts[h] as SlotEnergy,
         community.forecastErrorFraction,
@@ -88,7 +88,7 @@ export function simulateSlot(community: Community, input: SlotInput): SlotRecord
       slot,
       prices: input.prices,
       clearingPrice: outcome.community.clearingPrice,
-      households: households.map(({ id, committed, metered }) => ({ id, committed, metered })),
+      households,
     },
     community.billingModel,
   );
@@ -100,10 +100,15 @@ export function simulateSlot(community: Community, input: SlotInput): SlotRecord
     communityVolumeWh: outcome.community.volumeWh,
     bilateral: outcome.bilateral,
     ...(outcome.community.zones === undefined ? {} : { zones: outcome.community.zones }),
-    households: households.map((household, h) => ({
-      ...household,
-      bill: billing.bills[h] as HouseholdSlotRecord["bill"],
-    })),
+    households: households.map(
+      ({ id, order, committed, metered }, h): HouseholdSlotRecord => ({
+        id,
+        order,
+        committed,
+        metered,
+        bill: billing.bills[h] as HouseholdSlotRecord["bill"],
+      }),
+    ),
   };
 }
 
@@ -123,32 +128,6 @@ function groupByRepresentative(
     aggregateIntents(representative, clients),
   );
   return { direct, aggregates };
-}
-
-function stageCommitments(
-  side: "buy" | "sell",
-  communityWh: number,
-  supplierWh: number,
-  communityPrice: number | undefined,
-): Commitments {
-  const price = communityWh > 0 && communityPrice !== undefined ? { communityPrice } : {};
-  return side === "buy"
-    ? {
-        communityBuyWh: communityWh,
-        communitySellWh: 0,
-        bilateral: [],
-        supplierBuyWh: supplierWh,
-        supplierSellWh: 0,
-        ...price,
-      }
-    : {
-        communityBuyWh: 0,
-        communitySellWh: communityWh,
-        bilateral: [],
-        supplierBuyWh: 0,
-        supplierSellWh: supplierWh,
-        ...price,
-      };
 }
 
 /**
