@@ -8,9 +8,22 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { billingBenchmarks } from "./billing.ts";
 import { clearingBenchmarks } from "./clearing.ts";
+import { simulationBenchmarks } from "./simulation.ts";
 import type { BenchRow } from "./support.ts";
 
-const rows: BenchRow[] = [...clearingBenchmarks(), ...billingBenchmarks()];
+/** Benchmark groups by name: `npm run bench -- clearing billing` runs only those. */
+const GROUPS: Record<string, () => BenchRow[]> = {
+  clearing: clearingBenchmarks,
+  billing: billingBenchmarks,
+  simulation: simulationBenchmarks,
+};
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !(name in GROUPS));
+if (unknown.length > 0)
+  throw new Error(`unknown benchmark group ${unknown.join(", ")}; groups: ${Object.keys(GROUPS).join(", ")}`);
+const rows: BenchRow[] = (asked.length > 0 ? asked : Object.keys(GROUPS)).flatMap((name) =>
+  (GROUPS[name] as () => BenchRow[])(),
+);
 
 const formatMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(2));
 const table = [

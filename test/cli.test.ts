@@ -238,7 +238,13 @@ describe("bad input", () => {
 
 describe("usage", () => {
   it("prints help for the program and every command", async () => {
-    for (const argv of [["--help"], ["clear", "--help"], ["bill", "--help"], ["demo", "--help"]]) {
+    for (const argv of [
+      ["--help"],
+      ["clear", "--help"],
+      ["bill", "--help"],
+      ["demo", "--help"],
+      ["simulate", "--help"],
+    ]) {
       const run = await runCli(argv);
       assert.equal(run.code, 0, argv.join(" "));
       assert.match(run.stdout, /Usage: snippet/);

@@ -16,12 +16,13 @@ import { clearCommunity, parseClearRequest } from "../market/index.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { runDemo } from "./demo.ts";
 import { readInputText, toJson } from "./io.ts";
+import { simulate } from "./simulate.ts";
 
 /** Where the CLI reads and writes; the real process streams by default, buffers in tests. */
 export interface CliStreams {
   readonly stdin: AsyncIterable<Buffer | string>;
   readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
 }
 
 const EXIT_BAD_INPUT = 2;
@@ -63,6 +64,17 @@ const indentOption = (): Option =>
       return spaces;
     })
     .default(0);
+
+/** An option taking a whole number in `[min, max]`. */
+function wholeNumberOption(flags: string, description: string, min: number, max: number): Option {
+  return new Option(flags, description).argParser((text) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return value;
+  });
+}
 
 function buildProgram(streams: CliStreams): Command {
   const program = new Command("snippet")
@@ -113,6 +125,68 @@ function buildProgram(streams: CliStreams): Command {
         toJson({ version: 1, model: options.model, statements: book.statements() }, options.indent),
       );
     });
+
+  program
+    .command("simulate")
+    .description(
+      "Simulate a community through all five steps (orders, bilateral, community auction, supplier, metering, billing); " +
+        "writes summary.json, CSVs and report.html, and stores every slot so that a killed run can --resume.",
+    )
+    .option(
+      "--scenario <name|file>",
+      "a shipped scenario (default, winter-cooperative, congested-feeder, half-hourly-brokers) or a scenario file",
+      "default",
+    )
+    .addOption(wholeNumberOption("--days <days>", "days to simulate", 1, 3660).default(2))
+    .addOption(
+      wholeNumberOption(
+        "--seed <seed>",
+        "seed of every random draw: the same seed gives the same run",
+        0,
+        2 ** 31 - 1,
+      ).default(1),
+    )
+    .option("--out <dir>", "output folder (default: out/<scenario>)")
+    .option(
+      "--db <url|dir>",
+      "postgres://… for a PostgreSQL server, or a folder for the embedded database (default: <out>/db)",
+    )
+    .option("--resume", "continue a run killed before its end, from its last stored slot")
+    .option(
+      "--meter-csv <file>",
+      "real meter series (timestamp,household,importWh,exportWh) in place of synthetic profiles",
+    )
+    .addOption(engineOption())
+    .action(
+      async (options: {
+        scenario: string;
+        days: number;
+        seed: number;
+        out?: string;
+        db?: string;
+        resume?: boolean;
+        meterCsv?: string;
+      }) => {
+        const scenarioName =
+          options.scenario
+            .replace(/\.json$/, "")
+            .split("/")
+            .pop() ?? options.scenario;
+        const outcome = await simulate(
+          {
+            scenario: options.scenario,
+            days: options.days,
+            seed: options.seed,
+            out: options.out ?? `out/${scenarioName}`,
+            resume: options.resume === true,
+            ...(options.db === undefined ? {} : { db: options.db }),
+            ...(options.meterCsv === undefined ? {} : { meterCsv: options.meterCsv }),
+          },
+          streams.stderr,
+        );
+        streams.stdout.write(`summary: ${outcome.summaryPath}\nreport: ${outcome.reportPath}\n`);
+      },
+    );
 
   program
     .command("demo")

@@ -1,0 +1,178 @@
+/**
+ * `snippet simulate`: runs a community scenario through all five steps, slot by slot, stores every
+ * slot as it goes (resumable), and writes summary.json, CSVs and a self-contained HTML report.
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Presets, SingleBar } from "cli-progress";
+import pino from "pino";
+import { csvProfiles, seededRandom, syntheticProfiles } from "../profiles/index.ts";
+import { renderReport } from "../report/index.ts";
+import { timeGridOf } from "../sim/community.ts";
+import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
+import { runSimulation } from "../sim/run.ts";
+import { parseScenario, type Scenario } from "../sim/scenario.ts";
+import { openStore } from "../store/index.ts";
+import { parseJsonText, ValidationError } from "../validation/index.ts";
+
+export interface SimulateOptions {
+  readonly scenario: string;
+  readonly days: number;
+  readonly seed: number;
+  readonly out: string;
+  readonly db?: string;
+  readonly resume: boolean;
+  /** A CSV of real meter series to use in place of synthetic profiles. */
+  readonly meterCsv?: string;
+}
+
+/** Where a run's files went. */
+export interface SimulateOutcome {
+  readonly reportPath: string;
+  readonly summaryPath: string;
+}
+
+/** Runs `snippet simulate`. Progress goes to `progressStream`: a bar on a terminal, JSON log lines otherwise. */
+export async function simulate(
+  options: SimulateOptions,
+  progressStream: ProgressStream,
+): Promise<SimulateOutcome> {
+  const scenario = loadScenario(options.scenario);
+  const grid = timeGridOf(scenario, options.days);
+  const out = resolve(options.out);
+  mkdirSync(out, { recursive: true });
+  const profiles =
+    options.meterCsv === undefined
+      ? syntheticProfiles(
+          scenario.households,
+          scenario.site,
+          grid,
+          seededRandom(options.seed).fork("profiles"),
+        )
+      : csvProfiles(readText(options.meterCsv), grid);
+  if (profiles.householdIds.join("\n") !== scenario.households.map((household) => household.id).join("\n")) {
+    throw new ValidationError([
+      { path: "(meter CSV)", message: "does not list exactly the scenario's households" },
+    ]);
+  }
+
+  const progress = progressReporter(progressStream, scenario, options);
+  const store = await openStore(options.db, join(out, "db"));
+  const csv = new SlotCsvWriter(out);
+  try {
+    const result = await runSimulation({
+      scenario,
+      days: options.days,
+      seed: options.seed,
+      store,
+      resume: options.resume,
+      profiles,
+      sinks: [csv],
+      onProgress: progress.update,
+    });
+    progress.done(result.resumedFrom);
+    const { accumulator } = result;
+    const summary = accumulator.summary();
+    const summaryPath = join(out, "summary.json");
+    writeSummary(out, summary);
+    writeBillsCsv(out, accumulator.statementsByPeriod());
+    const reportPath = join(out, "report.html");
+    const html = renderReport({
+      summary,
+      series: accumulator.series(),
+      households: accumulator.householdOutcomes(),
+      title: `${scenario.name}: ${options.days} days, seed ${options.seed}`,
+    });
+    writeFileSync(reportPath, html);
+    return { reportPath, summaryPath };
+  } finally {
+    csv.close();
+    await store.close();
+  }
+}
+
+/** A scenario by file path, or by the name of one shipped in scenarios/. */
+function loadScenario(nameOrFile: string): Scenario {
+  const shipped = join(packageRoot(), "scenarios", `${nameOrFile}.json`);
+  const path = existsSync(nameOrFile) ? nameOrFile : shipped;
+  if (!existsSync(path)) {
+    throw new ValidationError([
+      {
+        path: "--scenario",
+        message: `"${nameOrFile}" is neither a file nor a scenario in ${dirname(shipped)}`,
+      },
+    ]);
+  }
+  return parseScenario(parseJsonText(readText(path)));
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : String(error);
+    throw new ValidationError([{ path: "(input)", message: `cannot read file ${path} (${reason})` }]);
+  }
+}
+
+/** The folder holding package.json, from the sources or from the bundle in dist/ alike. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("snippet cannot find its package folder");
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Where progress goes: a terminal (process.stderr) gets a bar, anything else JSON lines. */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+/** A progress bar on a terminal; otherwise one JSON log line per tenth of the run, for machines. */
+function progressReporter(
+  stream: ProgressStream,
+  scenario: Scenario,
+  options: SimulateOptions,
+): { update: (done: number, total: number) => void; done: (resumedFrom: number) => void } {
+  if (stream.isTTY === true) {
+    const bar = new SingleBar(
+      {
+        format: "simulating [{bar}] {percentage}% | slot {value}/{total} | {eta_formatted} left",
+        // A terminal stream is process.stderr, which has everything the bar needs.
+        stream: stream as NodeJS.WriteStream,
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update: (done, total) => {
+        if (!started) {
+          bar.start(total, done);
+          started = true;
+        } else bar.update(done);
+      },
+      done: () => bar.stop(),
+    };
+  }
+  const log = pino(
+    { base: { scenario: scenario.name, seed: options.seed, days: options.days } },
+    { write: (line: string) => stream.write(line) },
+  );
+  let nextTenth = 1;
+  return {
+    update: (done, total) => {
+      if (done * 10 >= nextTenth * total) {
+        log.info({ slotsDone: done, slots: total }, "progress");
+        nextTenth = Math.floor((done * 10) / total) + 1;
+      }
+    },
+    done: (resumedFrom) => log.info({ resumedFrom }, "done"),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * `snippet simulate` as a user runs it: the outputs of a run, byte-identical for the same seed, and a
+ * run killed with SIGKILL that resumes from its last stored slot to exactly the same outputs.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { runSnippetProcess, SNIPPET_BIN } from "./support/cli.ts";
+
+const work = mkdtempSync(join(tmpdir(), "snippet-simulate-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const OUTPUT_FILES = ["summary.json", "orders.csv", "trades.csv", "readings.csv", "bills.csv", "report.html"];
+const args = (out: string, days: number): string[] => [
+  "simulate",
+  "--scenario",
+  "default",
+  "--days",
+  String(days),
+  "--seed",
+  "5",
+  "--out",
+  out,
+];
+
+describe("snippet simulate", () => {
+  it("writes the summary, the CSVs and the report, the same bytes for the same seed", () => {
+    const first = runSnippetProcess(args(join(work, "a"), 2));
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /report: .*report\.html/);
+    const second = runSnippetProcess(args(join(work, "b"), 2));
+    assert.equal(second.code, 0, second.stderr);
+    for (const file of OUTPUT_FILES) {
+      assert.ok(
+        readFileSync(join(work, "a", file)).equals(readFileSync(join(work, "b", file))),
+        `${file} differs`,
+      );
+    }
+    const summary = JSON.parse(readFileSync(join(work, "a", "summary.json"), "utf8"));
+    for (const field of [
+      "households",
+      "slots",
+      "slotsCleared",
+      "communityTradedWh",
+      "bilateralWh",
+      "donatedWh",
+      "supplierBoughtWh",
+      "supplierSoldWh",
+      "savingsMoney",
+      "supplierDeviationBalanceMoney",
+      "selfSufficiency",
+      "engine",
+      "seed",
+    ]) {
+      assert.ok(field in summary, `summary.json lacks ${field}`);
+    }
+    assert.equal(summary.households, 30);
+    assert.equal(summary.slots, 192);
+  });
+
+  it("refuses to overwrite a stored run without --resume", () => {
+    const again = runSnippetProcess(args(join(work, "a"), 2));
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already has 192 of 192 slots stored/);
+  });
+
+  it("resumes a run killed with SIGKILL from its last stored slot, to the same outputs", async () => {
+    const days = 6;
+    const whole = runSnippetProcess(args(join(work, "whole"), days));
+    assert.equal(whole.code, 0, whole.stderr);
+
+    const killedOut = join(work, "killed");
+    const child = spawn(process.execPath, [SNIPPET_BIN, ...args(killedOut, days)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let progress = "";
+    const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_code, signal) => resolve(signal)),
+    );
+    child.stderr.on("data", (chunk: Buffer) => {
+      progress += chunk.toString();
+      // Kill it past the third of the run: some days are stored, the run is not finished.
+      const done = [...progress.matchAll(/"slotsDone":(\d+)/g)].map((match) => Number(match[1]));
+      if (done.some((slots) => slots >= 0.3 * days * 96)) child.kill("SIGKILL");
+    });
+    assert.equal(await exit, "SIGKILL");
+    assert.ok(!existsSync(join(killedOut, "summary.json")), "the killed run did not finish");
+
+    const resumed = runSnippetProcess([...args(killedOut, days), "--resume"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /"resumedFrom":[1-9]\d*/);
+    for (const file of OUTPUT_FILES) {
+      assert.ok(
+        readFileSync(join(killedOut, file)).equals(readFileSync(join(work, "whole", file))),
+        `${file} differs`,
+      );
+    }
+  });
+});
