@@ -32,9 +32,9 @@ class Xoroshiro implements Random {
   }
 
   next(): number {
-    // 53 random bits: 26 + 27, as a double in [0, 1).
-    const high = uniformInt(this.generator, 0, 2 ** 26 - 1);
-    const low = uniformInt(this.generator, 0, 2 ** 27 - 1);
+    // 53 random bits from two 32-bit draws (the top 26 and 27 bits), as a double in [0, 1).
+    const high = this.generator.next() >>> 6;
+    const low = this.generator.next() >>> 5;
     return (high * 2 ** 27 + low) / 2 ** 53;
   }
 

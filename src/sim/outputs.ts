@@ -16,6 +16,8 @@ export class SlotCsvWriter implements RunSink {
   private readonly orders: number;
   private readonly trades: number;
   private readonly readings: number;
+  /** Household ids as CSV fields, by position: the same for every slot of a run, so quoted once. */
+  private readonly idFields: string[] = [];
 
   constructor(dir: string) {
     this.orders = createCsv(join(dir, "orders.csv"), "slot,household,side,volumeWh,limitPrice,filledWh");
@@ -28,11 +30,16 @@ export class SlotCsvWriter implements RunSink {
     let trades = "";
     let readings = "";
     const { feedIn, retail } = record.prices;
-    for (const household of record.households) {
-      const { id, committed: c, metered, order } = household;
+    record.households.forEach((household, h) => {
+      const { committed: c, metered, order } = household;
+      let id = this.idFields[h];
+      if (id === undefined) {
+        id = csvField(household.id);
+        this.idFields[h] = id;
+      }
       const communityWh = c.communityBuyWh + c.communitySellWh;
       if (order !== null)
-        orders += `${record.slot},${csvField(id)},${order.side},${order.volumeWh},${order.limitPrice},${communityWh}\n`;
+        orders += `${record.slot},${id},${order.side},${order.volumeWh},${order.limitPrice},${communityWh}\n`;
       const communityPrice = c.communityPrice ?? record.clearingPrice;
       if (c.communityBuyWh > 0)
         trades += tradeLine(record.slot, id, "community", "buy", "", c.communityBuyWh, communityPrice);
@@ -53,8 +60,8 @@ export class SlotCsvWriter implements RunSink {
         trades += tradeLine(record.slot, id, "supplier", "buy", "", c.supplierBuyWh, retail);
       if (c.supplierSellWh > 0)
         trades += tradeLine(record.slot, id, "supplier", "sell", "", c.supplierSellWh, feedIn);
-      readings += `${record.slot},${csvField(id)},${metered.importWh},${metered.exportWh}\n`;
-    }
+      readings += `${record.slot},${id},${metered.importWh},${metered.exportWh}\n`;
+    });
     writeSync(this.orders, orders);
     writeSync(this.trades, trades);
     writeSync(this.readings, readings);
@@ -74,7 +81,7 @@ function tradeLine(
   volumeWh: number,
   price: number | null,
 ): string {
-  return `${slot},${csvField(household)},${stage},${side},${csvField(partner)},${volumeWh},${price ?? ""}\n`;
+  return `${slot},${household},${stage},${side},${csvField(partner)},${volumeWh},${price ?? ""}\n`;
 }
 
 function createCsv(path: string, header: string): number {
