@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// The `snippet` command. It runs a bundle of src/ (dist/snippet.js), which esbuild rebuilds in a few
-// milliseconds whenever a source file is newer, so the CLI starts fast and never runs stale code.
+// The `snippet` command. It runs a bundle of src/ that esbuild rebuilds in a moment whenever a source
+// file is newer, so the CLI starts fast and never runs stale code. The bundle is split: what only
+// `snippet simulate` needs (charts, storage, logging) loads only when that command runs.
 import {
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -14,7 +16,10 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const bundle = join(root, "dist", "snippet.js");
+const dist = join(root, "dist");
+// Names the current build folder; replaced atomically, so a process starting alongside a rebuild
+// always finds a complete build.
+const pointer = join(dist, "current");
 
 function newestModification(dir) {
   let newest = 0;
@@ -25,11 +30,13 @@ function newestModification(dir) {
   return newest;
 }
 
-if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestModification(join(root, "src"))) {
+async function rebuild() {
   const { buildSync } = await import("esbuild");
-  const [output] = buildSync({
-    entryPoints: [join(root, "src", "cli", "main.ts")],
+  const build = `build-${Date.now()}-${process.pid}`;
+  buildSync({
+    entryPoints: { snippet: join(root, "src", "cli", "main.ts") },
     bundle: true,
+    splitting: true,
     platform: "node",
     format: "esm",
     // Dependencies load from node_modules as they are (PGlite needs its WASM files beside it), all but
@@ -37,16 +44,26 @@ if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestModification(join(ro
     external: Object.keys(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies).filter(
       (name) => name !== "zod",
     ),
-    write: false,
-    outfile: bundle,
+    outdir: join(dist, build),
     logLevel: "error",
-  }).outputFiles;
-  // Write then rename, so that a process starting alongside never imports half a file.
-  mkdirSync(join(root, "dist"), { recursive: true });
-  const partial = `${bundle}.${process.pid}.partial`;
-  writeFileSync(partial, output.contents);
-  renameSync(partial, bundle);
+  });
+  const partial = `${pointer}.${process.pid}.partial`;
+  writeFileSync(partial, build);
+  renameSync(partial, pointer);
+  // Older builds go once nobody can still be starting from them.
+  for (const entry of readdirSync(dist)) {
+    if (
+      entry.startsWith("build-") &&
+      entry !== build &&
+      Date.now() - statSync(join(dist, entry)).mtimeMs > 600_000
+    ) {
+      rmSync(join(dist, entry), { recursive: true, force: true });
+    }
+  }
 }
 
-const { main } = await import(pathToFileURL(bundle).href);
+mkdirSync(dist, { recursive: true });
+if (!existsSync(pointer) || statSync(pointer).mtimeMs < newestModification(join(root, "src")))
+  await rebuild();
+const { main } = await import(pathToFileURL(join(dist, readFileSync(pointer, "utf8"), "snippet.js")).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -59,6 +59,34 @@ describe("snippet simulate", () => {
     }
     assert.equal(summary.households, 30);
     assert.equal(summary.slots, 192);
+  });
+
+  it("runs on real meter series from a CSV, in any row order, and names a household the CSV lacks", () => {
+    // The half-hourly scenario: 20 households, 48 slots a day. Rows written household by household, last first.
+    const start = Date.parse("2026-04-13T00:00:00Z");
+    const rows = ["timestamp,household,importWh,exportWh"];
+    for (let h = 19; h >= 0; h--) {
+      for (let slot = 0; slot < 48; slot++) {
+        const time = new Date(start + slot * 1_800_000).toISOString();
+        const midday = slot >= 20 && slot < 32;
+        rows.push(
+          `${time},h${String(h).padStart(2, "0")},${midday ? (h % 2) * 200 : 150 + h * 10},${midday && h % 2 === 0 ? 600 : 0}`,
+        );
+      }
+    }
+    const csvFile = join(work, "meters.csv");
+    writeFileSync(csvFile, `${rows.join("\n")}\n`);
+    const csvArgs = ["simulate", "--scenario", "half-hourly-brokers", "--days", "1", "--meter-csv", csvFile];
+    const run = runSnippetProcess([...csvArgs, "--out", join(work, "csv")]);
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(readFileSync(join(work, "csv", "summary.json"), "utf8"));
+    assert.equal(summary.households, 20);
+    assert.ok(summary.communityTradedWh > 0, "midday surpluses traded in the community");
+
+    writeFileSync(csvFile, `${rows.filter((row) => !row.includes(",h07,")).join("\n")}\n`);
+    const lacking = runSnippetProcess([...csvArgs, "--out", join(work, "csv-lacking")]);
+    assert.equal(lacking.code, 2);
+    assert.match(lacking.stderr, /--meter-csv: has no series for "h07"/);
   });
 
   it("refuses to overwrite a stored run without --resume", () => {

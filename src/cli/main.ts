@@ -16,7 +16,6 @@ import { clearCommunity, parseClearRequest } from "../market/index.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { runDemo } from "./demo.ts";
 import { readInputText, toJson } from "./io.ts";
-import { simulate } from "./simulate.ts";
 
 /** Where the CLI reads and writes; the real process streams by default, buffers in tests. */
 export interface CliStreams {
@@ -172,6 +171,8 @@ function buildProgram(streams: CliStreams): Command {
             .replace(/\.json$/, "")
             .split("/")
             .pop() ?? options.scenario;
+        // Loaded on demand: charts, storage and logging are heavy, and only this command needs them.
+        const { simulate } = await import("./simulate.ts");
         const outcome = await simulate(
           {
             scenario: options.scenario,

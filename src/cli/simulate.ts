@@ -8,7 +8,13 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Presets, SingleBar } from "cli-progress";
 import pino from "pino";
-import { csvProfiles, seededRandom, syntheticProfiles } from "../profiles/index.ts";
+import {
+  csvProfiles,
+  type ProfileSource,
+  type SlotEnergy,
+  seededRandom,
+  syntheticProfiles,
+} from "../profiles/index.ts";
 import { renderReport } from "../report/index.ts";
 import { timeGridOf } from "../sim/community.ts";
 import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
@@ -43,6 +49,7 @@ export async function simulate(
   const grid = timeGridOf(scenario, options.days);
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
+  const householdIds = scenario.households.map((household) => household.id);
   const profiles =
     options.meterCsv === undefined
       ? syntheticProfiles(
@@ -51,12 +58,7 @@ export async function simulate(
           grid,
           seededRandom(options.seed).fork("profiles"),
         )
-      : csvProfiles(readText(options.meterCsv), grid);
-  if (profiles.householdIds.join("\n") !== scenario.households.map((household) => household.id).join("\n")) {
-    throw new ValidationError([
-      { path: "(meter CSV)", message: "does not list exactly the scenario's households" },
-    ]);
-  }
+      : alignedTo(householdIds, csvProfiles(readText(options.meterCsv), grid));
 
   const progress = progressReporter(progressStream, scenario, options);
   const store = await openStore(options.db, join(out, "db"));
@@ -91,6 +93,33 @@ export async function simulate(
     csv.close();
     await store.close();
   }
+}
+
+/**
+ * A profile source answering in the scenario's household order, whatever order its own (a meter CSV)
+ * lists them in. @throws {@link ValidationError} when it lacks a household or has one too many.
+ */
+function alignedTo(householdIds: readonly string[], source: ProfileSource): ProfileSource {
+  const position = new Map(source.householdIds.map((id, index) => [id, index]));
+  const missing = householdIds.filter((id) => !position.has(id));
+  const extra = source.householdIds.filter((id) => !householdIds.includes(id));
+  if (missing.length > 0 || extra.length > 0) {
+    const problems = [
+      ...(missing.length > 0 ? [`has no series for ${missing.map((id) => `"${id}"`).join(", ")}`] : []),
+      ...(extra.length > 0
+        ? [`has series for ${extra.map((id) => `"${id}"`).join(", ")}, not in the scenario`]
+        : []),
+    ];
+    throw new ValidationError([{ path: "--meter-csv", message: problems.join("; ") }]);
+  }
+  const order = householdIds.map((id) => position.get(id) as number);
+  return {
+    householdIds,
+    slot: (index) => {
+      const energies = source.slot(index);
+      return order.map((at) => energies[at] as SlotEnergy);
+    },
+  };
 }
 
 /** A scenario by file path, or by the name of one shipped in scenarios/. */
