@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { startPostgresTestServer } from "../src/store/postgres-test-server.ts";
 import { runSnippetProcess, SNIPPET_BIN } from "./support/cli.ts";
 
 const work = mkdtempSync(join(tmpdir(), "snippet-simulate-"));
@@ -87,6 +88,24 @@ describe("snippet simulate", () => {
     const lacking = runSnippetProcess([...csvArgs, "--out", join(work, "csv-lacking")]);
     assert.equal(lacking.code, 2);
     assert.match(lacking.stderr, /--meter-csv: has no series for "h07"/);
+  });
+
+  it("stores in a PostgreSQL server with --db, to the same outputs as the embedded database", async () => {
+    const server = await startPostgresTestServer();
+    try {
+      const url = await server.createDatabase("snippet_simulate");
+      const run = runSnippetProcess([...args(join(work, "pg"), 2), "--db", url]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(!existsSync(join(work, "pg", "db")), "no embedded database was made");
+      for (const file of OUTPUT_FILES) {
+        assert.ok(
+          readFileSync(join(work, "pg", file)).equals(readFileSync(join(work, "a", file))),
+          `${file} differs`,
+        );
+      }
+    } finally {
+      await server.stop();
+    }
   });
 
   it("refuses to overwrite a stored run without --resume", () => {
