@@ -131,7 +131,7 @@ export class StatementBook {
       money.deviationCharges.add(bill.deviationMoney);
       money.plainTariff.add(bill.plainTariffMoney);
       money.total.add(bill.money);
-      totals.plainTariffBaseline.add(plainTariffMoney(household, slot));
+      totals.plainTariffBaseline.add(plainTariffMoney(household.metered, slot.prices));
     }
   }
 

@@ -5,7 +5,14 @@
  * @module
  */
 import { cost, ExactTotal, mulDivFloor, type SlotMoney } from "../units/index.ts";
-import type { BillingModel, BillingSlot, HouseholdSlot, HouseholdSlotBill, SlotBilling } from "./types.ts";
+import type {
+  BillingModel,
+  BillingSlot,
+  HouseholdSlot,
+  HouseholdSlotBill,
+  MeterReading,
+  SlotBilling,
+} from "./types.ts";
 
 /** The deviation price: `p*`, or the middle of the tariffs when the slot had no community trade. */
 export function deviationPrice(slot: Pick<BillingSlot, "prices" | "clearingPrice">): number {
@@ -107,15 +114,15 @@ function deviationOf(household: HouseholdSlot): number | null {
 }
 
 /** What metered energy costs at the plain tariff: import at retail, export at feed-in. */
-export function plainTariffMoney(household: HouseholdSlot, slot: BillingSlot): SlotMoney {
-  return (
-    cost(household.metered.importWh, slot.prices.retail) -
-    cost(household.metered.exportWh, slot.prices.feedIn)
-  );
+export function plainTariffMoney(
+  metered: MeterReading,
+  prices: Pick<BillingSlot["prices"], "feedIn" | "retail">,
+): SlotMoney {
+  return cost(metered.importWh, prices.retail) - cost(metered.exportWh, prices.feedIn);
 }
 
 function plainTariffBill(household: HouseholdSlot, slot: BillingSlot): HouseholdSlotBill {
-  const plain = plainTariffMoney(household, slot);
+  const plain = plainTariffMoney(household.metered, slot.prices);
   return {
     id: household.id,
     deviationWh: 0,

@@ -3,9 +3,9 @@
  * metering and UCS billing, explained in plain text.
  * @module
  */
-import { type BillingSlot, billSlot } from "../billing/index.ts";
+import { type BillingSlot, billSlot, plainTariffMoney } from "../billing/index.ts";
 import { clearSlot, type SlotRequest } from "../market/index.ts";
-import { cost, moneyToEurString, priceFromEurPerKwh, priceToEurPerKwh, whToKwh } from "../units/index.ts";
+import { moneyToEurString, priceFromEurPerKwh, priceToEurPerKwh, whToKwh } from "../units/index.ts";
 
 const DEMO_SLOT: SlotRequest = {
   slot: "2026-06-01T12:00:00Z",
@@ -103,7 +103,7 @@ export function runDemo(): string {
   lines.push("", "metering and billing (ucs-uniform; positive: owed, negative: paid to the household):");
   billing.bills.forEach((bill, index) => {
     const household = billingSlot.households[index] as (typeof billingSlot.households)[number];
-    const plain = cost(household.metered.importWh, retail) - cost(household.metered.exportWh, feedIn);
+    const plain = plainTariffMoney(household.metered, billingSlot.prices);
     lines.push(
       `  ${bill.id.padEnd(9)} deviation ${String(bill.deviationWh).padStart(5)} Wh  bill ${moneyToEurString(bill.money).padStart(11)} EUR` +
         `  plain tariff ${moneyToEurString(plain).padStart(11)} EUR  saving ${moneyToEurString(plain - bill.money).padStart(10)} EUR`,

@@ -3,7 +3,7 @@
  * outcome and the monthly statements. Fed live by the slot loop, or from the store when a run resumes.
  * @module
  */
-import { type Statement, StatementBook } from "../billing/index.ts";
+import { plainTariffMoney, type Statement, StatementBook } from "../billing/index.ts";
 import { ExactTotal, type Money } from "../units/index.ts";
 import type { HouseholdOutcome, RunSeries, RunSummary, SlotRecord } from "./types.ts";
 
@@ -78,7 +78,7 @@ export class RunAccumulator {
       const household = record.households[h] as SlotRecord["households"][number];
       const totals = this.households[h] as HouseholdTotals;
       const { importWh, exportWh } = household.metered;
-      const plainMoney = importWh * retail - exportWh * feedIn;
+      const plainMoney = plainTariffMoney(household.metered, record.prices);
       totals.bill.add(household.bill.money);
       totals.plainTariff.add(plainMoney);
       totals.deviationWh += household.bill.deviationWh;
