@@ -3,7 +3,7 @@
  * (bigint) as spec/io.md asks: a number while it is a safe integer, else a decimal string.
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { moneyToJson } from "../units/index.ts";
 import { ValidationError } from "../validation/index.ts";
 
@@ -17,11 +17,16 @@ export async function readInputText(
     for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? chunk : chunk.toString("utf8"));
     return chunks.join("");
   }
+  return readTextFile(file);
+}
+
+/** Reads the text of a file. @throws {@link ValidationError} naming the file and why it cannot be read. */
+export function readTextFile(path: string): string {
   try {
-    return await readFile(file, "utf8");
+    return readFileSync(path, "utf8");
   } catch (error) {
     const reason = error instanceof Error && "code" in error ? String(error.code) : String(error);
-    throw new ValidationError([{ path: "(input)", message: `cannot read file ${file} (${reason})` }]);
+    throw new ValidationError([{ path: "(input)", message: `cannot read file ${path} (${reason})` }]);
   }
 }
 

@@ -3,7 +3,7 @@
  * slot as it goes (resumable), and writes summary.json, CSVs and a self-contained HTML report.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Presets, SingleBar } from "cli-progress";
@@ -22,6 +22,7 @@ import { runSimulation } from "../sim/run.ts";
 import { parseScenario, type Scenario } from "../sim/scenario.ts";
 import { openStore } from "../store/index.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
+import { readTextFile } from "./io.ts";
 
 export interface SimulateOptions {
   readonly scenario: string;
@@ -58,7 +59,7 @@ export async function simulate(
           grid,
           seededRandom(options.seed).fork("profiles"),
         )
-      : alignedTo(householdIds, csvProfiles(readText(options.meterCsv), grid));
+      : alignedTo(householdIds, csvProfiles(readTextFile(options.meterCsv), grid));
 
   const progress = progressReporter(progressStream, scenario, options);
   const store = await openStore(options.db, join(out, "db"));
@@ -134,16 +135,7 @@ function loadScenario(nameOrFile: string): Scenario {
       },
     ]);
   }
-  return parseScenario(parseJsonText(readText(path)));
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    const reason = error instanceof Error && "code" in error ? String(error.code) : String(error);
-    throw new ValidationError([{ path: "(input)", message: `cannot read file ${path} (${reason})` }]);
-  }
+  return parseScenario(parseJsonText(readTextFile(path)));
 }
 
 /** The folder holding package.json, from the sources or from the bundle in dist/ alike. */

@@ -4,6 +4,7 @@
  * factor.
  * @module
  */
+import { MS_PER_MINUTE } from "../units/index.ts";
 
 /** The H0 seasons: winter 1 Nov–20 Mar, summer 15 May–14 Sep, transition otherwise. */
 export type Season = "winter" | "transition" | "summer";
@@ -24,7 +25,6 @@ export interface CivilDate {
   readonly dayOfYear: number;
 }
 
-const MS_PER_MINUTE = 60_000;
 const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 86_400_000;
 

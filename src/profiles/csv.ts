@@ -4,7 +4,7 @@
  * household's load and export its PV. Every problem is reported by line and column.
  * @module
  */
-import { MAX_ENERGY_WH } from "../units/index.ts";
+import { MAX_ENERGY_WH, MS_PER_MINUTE } from "../units/index.ts";
 import { ValidationError, type ValidationIssue } from "../validation/index.ts";
 import { checkGrid } from "./schema.ts";
 import type { ProfileSource, SlotEnergy, TimeGrid } from "./types.ts";
@@ -13,7 +13,6 @@ const COLUMNS = ["timestamp", "household", "importWh", "exportWh"] as const;
 type Column = (typeof COLUMNS)[number];
 /** A broken file can have a problem on every line; the report stops listing after this many. */
 const MAX_ISSUES = 100;
-const MS_PER_MINUTE = 60_000;
 
 /** One household's series. */
 interface Series {

@@ -5,6 +5,8 @@
  * next day; the battery's capacity bounds what a session can take.
  * @module
  */
+
+import { MS_PER_MINUTE } from "../units/index.ts";
 import { germanLocalTime, germanLocalToUtcMs } from "./calendar.ts";
 import type { Random } from "./random.ts";
 import type { EvAssets } from "./types.ts";
@@ -15,7 +17,7 @@ const DEPARTURE_JITTER_HOURS = 0.5;
 /** Day-to-day variation of the energy driven: log-normal with this log deviation, mean one. */
 const ENERGY_LOG_DEVIATION = 0.4;
 /** A session lasts at least this long, however the jitter falls. */
-const MIN_SESSION_MS = 15 * 60_000;
+const MIN_SESSION_MS = 15 * MS_PER_MINUTE;
 const MS_PER_HOUR = 3_600_000;
 
 interface Session {

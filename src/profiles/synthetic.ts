@@ -5,6 +5,8 @@
  * community shares (weather, sun, H0 day shapes) is computed once per slot or day, not per household.
  * @module
  */
+
+import { MS_PER_MINUTE } from "../units/index.ts";
 import { germanLocalTime } from "./calendar.ts";
 import { EvCharger } from "./ev.ts";
 import { HeatPump } from "./heat-pump.ts";
@@ -19,7 +21,6 @@ import { siteWeather, type Weather } from "./weather.ts";
 const DEFAULT_PV_LOSS_FRACTION = 0.14;
 /** PV is integrated over each slot from sun positions this far apart (midpoint rule). */
 const SUN_SAMPLE_MINUTES = 5;
-const MS_PER_MINUTE = 60_000;
 const QUARTER_MINUTES = 15;
 
 /** A household's models and where its PV looks. */

@@ -4,6 +4,8 @@
  * temperature (seasonal and diurnal cycles plus weather anomalies). Both are seeded AR(1) processes.
  * @module
  */
+
+import { MS_PER_MINUTE } from "../units/index.ts";
 import type { Random } from "./random.ts";
 import type { Site } from "./types.ts";
 
@@ -22,7 +24,6 @@ export interface Weather {
   next(midMs: number): WeatherSample;
 }
 
-const MS_PER_MINUTE = 60_000;
 const MINUTES_PER_DAY = 1440;
 const DAYS_PER_YEAR = 365.25;
 

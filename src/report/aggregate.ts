@@ -4,6 +4,8 @@
  * on round times (6:00, midnight, Monday, the 1st of a month).
  * @module
  */
+
+import { MS_PER_MINUTE } from "../units/index.ts";
 import { utcDay, utcMinute } from "./format.ts";
 
 /** Most points a chart draws: beyond it a year of 15-min slots would weigh megabytes and read as noise. */
@@ -102,7 +104,7 @@ function boundsOf(startsMs: readonly number[], resolution: Resolution): number[]
 function slotName(startsMs: readonly number[]): string {
   const [first, second] = startsMs;
   if (first === undefined || second === undefined || second <= first) return "slot";
-  const minutes = (second - first) / 60_000;
+  const minutes = (second - first) / MS_PER_MINUTE;
   return minutes < 60 ? `${minutes}-min slot` : `${minutes / 60}-hour slot`;
 }
 

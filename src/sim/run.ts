@@ -7,6 +7,7 @@
 import { seededRandom } from "../profiles/random.ts";
 import type { ProfileSource } from "../profiles/types.ts";
 import type { RunStore } from "../store/types.ts";
+import { MS_PER_MINUTE } from "../units/index.ts";
 import { ValidationError } from "../validation/index.ts";
 import { RunAccumulator } from "./accumulate.ts";
 import { communityOf, timeGridOf } from "./community.ts";
@@ -90,7 +91,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const slotsPerDay = (24 * 60) / grid.slotMinutes;
   let batch: SlotRecord[] = [];
   for (let index = stored; index < grid.slotCount; index++) {
-    const startMs = grid.startMs + index * grid.slotMinutes * 60_000;
+    const startMs = grid.startMs + index * grid.slotMinutes * MS_PER_MINUTE;
     const record = simulateSlot(community, {
       index,
       startMs,

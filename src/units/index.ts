@@ -28,6 +28,9 @@ export const PRICE_GRID_MAX = 65_535;
  */
 export const MAX_ENERGY_WH = 2 ** 32 - 1;
 
+/** Milliseconds in a minute: slot times are epoch milliseconds, slot lengths minutes. */
+export const MS_PER_MINUTE = 60_000;
+
 const PRICE_UNITS_PER_EUR_PER_KWH = 10_000;
 const MONEY_UNITS_PER_EUR = 10_000_000n;
 
