@@ -11,7 +11,7 @@ import { type BenchRow, measure, seededIntegers } from "./support.ts";
 const SLOTS_PER_DAY = 96;
 
 /** One day of slots for `households` households: sellers and buyers, bilateral trades, meters off by a little. */
-export function dayOfSlots(households: number, seed: number): BillingSlot[] {
+function dayOfSlots(households: number, seed: number): BillingSlot[] {
   const random = seededIntegers(seed);
   const start = Date.parse("2026-06-01T00:00:00Z");
   return Array.from({ length: SLOTS_PER_DAY }, (_, s): BillingSlot => {

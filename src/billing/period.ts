@@ -112,8 +112,8 @@ interface StatementTotals {
 export class StatementBook {
   private readonly byHousehold = new Map<string, StatementTotals>();
 
-  /** Adds one billed slot; `billing` must be `billSlot(slot, …)`. */
-  add(slot: BillingSlot, billing: SlotBilling): void {
+  /** Adds one billed slot; `billing` must be `billSlot(slot, …)` (only its bills are needed). */
+  add(slot: BillingSlot, billing: Pick<SlotBilling, "bills">): void {
     const households = slot.households;
     for (let i = 0; i < households.length; i++) {
       const household = households[i] as HouseholdSlot;

@@ -112,12 +112,7 @@ export class RunAccumulator {
         clearingPrice: record.clearingPrice,
         households: record.households,
       },
-      {
-        slot: record.slot,
-        bills: record.households.map((household) => household.bill),
-        totalDeviationWh: deviationWh,
-        supplierDeviationMoney: 0n as Money,
-      },
+      { bills: record.households.map((household) => household.bill) },
     );
   }
 
