@@ -8,22 +8,26 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { billingBenchmarks } from "./billing.ts";
 import { clearingBenchmarks } from "./clearing.ts";
+import { mpcBenchmarks } from "./mpc.ts";
 import { simulationBenchmarks } from "./simulation.ts";
 import type { BenchRow } from "./support.ts";
 
 /** Benchmark groups by name: `npm run bench -- clearing billing` runs only those. */
-const GROUPS: Record<string, () => BenchRow[]> = {
+const GROUPS: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   clearing: clearingBenchmarks,
   billing: billingBenchmarks,
   simulation: simulationBenchmarks,
+  mpc: mpcBenchmarks,
 };
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in GROUPS));
 if (unknown.length > 0)
   throw new Error(`unknown benchmark group ${unknown.join(", ")}; groups: ${Object.keys(GROUPS).join(", ")}`);
-const rows: BenchRow[] = (asked.length > 0 ? asked : Object.keys(GROUPS)).flatMap((name) =>
-  (GROUPS[name] as () => BenchRow[])(),
-);
+// One group after the other: they must not compete for the two cores.
+const rows: BenchRow[] = [];
+for (const name of asked.length > 0 ? asked : Object.keys(GROUPS)) {
+  rows.push(...(await (GROUPS[name] as () => BenchRow[] | Promise<BenchRow[]>)()));
+}
 
 const formatMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(2));
 const table = [

@@ -13,6 +13,7 @@ import {
   StatementBook,
 } from "../billing/index.ts";
 import { clearCommunity, parseClearRequest } from "../market/index.ts";
+import { PeerError } from "../mpc/transport/types.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { runDemo } from "./demo.ts";
 import { readInputText, toJson } from "./io.ts";
@@ -40,6 +41,11 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
         `snippet ${command}: invalid input\n${error.issues.map((i) => `  ${i.path}: ${i.message}\n`).join("")}`,
       );
       return EXIT_BAD_INPUT;
+    }
+    if (error instanceof PeerError) {
+      // A node stopped because a peer died, stalled or broke the protocol: the message names it.
+      streams.stderr.write(`snippet ${program.args[0] ?? ""}: ${error.message}\n`);
+      return 1;
     }
     streams.stderr.write(
       `snippet: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
@@ -188,6 +194,51 @@ function buildProgram(streams: CliStreams): Command {
         streams.stdout.write(`summary: ${outcome.summaryPath}\nreport: ${outcome.reportPath}\n`);
       },
     );
+
+  program
+    .command("node")
+    .description(
+      "Run one of the three computing nodes: joins the other two over mutually authenticated TLS and " +
+        "runs the clients' jobs until stopped (SIGINT/SIGTERM). Logs JSON lines to stderr.",
+    )
+    .requiredOption("--config <file>", "node configuration (nodes.json; see snippet node-config)")
+    .addOption(
+      new Option("--party <index>", "which node this is: 0, 1 or 2")
+        .choices(["0", "1", "2"])
+        .makeOptionMandatory(),
+    )
+    .option("--key <file>", "this node's private key (default: node-<party>.key.pem beside the config)")
+    .addOption(wholeNumberOption("--delay-ms <ms>", "added latency per message between nodes", 0, 10_000))
+    .action(async (options: { config: string; party: string; key?: string; delayMs?: number }) => {
+      const { runNodeCommand } = await import("./node.ts");
+      await runNodeCommand({
+        config: options.config,
+        party: Number(options.party) as 0 | 1 | 2,
+        ...(options.key === undefined ? {} : { key: options.key }),
+        ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+      });
+    });
+
+  program
+    .command("node-config")
+    .description(
+      "For development and tests: write a configuration for three nodes on one host, with a fresh " +
+        "self-signed certificate and private key per node.",
+    )
+    .requiredOption("--out <dir>", "folder for nodes.json, node-<i>.crt.pem and node-<i>.key.pem")
+    .option("--host <host>", "the host every node listens on", "127.0.0.1")
+    .addOption(
+      wholeNumberOption(
+        "--base-port <port>",
+        "node i listens on base+i, clients on base+3+i",
+        1024,
+        65000,
+      ).default(7100),
+    )
+    .action(async (options: { out: string; host: string; basePort: number }) => {
+      const { runNodeConfigCommand } = await import("./node.ts");
+      streams.stdout.write(`${await runNodeConfigCommand(options)}\n`);
+    });
 
   program
     .command("demo")

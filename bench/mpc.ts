@@ -1,0 +1,184 @@
+/**
+ * MPC engine benchmarks (issue 5): three `snippet node` processes over mutual TLS on loopback, a
+ * client that shares real inputs and checks every output against plain 64-bit arithmetic, and the
+ * MP-SPDZ figures measured on this kind of machine (research/mpspdz-anchor.md §8) beside ours.
+ * @module
+ */
+
+import type { JobStats } from "../src/mpc/jobs.ts";
+import { startLocalCluster } from "../src/mpc/local-cluster.ts";
+import { NodeClient } from "../src/mpc/node-client.ts";
+import type { BenchRow } from "./support.ts";
+
+/** One primitive workload and MP-SPDZ's figure for the same work. */
+interface Workload {
+  name: string;
+  program: string;
+  params: Record<string, unknown>;
+  /** Operations the job performs (for rates and per-operation bytes). */
+  operations: number;
+  inputs: BigUint64Array;
+  expected: (inputs: BigUint64Array) => BigUint64Array;
+  /** MP-SPDZ replicated-ring, -E ring: seconds (middle of the measured range), rounds, bytes per op. */
+  anchor?: { seconds: number; rounds: number; bytesPerOperation: number; bar: string };
+}
+
+const MILLION = 1_000_000;
+
+function randomValues(count: number, bits: number, seed: number): BigUint64Array {
+  let state = BigInt(seed) * 0x9e3779b97f4a7c15n + 1n;
+  const out = new BigUint64Array(count);
+  const shift = BigInt(64 - bits);
+  for (let i = 0; i < count; i++) {
+    state = BigInt.asUintN(64, state * 6364136223846793005n + 1442695040888963407n);
+    out[i] = state >> shift;
+  }
+  return out;
+}
+
+function pairwise(inputs: BigUint64Array, f: (a: bigint, b: bigint) => bigint): BigUint64Array {
+  const n = inputs.length / 2;
+  const out = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) out[i] = f(inputs[i] as bigint, inputs[n + i] as bigint);
+  return out;
+}
+
+function workloads(): Workload[] {
+  const n = MILLION;
+  return [
+    {
+      name: "multiplication, 2 dependent rounds of 10^6",
+      program: "multiply",
+      params: { n, depth: 2 },
+      operations: 2 * n,
+      inputs: randomValues(2 * n, 64, 1),
+      expected: (inputs) => pairwise(inputs, (a, b) => BigInt.asUintN(64, a * b * b)),
+      anchor: { seconds: 0.285, rounds: 2, bytesPerOperation: 8, bar: ">= 7e6 multiplications/s" },
+    },
+    {
+      name: "comparison a < b, 62-bit values (63-bit difference)",
+      program: "compare",
+      params: { n, bits: 63 },
+      operations: n,
+      inputs: randomValues(2 * n, 62, 2),
+      expected: (inputs) => pairwise(inputs, (a, b) => (a < b ? 1n : 0n)),
+      anchor: { seconds: 3.3, rounds: 9, bytesPerOperation: 38.25, bar: "<= 3.3 s, <= 9 rounds, <= 38 B" },
+    },
+    {
+      name: "comparison a < b, 15-bit values (16-bit difference)",
+      program: "compare",
+      params: { n, bits: 16 },
+      operations: n,
+      inputs: randomValues(2 * n, 15, 3),
+      expected: (inputs) => pairwise(inputs, (a, b) => (a < b ? 1n : 0n)),
+      anchor: { seconds: 0.2, rounds: 7, bytesPerOperation: 15, bar: "<= 0.2 s" },
+    },
+    {
+      name: "equality a = b, 64-bit values",
+      program: "equals",
+      params: { n, bits: 64 },
+      operations: n,
+      inputs: (() => {
+        const values = randomValues(2 * n, 64, 4);
+        for (let i = 0; i < n; i += 2) values[n + i] = values[i] as bigint;
+        return values;
+      })(),
+      expected: (inputs) => pairwise(inputs, (a, b) => (a === b ? 1n : 0n)),
+    },
+    {
+      name: "shuffle of 10^6 rows",
+      program: "shuffle",
+      params: { rows: n, columns: 1 },
+      operations: n,
+      inputs: randomValues(n, 64, 5),
+      // A permutation: checked as equal multisets.
+      expected: (inputs) => inputs.slice().sort(),
+    },
+  ];
+}
+
+/** Timed runs per workload after one warm-up run (the nodes are long-lived services). */
+const RUNS = 3;
+
+export async function mpcBenchmarks(): Promise<BenchRow[]> {
+  const cluster = await startLocalCluster({ timeoutMs: 60_000 });
+  const client = await NodeClient.connect(cluster.config);
+  const rows: BenchRow[] = [];
+  const comparison: string[][] = [];
+  try {
+    for (const workload of workloads()) {
+      const expected = workload.expected(workload.inputs);
+      const times: number[] = [];
+      const walls: number[] = [];
+      let stats: JobStats[] = [];
+      for (let run = 0; run <= RUNS; run++) {
+        const started = performance.now();
+        const outcome = await client.run(workload.program, workload.params, workload.inputs);
+        const wall = performance.now() - started;
+        const outputs = workload.program === "shuffle" ? outcome.outputs.slice().sort() : outcome.outputs;
+        if (outputs.length !== expected.length || outputs.some((v, i) => v !== expected[i])) {
+          throw new Error(`${workload.name}: the MPC result differs from plain arithmetic`);
+        }
+        if (run === 0) continue;
+        stats = outcome.stats;
+        times.push(Math.max(...stats.map((s) => s.protocolMs)));
+        walls.push(wall);
+      }
+      const median = (values: number[]) =>
+        values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+      const protocolMs = median(times);
+      const rounds = stats[0]?.rounds ?? 0;
+      const bytes = stats.map((s) => s.bytesSent / workload.operations);
+      const meanBytes = bytes.reduce((a, b) => a + b, 0) / bytes.length;
+      const maxBytes = Math.max(...bytes);
+      const anchor = workload.anchor;
+      rows.push({
+        name: `mpc ${workload.name}`,
+        size: `${workload.operations}`,
+        medianMs: protocolMs,
+        minMs: Math.min(...times),
+        runs: RUNS,
+        ...(anchor === undefined ? {} : { targetMs: anchor.seconds * 1000 }),
+        note:
+          `${rounds} rounds, ${meanBytes.toFixed(1)} B/op per party (max ${maxBytes.toFixed(1)}), ` +
+          `${((workload.operations / protocolMs) * 1000).toExponential(2)} op/s; client wall ${median(walls).toFixed(0)} ms`,
+      });
+      if (anchor !== undefined) {
+        comparison.push([
+          workload.name,
+          `${(protocolMs / 1000).toFixed(3)} s / ${anchor.seconds} s`,
+          (anchor.seconds / (protocolMs / 1000)).toFixed(2),
+          `${rounds} / ${anchor.rounds}`,
+          `${maxBytes.toFixed(1)} / ${anchor.bytesPerOperation}`,
+          anchor.bar,
+        ]);
+      }
+    }
+  } finally {
+    client.close();
+    await cluster.stop();
+  }
+  printComparison(comparison);
+  return rows;
+}
+
+function printComparison(lines: string[][]): void {
+  const header = [
+    "workload (10^6 each)",
+    "time: ours / MP-SPDZ",
+    "speed-up",
+    "rounds: ours / MP-SPDZ",
+    "B per op, busiest party: ours / MP-SPDZ",
+    "bar",
+  ];
+  const table = [header, ...lines];
+  const widths = header.map((_, c) => Math.max(...table.map((l) => (l[c] as string).length)));
+  const render = (l: string[]) => `| ${l.map((cell, c) => cell.padEnd(widths[c] as number)).join(" | ")} |`;
+  process.stdout.write(
+    `\nMPC primitives vs MP-SPDZ replicated-ring (-E ring), 3 processes, TLS, this machine:\n${[
+      render(header),
+      render(widths.map((w) => "-".repeat(w))),
+      ...lines.map(render),
+    ].join("\n")}\n\n`,
+  );
+}

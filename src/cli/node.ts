@@ -1,0 +1,54 @@
+/**
+ * `snippet node` and `snippet node-config`: run one computing node until stopped, and generate a
+ * development configuration with keys. Loaded only when these commands run.
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import pino from "pino";
+import { startNode } from "../mpc/node.ts";
+import { generateNodeConfig, keyPathFor, loadNodeConfig } from "../mpc/node-config.ts";
+import type { PartyId } from "../mpc/transport/types.ts";
+
+/** Options of `snippet node`. */
+export interface NodeCommandOptions {
+  config: string;
+  party: PartyId;
+  key?: string;
+  delayMs?: number;
+}
+
+/**
+ * Runs one node until SIGINT or SIGTERM. A peer that dies or stalls stops it with an error naming
+ * the peer. Logs go to stderr as JSON lines.
+ */
+export async function runNodeCommand(options: NodeCommandOptions): Promise<void> {
+  const config = await loadNodeConfig(options.config);
+  const privateKeyPem = await readFile(options.key ?? keyPathFor(options.config, options.party), "utf8");
+  const logger = pino({ base: { party: options.party } }, pino.destination(2));
+  const node = await startNode({
+    config,
+    party: options.party,
+    privateKeyPem,
+    ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+    log: (event) => logger.info(event),
+  });
+  const stop = () => void node.close();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await node.stopped;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    logger.flush();
+  }
+}
+
+/** Writes a development configuration and keys; returns the configuration's path. */
+export function runNodeConfigCommand(options: {
+  out: string;
+  host: string;
+  basePort: number;
+}): Promise<string> {
+  return generateNodeConfig(options.out, { host: options.host, basePort: options.basePort });
+}

@@ -1,0 +1,112 @@
+/**
+ * The wire format between a client and a node: a message is a JSON header frame and a binary body
+ * frame; a job request carries the node's input shares, a result the client's output shares.
+ * @module
+ */
+import type { Socket } from "node:net";
+import { z } from "zod";
+import { idField, parseJsonText, parseWith } from "../validation/index.ts";
+import type { Shared } from "./arithmetic.ts";
+import { FRAME_HEADER_BYTES, FrameReader, writeFrameHeader } from "./transport/frames.ts";
+
+/** A client asks the three nodes to run a program on its shared inputs. */
+export const jobRequestSchema = z.strictObject({
+  type: z.literal("job"),
+  job: idField,
+  program: z.string().min(1).max(64),
+  params: z.record(z.string(), z.unknown()),
+});
+export type JobRequest = z.infer<typeof jobRequestSchema>;
+
+/** What one node measured while running a job. */
+export const jobStatsSchema = z.strictObject({
+  rounds: z.number().int().nonnegative(),
+  bytesSent: z.number().int().nonnegative(),
+  protocolMs: z.number().nonnegative(),
+});
+export type JobStats = z.infer<typeof jobStatsSchema>;
+
+/** A node's answer: the public results and its shares of the client's outputs, or an error. */
+export const jobReplySchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("result"), job: idField, public: z.unknown(), stats: jobStatsSchema }),
+  z.strictObject({ type: z.literal("error"), job: z.string(), message: z.string() }),
+]);
+export type JobReply = z.infer<typeof jobReplySchema>;
+
+/** A message on a client connection. */
+export interface Message {
+  header: unknown;
+  body: Uint8Array;
+}
+
+/** Shares as a body: the own components, then the next ones. */
+export function encodeShares(shares: Shared | undefined): Uint8Array {
+  if (shares === undefined) return new Uint8Array(0);
+  const body = new BigUint64Array(2 * shares.own.length);
+  body.set(shares.own);
+  body.set(shares.next, shares.own.length);
+  return new Uint8Array(body.buffer);
+}
+
+/** A body as shares of `words` values. @throws {RangeError} when its length does not match. */
+export function decodeShares(body: Uint8Array, words: number, what: string): Shared {
+  if (body.length !== 2 * words * 8) {
+    throw new RangeError(
+      `${what} has ${body.length} bytes where ${2 * words * 8} (shares of ${words} values) were due`,
+    );
+  }
+  const aligned = body.byteOffset % 8 === 0 ? body : body.slice();
+  const all = new BigUint64Array(aligned.buffer, aligned.byteOffset, 2 * words);
+  return { own: all.subarray(0, words), next: all.subarray(words) };
+}
+
+/** Parses a header frame against a schema, naming the field at fault. */
+export function parseHeader<T>(schema: z.ZodType<T>, header: unknown): T {
+  return parseWith(schema, header);
+}
+
+/**
+ * Frames messages over a socket: `send` writes a header and a body; `messages` yields them as
+ * they arrive and ends when the socket does, throwing on a truncated or malformed stream.
+ */
+export class MessageSocket {
+  readonly #socket: Socket;
+  readonly #reader = new FrameReader();
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  send(header: unknown, body: Uint8Array = new Uint8Array(0)): void {
+    const json = Buffer.from(JSON.stringify(header));
+    const frame = Buffer.allocUnsafe(2 * FRAME_HEADER_BYTES + json.length + body.length);
+    writeFrameHeader(frame, 0, json.length);
+    json.copy(frame, FRAME_HEADER_BYTES);
+    writeFrameHeader(frame, FRAME_HEADER_BYTES + json.length, body.length);
+    frame.set(body, 2 * FRAME_HEADER_BYTES + json.length);
+    this.#socket.write(frame);
+  }
+
+  async *messages(): AsyncGenerator<Message> {
+    let header: unknown;
+    let haveHeader = false;
+    for await (const chunk of this.#socket) {
+      this.#reader.push(chunk as Uint8Array);
+      for (let frame = this.#reader.next(); frame !== undefined; frame = this.#reader.next()) {
+        if (!haveHeader) {
+          header = parseJsonText(Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("utf8"));
+          haveHeader = true;
+        } else {
+          haveHeader = false;
+          yield { header, body: frame };
+        }
+      }
+    }
+    if (this.#reader.bufferedBytes > 0 || haveHeader)
+      throw new Error("the connection ended inside a message");
+  }
+
+  close(): void {
+    this.#socket.end();
+  }
+}

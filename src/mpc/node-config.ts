@@ -1,0 +1,276 @@
+/**
+ * The computing nodes' configuration: a JSON file naming each of the three nodes, where it listens and
+ * its certificate (a path relative to the file), loaded with the certificates' PEM text; and a dev
+ * generator of self-signed ECDSA P-256 certificates, keys and the file.
+ * @module
+ */
+import { X509Certificate as NodeX509Certificate, webcrypto } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { z } from "zod";
+import { idField, integerField, parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
+import { PARTIES, type PartyId } from "./transport/types.ts";
+
+/** One computing node as the others see it. */
+export interface NodeDescription {
+  /** A human name for messages and logs, such as `node-a`. */
+  readonly name: string;
+  /** Where the node listens (a host name or an IP address). */
+  readonly host: string;
+  /** The port the other nodes connect to. */
+  readonly port: number;
+  /** The port clients (job submitters) connect to, on the same host. */
+  readonly clientPort: number;
+  /** The node's self-signed certificate, PEM text: the only certificate the others accept from it. */
+  readonly certificatePem: string;
+}
+
+/** The three nodes, by party index, and the network timeout. */
+export interface NodeConfig {
+  readonly nodes: readonly [NodeDescription, NodeDescription, NodeDescription];
+  /** How long setup may take and how long a receive waits, in milliseconds. */
+  readonly timeoutMs: number;
+}
+
+const portField = integerField(1, 65535, "not a TCP port (1..65535)", "not a TCP port (1..65535)");
+
+const nodeEntrySchema = z.strictObject(
+  {
+    name: idField,
+    host: z
+      .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a host name string` })
+      .min(1, { error: () => "is an empty host name" }),
+    port: portField,
+    clientPort: portField,
+    certificate: z
+      .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a certificate path` })
+      .min(1, { error: () => "is an empty certificate path" }),
+  },
+  { error: (issue) => (issue.code === "invalid_type" ? "is not a node object" : undefined) },
+);
+
+const nodeConfigFileSchema = z.strictObject({
+  nodes: z.array(nodeEntrySchema, { error: () => "is not a list of nodes" }).length(3, {
+    error: (issue) => `lists ${lengthOf(issue.input)} nodes; it must list exactly 3, one per party`,
+  }),
+  timeoutMs: integerField(1, 3_600_000, "not a positive timeout", "above one hour"),
+});
+
+/** The node configuration file as written, with certificate paths. */
+export type NodeConfigFile = z.infer<typeof nodeConfigFileSchema>;
+
+function lengthOf(input: unknown): string {
+  return Array.isArray(input) ? String(input.length) : "some";
+}
+
+/**
+ * Reads and checks a node configuration file and the certificates it names.
+ * @throws {@link ValidationError} naming each bad field, such as `nodes[1].certificate: cannot read …`.
+ */
+export async function loadNodeConfig(configPath: string): Promise<NodeConfig> {
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch (error) {
+    throw new ValidationError([
+      { path: "(input)", message: `cannot read ${configPath} (${reasonOf(error)})` },
+    ]);
+  }
+  const file = parseWith(nodeConfigFileSchema, parseJsonText(text));
+  const folder = dirname(resolve(configPath));
+  const issues: { path: string; message: string }[] = [];
+  const fingerprints = new Map<string, number>();
+  const addresses = new Map<string, string>();
+  const names = new Map<string, number>();
+  // Read at once; checked in order below, so a duplicate is always reported at the later node.
+  const certificatePaths = file.nodes.map((entry) => resolve(folder, entry.certificate));
+  const readings = await Promise.allSettled(certificatePaths.map((path) => readFile(path, "utf8")));
+  const nodes = file.nodes.map((entry, index): NodeDescription => {
+    const certificatePath = certificatePaths[index] as string;
+    const reading = readings[index] as PromiseSettledResult<string>;
+    if (reading.status === "rejected") {
+      issues.push({
+        path: `nodes[${index}].certificate`,
+        message: `cannot read ${certificatePath} (${reasonOf(reading.reason)})`,
+      });
+      return describe(entry, "");
+    }
+    const certificatePem = reading.value;
+    try {
+      const fingerprint = certificateFingerprint(certificatePem);
+      const other = fingerprints.get(fingerprint);
+      if (other !== undefined) {
+        issues.push({
+          path: `nodes[${index}].certificate`,
+          message: `is the same certificate as nodes[${other}]: every node needs its own`,
+        });
+      }
+      fingerprints.set(fingerprint, index);
+    } catch (error) {
+      issues.push({
+        path: `nodes[${index}].certificate`,
+        message: `${certificatePath} is not a PEM X.509 certificate (${reasonOf(error)})`,
+      });
+    }
+    return describe(entry, certificatePem);
+  });
+  file.nodes.forEach((entry, index) => {
+    for (const field of ["port", "clientPort"] as const) {
+      const address = `${entry.host}:${entry[field]}`;
+      const here = `nodes[${index}].${field}`;
+      const other = addresses.get(address);
+      if (other !== undefined) issues.push({ path: here, message: `${address} is also ${other}` });
+      else addresses.set(address, here);
+    }
+    const sameName = names.get(entry.name);
+    if (sameName !== undefined) {
+      issues.push({
+        path: `nodes[${index}].name`,
+        message: `"${entry.name}" is also nodes[${sameName}]'s name`,
+      });
+    }
+    names.set(entry.name, index);
+  });
+  if (issues.length > 0) {
+    issues.sort((a, b) => a.path.localeCompare(b.path));
+    throw new ValidationError(issues);
+  }
+  const [node0, node1, node2] = nodes as [NodeDescription, NodeDescription, NodeDescription];
+  return { nodes: [node0, node1, node2], timeoutMs: file.timeoutMs };
+}
+
+function describe(entry: NodeConfigFile["nodes"][number], certificatePem: string): NodeDescription {
+  return {
+    name: entry.name,
+    host: entry.host,
+    port: entry.port,
+    clientPort: entry.clientPort,
+    certificatePem,
+  };
+}
+
+/** The SHA-256 fingerprint of a PEM certificate, as Node's TLS reports a peer's (`AB:CD:…`). */
+export function certificateFingerprint(certificatePem: string): string {
+  return new NodeX509Certificate(certificatePem).fingerprint256;
+}
+
+/** The name of a party's node, such as `node-a`. */
+export function nodeName(config: NodeConfig, party: PartyId): string {
+  return config.nodes[party].name;
+}
+
+/** How a party reads in messages: `node 2 (node-c)`. */
+export function describeNode(config: NodeConfig, party: PartyId): string {
+  return `node ${party} (${nodeName(config, party)})`;
+}
+
+/** Where a party's private key lives by convention: `node-<party>.key.pem` beside the configuration file. */
+export function keyPathFor(configPath: string, party: PartyId): string {
+  return join(dirname(configPath), `node-${party}.key.pem`);
+}
+
+/** Where a party's certificate lives by convention, as {@link generateNodeConfig} writes it. */
+export function certificatePathFor(configPath: string, party: PartyId): string {
+  return join(dirname(configPath), `node-${party}.crt.pem`);
+}
+
+/** Options of {@link generateNodeConfig}. */
+export interface GenerateNodeConfigOptions {
+  /** The host every node listens on, such as `127.0.0.1`. */
+  readonly host: string;
+  /** Party i listens for nodes on `basePort + i` and for clients on `basePort + 3 + i`, unless `ports` / `clientPorts` are given. */
+  readonly basePort: number;
+  /** Explicit node ports per party (tests pick free ones). */
+  readonly ports?: readonly [number, number, number];
+  /** Explicit client ports per party. */
+  readonly clientPorts?: readonly [number, number, number];
+  readonly timeoutMs?: number;
+}
+
+/** The node names {@link generateNodeConfig} gives. */
+const GENERATED_NAMES = ["node-a", "node-b", "node-c"] as const;
+
+type X509Module = typeof import("@peculiar/x509");
+/** The generator's parameters; the WebCrypto types it names are DOM globals this project does not load. */
+type SelfSignedParams = Parameters<X509Module["X509CertificateGenerator"]["createSelfSigned"]>[0];
+
+/**
+ * Loads `@peculiar/x509` on demand (only the dev generator needs it). Its dependency tsyringe needs
+ * the Reflect metadata polyfill loaded first.
+ */
+async function loadX509(): Promise<X509Module> {
+  await import("reflect-metadata");
+  const x509 = await import("@peculiar/x509");
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<X509Module["cryptoProvider"]["set"]>[0]);
+  return x509;
+}
+
+const SIGNING_ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+
+/**
+ * For development and tests: creates a self-signed ECDSA P-256 certificate and key per party in
+ * `folder` (`node-<i>.crt.pem`, `node-<i>.key.pem` readable by the owner only) and `nodes.json`.
+ * @returns the configuration file's path.
+ */
+export async function generateNodeConfig(
+  folder: string,
+  options: GenerateNodeConfigOptions,
+): Promise<string> {
+  const x509 = await loadX509();
+  await mkdir(folder, { recursive: true });
+  const configPath = join(folder, "nodes.json");
+  const nodes: NodeConfigFile["nodes"] = [];
+  for (const party of PARTIES) {
+    const name = GENERATED_NAMES[party];
+    const keys = (await webcrypto.subtle.generateKey(SIGNING_ALGORITHM, true, [
+      "sign",
+      "verify",
+    ])) as unknown as SelfSignedParams["keys"];
+    const now = Date.now();
+    const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+      name: `CN=${name}`,
+      keys,
+      signingAlgorithm: SIGNING_ALGORITHM,
+      notBefore: new Date(now - 24 * 3600 * 1000),
+      notAfter: new Date(now + 10 * 365 * 24 * 3600 * 1000),
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([
+          x509.ExtendedKeyUsage.serverAuth,
+          x509.ExtendedKeyUsage.clientAuth,
+        ]),
+        new x509.SubjectAlternativeNameExtension([
+          { type: isIP(options.host) === 0 ? "dns" : "ip", value: options.host },
+        ]),
+      ],
+    });
+    const pkcs8 = await webcrypto.subtle.exportKey(
+      "pkcs8",
+      keys.privateKey as unknown as webcrypto.CryptoKey,
+    );
+    const keyPath = keyPathFor(configPath, party);
+    await writeFile(keyPath, x509.PemConverter.encode(pkcs8, "PRIVATE KEY"), { mode: 0o600 });
+    // The mode above applies only when the file is created; an existing key file is tightened too.
+    await chmod(keyPath, 0o600);
+    const certificatePath = certificatePathFor(configPath, party);
+    await writeFile(certificatePath, certificate.toString("pem"));
+    nodes.push({
+      name,
+      host: options.host,
+      port: options.ports?.[party] ?? options.basePort + party,
+      clientPort: options.clientPorts?.[party] ?? options.basePort + 3 + party,
+      certificate: `node-${party}.crt.pem`,
+    });
+  }
+  const file: NodeConfigFile = { nodes, timeoutMs: options.timeoutMs ?? 10_000 };
+  await writeFile(configPath, `${JSON.stringify(file, null, 2)}\n`);
+  return configPath;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof Error)
+    return "code" in error && typeof error.code === "string" ? error.code : error.message;
+  return String(error);
+}

@@ -1,0 +1,355 @@
+/**
+ * A computing node as a service: it joins the other two over mutual TLS, takes job requests from
+ * clients on its own port, and runs each job in step with the others, node 0 setting the order.
+ * @module
+ */
+import { createServer, type Server, type TLSSocket } from "node:tls";
+import { ValidationError } from "../validation/index.ts";
+import type { Shared } from "./arithmetic.ts";
+import {
+  decodeShares,
+  encodeShares,
+  type JobRequest,
+  jobRequestSchema,
+  MessageSocket,
+  parseHeader,
+} from "./jobs.ts";
+import { describeNode, type NodeConfig } from "./node-config.ts";
+import { Party } from "./party.ts";
+import { type Program, resolveProgram } from "./programs.ts";
+import { connectTls } from "./transport/tls.ts";
+import { PARTIES, type PartyId, PeerError, type Transport } from "./transport/types.ts";
+
+/** How a node is started. */
+export interface NodeOptions {
+  config: NodeConfig;
+  party: PartyId;
+  privateKeyPem: string;
+  /** Added latency per frame between nodes, to show what rounds cost on a real network. */
+  delayMs?: number;
+  /** Structured log sink (one event per call). */
+  log: (event: Record<string, unknown>) => void;
+}
+
+/** A started node. */
+export interface RunningNode {
+  /** Where clients connect. */
+  readonly clientPort: number;
+  /** Settles when the node stops: resolves after `close()`, rejects when a peer fails. */
+  readonly stopped: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A request as one node received it, checked against the program's parameters. */
+interface Submission {
+  request: JobRequest;
+  client: MessageSocket;
+  /** The program and the decoded input shares, or why the request cannot run. */
+  ready: { program: Program<unknown>; params: unknown; inputs: Shared } | { problem: string };
+}
+
+/** Control frames node 0 sends between jobs: the next job, or a heartbeat that shows it is alive. */
+type Control = { job: string } | { heartbeat: true };
+
+/** Each node's answer to "do you have job X and can you run it?". */
+type Readiness = { ok: true } | { ok: false; problem: string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Starts a node: connects to the peers, agrees PRSS keys, listens for clients. */
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const { config, party: id, log } = options;
+  const transport = await connectTls(config, id, options.privateKeyPem, {
+    timeoutMs: config.timeoutMs,
+    ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+  });
+  const party = await Party.connect(transport);
+  const jobs = new JobBoard(config.timeoutMs);
+  const own = config.nodes[id];
+  const server = await listenForClients(
+    own.host,
+    own.clientPort,
+    options.privateKeyPem,
+    own.certificatePem,
+    (socket) => serveClient(socket, jobs, log),
+  );
+  log({ event: "ready", party: id, node: own.name, clientPort: own.clientPort });
+  let closing = false;
+  const stopped = (id === 0 ? leadJobs : followJobs)(party, jobs, config, log, () => closing).finally(
+    async () => {
+      server.close();
+      jobs.closeAll();
+      await transport.close();
+    },
+  );
+  return {
+    clientPort: own.clientPort,
+    stopped,
+    async close() {
+      closing = true;
+      jobs.wake();
+      await stopped.catch(() => undefined);
+    },
+  };
+}
+
+/** Node 0: announces each job in the order requests reached it, and a heartbeat while idle. */
+async function leadJobs(
+  party: Party,
+  jobs: JobBoard,
+  config: NodeConfig,
+  log: NodeOptions["log"],
+  closing: () => boolean,
+): Promise<void> {
+  const heartbeatMs = Math.max(50, Math.floor(config.timeoutMs / 3));
+  while (!closing()) {
+    const next = await jobs.nextArrival(heartbeatMs);
+    if (next === undefined) {
+      sendControl(party.transport, { heartbeat: true });
+      continue;
+    }
+    sendControl(party.transport, { job: next });
+    await runAgreedJob(party, jobs, next, config, log);
+  }
+}
+
+/** Nodes 1 and 2: run what node 0 announces, waiting for their own copy of the request. */
+async function followJobs(
+  party: Party,
+  jobs: JobBoard,
+  config: NodeConfig,
+  log: NodeOptions["log"],
+  closing: () => boolean,
+): Promise<void> {
+  while (!closing()) {
+    const frame = await party.transport.receive(0).catch((error: unknown) => {
+      if (closing()) return undefined;
+      throw error;
+    });
+    if (frame === undefined) return;
+    const control = parseControl(frame);
+    if ("job" in control) await runAgreedJob(party, jobs, control.job, config, log);
+  }
+}
+
+/** Agrees with the others that all three hold a runnable request for the job, then runs it. */
+async function runAgreedJob(
+  party: Party,
+  jobs: JobBoard,
+  jobId: string,
+  config: NodeConfig,
+  log: NodeOptions["log"],
+): Promise<void> {
+  const submission = await jobs.waitFor(jobId, config.timeoutMs / 2);
+  const readiness: Readiness =
+    submission === undefined
+      ? { ok: false, problem: "no request for this job reached it" }
+      : "problem" in submission.ready
+        ? { ok: false, problem: submission.ready.problem }
+        : { ok: true };
+  const peers = PARTIES.filter((p) => p !== party.id);
+  for (const peer of peers) party.transport.send(peer, encoder.encode(JSON.stringify(readiness)));
+  const answers = await Promise.all(
+    peers.map(async (peer) => parseReadiness(peer, await party.transport.receive(peer))),
+  ).catch((error: unknown) => {
+    // A peer gone before the job starts: tell the client who, then stop this node.
+    submission?.client.send({ type: "error", job: jobId, message: describe(error) });
+    throw error;
+  });
+  // One line per distinct problem, naming the nodes that reported it.
+  const byProblem = new Map<string, string[]>();
+  [readiness, ...answers].forEach((answer, k) => {
+    if (answer.ok) return;
+    const node = describeNode(config, k === 0 ? party.id : (peers[k - 1] as PartyId));
+    byProblem.set(answer.problem, [...(byProblem.get(answer.problem) ?? []), node]);
+  });
+  const refusals = [...byProblem].map(([problem, nodes]) => `${problem} (${nodes.sort().join(", ")})`);
+  if (submission === undefined) return;
+  jobs.forget(jobId);
+  if (refusals.length > 0 || "problem" in submission.ready) {
+    submission.client.send({ type: "error", job: jobId, message: refusals.join("; ") });
+    return;
+  }
+  const { program, params, inputs } = submission.ready;
+  const before = { ...party.counters };
+  const started = performance.now();
+  try {
+    const result = await program.run(party, params, inputs);
+    const stats = {
+      rounds: party.counters.rounds - before.rounds,
+      bytesSent: party.counters.bytesSent - before.bytesSent,
+      protocolMs: performance.now() - started,
+    };
+    submission.client.send(
+      { type: "result", job: jobId, public: result.public ?? null, stats },
+      encodeShares(result.outputs),
+    );
+    log({ event: "job", job: jobId, program: submission.request.program, ...stats });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    submission.client.send({ type: "error", job: jobId, message });
+    // A peer that failed mid-protocol leaves the three out of step: this node stops, naming it.
+    if (error instanceof PeerError) throw error;
+    log({ event: "job-failed", job: jobId, message });
+  }
+}
+
+/** Reads one client's job requests; each answer goes back on the same connection. */
+async function serveClient(socket: TLSSocket, jobs: JobBoard, log: NodeOptions["log"]): Promise<void> {
+  const client = new MessageSocket(socket);
+  jobs.track(client);
+  try {
+    for await (const { header, body } of client.messages()) {
+      let request: JobRequest;
+      try {
+        request = parseHeader(jobRequestSchema, header);
+      } catch (error) {
+        client.send({ type: "error", job: "", message: `bad request: ${describe(error)}` });
+        continue;
+      }
+      jobs.submit({ request, client, ready: prepare(request, body) });
+    }
+  } catch (error) {
+    log({ event: "client-error", message: describe(error) });
+  } finally {
+    jobs.untrack(client);
+  }
+}
+
+/** Resolves the program and decodes the inputs, or says what is wrong with the request. */
+function prepare(request: JobRequest, body: Uint8Array): Submission["ready"] {
+  try {
+    const { program, params, inputWords } = resolveProgram(request.program, request.params);
+    return { program, params, inputs: decodeShares(body, inputWords, "the input body") };
+  } catch (error) {
+    return { problem: describe(error) };
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ValidationError) return error.message.replaceAll("\n", "; ");
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sendControl(transport: Transport, control: Control): void {
+  transport.send(1, encoder.encode(JSON.stringify(control)));
+  transport.send(2, encoder.encode(JSON.stringify(control)));
+}
+
+function parseControl(frame: Uint8Array): Control {
+  const value = parseJsonFrame(0, frame, "control");
+  if (typeof value === "object" && value !== null) {
+    if ("heartbeat" in value) return { heartbeat: true };
+    if ("job" in value && typeof value.job === "string") return { job: value.job };
+  }
+  throw new PeerError(0, "node 0 sent a malformed control frame");
+}
+
+function parseReadiness(peer: PartyId, frame: Uint8Array): Readiness {
+  const value = parseJsonFrame(peer, frame, "readiness");
+  if (typeof value === "object" && value !== null && "ok" in value) {
+    if (value.ok === true) return { ok: true };
+    if ("problem" in value && typeof value.problem === "string") return { ok: false, problem: value.problem };
+  }
+  throw new PeerError(peer, `node ${peer} sent a malformed readiness frame`);
+}
+
+function parseJsonFrame(peer: PartyId, frame: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(decoder.decode(frame));
+  } catch {
+    throw new PeerError(peer, `node ${peer} sent a malformed ${what} frame`);
+  }
+}
+
+function listenForClients(
+  host: string,
+  port: number,
+  key: string,
+  cert: string,
+  onClient: (socket: TLSSocket) => void,
+): Promise<Server> {
+  const server = createServer({ key, cert, minVersion: "TLSv1.3" }, (socket) => {
+    socket.setNoDelay(true);
+    onClient(socket);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/**
+ * The requests that reached this node, by job id, in arrival order; and the waits for them. A
+ * request that arrives while its job's id is already pending is refused at once.
+ */
+class JobBoard {
+  readonly #pending = new Map<string, Submission>();
+  readonly #arrivals: string[] = [];
+  readonly #clients = new Set<MessageSocket>();
+  #wake: (() => void) | undefined;
+
+  constructor(readonly timeoutMs: number) {}
+
+  submit(submission: Submission): void {
+    const { job } = submission.request;
+    if (this.#pending.has(job)) {
+      submission.client.send({ type: "error", job, message: `job ${job} is already pending` });
+      return;
+    }
+    this.#pending.set(job, submission);
+    this.#arrivals.push(job);
+    this.wake();
+  }
+
+  /** The next job id in arrival order, or undefined after `waitMs` without one. */
+  async nextArrival(waitMs: number): Promise<string | undefined> {
+    while (this.#arrivals.length > 0) {
+      const job = this.#arrivals.shift() as string;
+      if (this.#pending.has(job)) return job;
+    }
+    await this.#sleep(waitMs);
+    return this.#arrivals.shift();
+  }
+
+  /** The request for a job, waiting up to `waitMs` for it to arrive. */
+  async waitFor(job: string, waitMs: number): Promise<Submission | undefined> {
+    const deadline = performance.now() + waitMs;
+    while (!this.#pending.has(job) && performance.now() < deadline) {
+      await this.#sleep(deadline - performance.now());
+    }
+    return this.#pending.get(job);
+  }
+
+  forget(job: string): void {
+    this.#pending.delete(job);
+  }
+
+  wake(): void {
+    this.#wake?.();
+  }
+
+  track(client: MessageSocket): void {
+    this.#clients.add(client);
+  }
+
+  untrack(client: MessageSocket): void {
+    this.#clients.delete(client);
+  }
+
+  closeAll(): void {
+    for (const client of this.#clients) client.close();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}
