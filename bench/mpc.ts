@@ -97,8 +97,9 @@ function workloads(): Workload[] {
   ];
 }
 
-/** Timed runs per workload after one warm-up run (the nodes are long-lived services). */
+/** Timed runs per workload, after warm-up runs that let V8 compile the kernels (the nodes are long-lived services). */
 const RUNS = 3;
+const WARMUP_RUNS = 2;
 
 export async function mpcBenchmarks(): Promise<BenchRow[]> {
   const cluster = await startLocalCluster({ timeoutMs: 60_000 });
@@ -111,7 +112,7 @@ export async function mpcBenchmarks(): Promise<BenchRow[]> {
       const times: number[] = [];
       const walls: number[] = [];
       let stats: JobStats[] = [];
-      for (let run = 0; run <= RUNS; run++) {
+      for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
         const started = performance.now();
         const outcome = await client.run(workload.program, workload.params, workload.inputs);
         const wall = performance.now() - started;
@@ -119,7 +120,7 @@ export async function mpcBenchmarks(): Promise<BenchRow[]> {
         if (outputs.length !== expected.length || outputs.some((v, i) => v !== expected[i])) {
           throw new Error(`${workload.name}: the MPC result differs from plain arithmetic`);
         }
-        if (run === 0) continue;
+        if (run < WARMUP_RUNS) continue;
         stats = outcome.stats;
         times.push(Math.max(...stats.map((s) => s.protocolMs)));
         walls.push(wall);

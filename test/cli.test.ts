@@ -3,9 +3,12 @@
  * writes nothing to stdout; help and usage work on every command.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { loadNodeConfig } from "../src/mpc/node-config.ts";
 import { runCli, runSnippetProcess } from "./support/cli.ts";
 
 const vector = (path: string): string =>
@@ -222,6 +225,41 @@ describe("bad input", () => {
     }
   });
 
+  it("rejects a node without a valid party or configuration", async () => {
+    for (const [argv, message] of [
+      [["node", "--config", "nodes.json"], /required option '--party <index>' not specified/],
+      [["node", "--config", "nodes.json", "--party", "3"], /Allowed choices are 0, 1, 2/],
+      [["node", "--party", "0"], /required option '--config <file>' not specified/],
+      [["node", "--config", "/nonexistent/nodes.json", "--party", "0"], /\/nonexistent\/nodes\.json/],
+      [["node-config", "--out", "/tmp/x", "--base-port", "80"], /expected a whole number from 1024 to 65000/],
+    ] as const) {
+      const run = await runCli(argv);
+      assert.equal(run.code, 2, argv.join(" "));
+      assert.equal(run.stdout, "", argv.join(" "));
+      assert.match(run.stderr, message, argv.join(" "));
+    }
+  });
+
+  it("writes a development node configuration that loads", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "snippet-cli-nodes-"));
+    try {
+      const run = await runCli(["node-config", "--out", folder, "--base-port", "7400"]);
+      assert.equal(run.code, 0, run.stderr);
+      const config = await loadNodeConfig(run.stdout.trim());
+      assert.deepEqual(
+        config.nodes.map((n) => [n.name, n.port, n.clientPort]),
+        [
+          ["node-a", 7400, 7403],
+          ["node-b", 7401, 7404],
+          ["node-c", 7402, 7405],
+        ],
+        "ports from the base",
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it("names a file it cannot read", async () => {
     const run = await runCli(["clear", "/nonexistent/book.json"]);
     assert.equal(run.code, 2);
@@ -244,6 +282,8 @@ describe("usage", () => {
       ["bill", "--help"],
       ["demo", "--help"],
       ["simulate", "--help"],
+      ["node", "--help"],
+      ["node-config", "--help"],
     ]) {
       const run = await runCli(argv);
       assert.equal(run.code, 0, argv.join(" "));

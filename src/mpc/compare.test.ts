@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { deal, EDGE_WORDS, openShares, runParties, seededWords } from "../../test/support/mpc.ts";
-import { equals, equalsPublic, lessThan, lessThanPublic, lessThanZero } from "./compare.ts";
+import { propertyOptions } from "../../test/support/property.ts";
+import { equals, equalsPublic, equalsZero, lessThan, lessThanPublic, lessThanZero } from "./compare.ts";
 
 const signed = (w: bigint) => BigInt.asIntN(64, w);
 
@@ -62,5 +64,30 @@ describe("lessThan and equals", () => {
       assert.equal(below[i], signed(v) < c ? 1n : 0n, `${signed(v)} < ${c}`);
       assert.equal(equal[i], v === perValue[i] ? 1n : 0n, `${v} = ${perValue[i]}`);
     });
+  });
+});
+
+describe("comparisons, property-based", () => {
+  it("agree with plain arithmetic for any bit length, vector length and values in range", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 64 }),
+        fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { minLength: 0, maxLength: 150 }),
+        async (bits, raw) => {
+          const values = new BigUint64Array(raw.map((v) => BigInt.asUintN(64, BigInt.asIntN(bits, v))));
+          const dealt = deal(values, bits);
+          const [below, zero] = await Promise.all([
+            runParties((p) => lessThanZero(p, dealt[p.id], bits)),
+            runParties((p) => equalsZero(p, dealt[p.id], bits)),
+          ]);
+          const [openedBelow, openedZero] = [openShares(below), openShares(zero)];
+          values.forEach((v, i) => {
+            assert.equal(openedBelow[i], signed(v) < 0n ? 1n : 0n, `${signed(v)} < 0 at ${bits} bits`);
+            assert.equal(openedZero[i], v === 0n ? 1n : 0n, `${signed(v)} = 0 at ${bits} bits`);
+          });
+        },
+      ),
+      propertyOptions(0.25),
+    );
   });
 });

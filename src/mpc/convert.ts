@@ -17,7 +17,7 @@ import {
 import { type BitShared, bitslice, bitsToWords, bitsToWordsInto, openBits, wordsFor, xor } from "./binary.ts";
 import { type Party, wordsOf } from "./party.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
-import { xorWords } from "./words.ts";
+import { addRange, mulAddInto, negateRange, xorInto, xorWords } from "./words.ts";
 
 /** A third of a vector, whole words of 64 values, led by one party. */
 export interface Chunk {
@@ -111,10 +111,7 @@ function multiplyByPairBit(
       receives.push(chunk);
     } else if (role === 1) {
       // w1 + σ, w1 = t_{s+1}·v
-      for (let i = start; i < end; i++) {
-        product.own[i] =
-          (t.own[i] as bigint) * (v[i] as bigint) + ((sigma as BigUint64Array)[i - start] as bigint);
-      }
+      mulAddInto(product.own, t.own, v, sigma as BigUint64Array, start);
       sends.push(product.own.subarray(start, end));
       receives.push(chunk);
     } else {
@@ -231,7 +228,7 @@ export async function splitToBits(
     const { valueStart: start, valueEnd: end } = chunk;
     switch (relativeRole(party.id, chunk.leader)) {
       case 0:
-        for (let v = start; v < end; v++) local[v] = (x.own[v] as bigint) + (x.next[v] as bigint);
+        addRange(local, x.own, x.next, start, end);
         break;
       case 1:
         local.set(x.next.subarray(start, end), start);
@@ -241,7 +238,7 @@ export async function splitToBits(
         break;
     }
     if (negateC && relativeRole(party.id, chunk.leader) !== 0) {
-      for (let v = start; v < end; v++) local[v] = -(local[v] as bigint);
+      negateRange(local, start, end);
     }
   }
   const planes = bitslice(local, bits);
@@ -258,8 +255,7 @@ export async function splitToBits(
       const mine = planes.subarray(at, at + width);
       const maskPlane = mask?.subarray(j * width, (j + 1) * width);
       if (role === 0) {
-        for (let i = 0; i < width; i++)
-          y.own[at + i] = (mine[i] as bigint) ^ ((maskPlane as BigUint64Array)[i] as bigint);
+        xorInto(y.own, at, mine, maskPlane as BigUint64Array);
         y.next.set(maskPlane as BigUint64Array, at);
       } else if (role === 1) {
         y.own.set(maskPlane as BigUint64Array, at);

@@ -58,3 +58,38 @@ export function concatWords(parts: readonly BigUint64Array[]): BigUint64Array {
   }
   return out;
 }
+
+/** out[i] = a[i] + b[i] for i in [start, end). */
+export function addRange(
+  out: BigUint64Array,
+  a: BigUint64Array,
+  b: BigUint64Array,
+  start: number,
+  end: number,
+): void {
+  for (let i = start; i < end; i++) out[i] = (a[i] as bigint) + (b[i] as bigint);
+}
+
+/** out[i] = −out[i] for i in [start, end). */
+export function negateRange(out: BigUint64Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) out[i] = -(out[i] as bigint);
+}
+
+/** out[at + k] = a[k] ⊕ b[k] for k below a's length. */
+export function xorInto(out: BigUint64Array, at: number, a: BigUint64Array, b: BigUint64Array): void {
+  for (let k = 0; k < a.length; k++) out[at + k] = (a[k] as bigint) ^ (b[k] as bigint);
+}
+
+/** out[start + k] = a[start + k]·v[start + k] + c[k] for k below c's length. */
+export function mulAddInto(
+  out: BigUint64Array,
+  a: BigUint64Array,
+  v: BigUint64Array,
+  c: BigUint64Array,
+  start: number,
+): void {
+  for (let k = 0; k < c.length; k++) {
+    const i = start + k;
+    out[i] = (a[i] as bigint) * (v[i] as bigint) + (c[k] as bigint);
+  }
+}
