@@ -155,44 +155,21 @@ export async function shareFrom(
   values: BigUint64Array | null,
   n: number,
 ): Promise<Shared> {
-  const sharing = startShareFrom(party, owner, values, n);
-  const receives = relativeRole(party.id, owner) === 2;
-  const frames = await party.round(
-    sharing.send === null ? {} : { prev: [sharing.send] },
-    receives ? { next: n * WORD_BYTES } : {},
-  );
-  return sharing.finish(receives ? wordsOf(frames.next) : null);
-}
-
-/** {@link shareFrom} in two halves, so its one message can ride in a round with other traffic. */
-export interface PendingShare {
-  /** What the owner sends its predecessor; null on the other parties. */
-  send: BigUint64Array | null;
-  /** The shares, given what the owner's predecessor received (null on the other parties). */
-  finish(received: BigUint64Array | null): Shared;
-}
-
-/** Starts {@link shareFrom}: draws the mask (all parties, to keep PRSS draws in step). */
-export function startShareFrom(
-  party: Party,
-  owner: PartyId,
-  values: BigUint64Array | null,
-  n: number,
-): PendingShare {
   const mask = party.prss.words(nextOf(owner), n);
   switch (relativeRole(party.id, owner)) {
     case 0: {
       if (values === null || mask === null) throw new Error("the owner must supply the values it shares");
       const masked = subWords(values, mask);
-      return { send: masked, finish: () => ({ own: masked, next: mask }) };
+      await party.round({ prev: [masked] }, {});
+      return { own: masked, next: mask };
     }
     case 1:
-      return { send: null, finish: () => ({ own: mask as BigUint64Array, next: new BigUint64Array(n) }) };
-    case 2:
-      return {
-        send: null,
-        finish: (received) => ({ own: new BigUint64Array(n), next: (received as BigUint64Array).slice() }),
-      };
+      await party.round({}, {});
+      return { own: mask as BigUint64Array, next: new BigUint64Array(n) };
+    case 2: {
+      const frames = await party.round({}, { next: n * WORD_BYTES });
+      return { own: new BigUint64Array(n), next: wordsOf(frames.next).slice() };
+    }
   }
 }
 

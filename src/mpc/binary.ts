@@ -88,20 +88,21 @@ export function bitAt(words: BigUint64Array, v: number): 0 | 1 {
 /** The bits of a bit vector as ring elements 0 or 1, one per value. */
 export function bitsToWords(words: BigUint64Array, n: number): BigUint64Array {
   const out = new BigUint64Array(n);
-  bitsToWordsInto(out, words, 0, n);
+  bitsToWordsInto(out, words, 0, n, 0);
   return out;
 }
 
-/** Bits [start, end) of a bit vector as ring elements 0 or 1, written to out[start, end). */
+/** Bits [start, end) of a bit vector as ring elements 0 or 1, written to out[start − base, end − base). */
 export function bitsToWordsInto(
   out: BigUint64Array,
   words: BigUint64Array,
   start: number,
   end: number,
+  base: number,
 ): void {
   const halves = halvesOf(words);
   // BigInt(bit) beats a branch on random bits: no mispredictions.
-  for (let v = start; v < end; v++) out[v] = BigInt(((halves[v >>> 5] as number) >>> (v & 31)) & 1);
+  for (let v = start; v < end; v++) out[v - base] = BigInt(((halves[v >>> 5] as number) >>> (v & 31)) & 1);
 }
 
 /** A 64-bit word array seen as its little-endian 32-bit halves: word w is halves 2w (low) and 2w + 1. */

@@ -41,7 +41,7 @@ export async function lessThanZero(party: Party, x: Shared, bits: number): Promi
     words,
   );
   const sign = xor(xor(plane(y, m), plane(c, m)), carry);
-  return injectBits(party, sign, n, daBits);
+  return injectBits(party, sign, daBits);
 }
 
 /** One group of bit positions in the carry tree: does it generate a carry, does it propagate one. */
@@ -105,7 +105,7 @@ export async function equalsZero(party: Party, x: Shared, bits: number): Promise
     if (planes.length % 2 === 1) merged.push(planes[planes.length - 1] as BitShared);
     planes = merged;
   }
-  return injectBits(party, planes[0] as BitShared, n, daBits);
+  return injectBits(party, planes[0] as BitShared, daBits);
 }
 
 /** [x < y] for x − y within `bits` signed bits. */

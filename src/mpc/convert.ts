@@ -6,18 +6,11 @@
  * that every party sends the same amount and every frame goes to the predecessor.
  * @module
  */
-import {
-  concat,
-  type PendingShare,
-  relativeRole,
-  type Shared,
-  startShareFrom,
-  WORD_BYTES,
-} from "./arithmetic.ts";
-import { type BitShared, bitslice, bitsToWords, bitsToWordsInto, openBits, wordsFor, xor } from "./binary.ts";
+import { relativeRole, type Shared, WORD_BYTES } from "./arithmetic.ts";
+import { type BitShared, bitslice, bitsToWordsInto, halvesOf, openBits, wordsFor, xor } from "./binary.ts";
 import { type Party, wordsOf } from "./party.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
-import { addRange, mulAddInto, negateRange, xorInto, xorWords } from "./words.ts";
+import { addRange, negateRange, subWords, xorInto, xorWords } from "./words.ts";
 
 /** A third of a vector, whole words of 64 values, led by one party. */
 export interface Chunk {
@@ -52,160 +45,131 @@ export interface DaBits {
 
 /**
  * Prepares n daBits on the next two rounds, whatever those rounds carry (call `party.flush()` if
- * none follow). The binary bit r = r0 ⊕ r1 ⊕ r2 is free: r_j comes from PRSS key j. In its chunk,
- * the leader s knows t = r_s ⊕ r_{s+1} and shares it (round 1); the other two know r_{s+2} and
- * multiply it into [t] (round 2); then [r] = [t] + r_{s+2} − 2·[t·r_{s+2}].
- * Costs 24 bytes per bit over all parties, none of them on the critical path when riding.
+ * none follow). The binary bit r = r0 ⊕ r1 ⊕ r2 is free: r_j comes from PRSS key j. In chunk s:
+ *
+ * 1. the leader s knows t = r_s ⊕ r_{s+1} and shares it as (t − m, m, 0), m from key s+1, sending
+ *    t − m to its predecessor;
+ * 2. parties s+1 and s+2 know v = r_{s+2}; they multiply it into [t] with two words instead of a
+ *    general multiplication's three: with ρ from key s and σ from key s+2 the product's components
+ *    are ρ, m·v + σ (party s+1 sends it to s) and (t − m)·v − ρ − σ (party s+2 sends it to s+1);
+ * 3. [r] = [t] + v − 2·[t·v], v joining component s+2.
+ *
+ * 24 bytes per bit over all parties, none of them on the critical path when riding.
  */
 export function prepareDaBits(party: Party, n: number): Promise<DaBits> {
   const bits: BitShared = party.prss.pair(wordsFor(n));
+  const values: Shared = { own: new BigUint64Array(n), next: new BigUint64Array(n) };
   const chunks = chunksOf(n);
   const roleIn = (chunk: Chunk) => relativeRole(party.id, chunk.leader);
-  // The leader of a chunk knows r_s (its own component) and r_{s+1} (its next).
-  const known = bitsToWords(xorWords(bits.own, bits.next), n);
-  const pending = chunks.map((chunk) => {
-    const t = roleIn(chunk) === 0 ? known.subarray(chunk.valueStart, chunk.valueEnd) : null;
-    return startShareFrom(party, chunk.leader, t, chunk.valueEnd - chunk.valueStart);
-  });
+  const countOf = (chunk: Chunk) => chunk.valueEnd - chunk.valueStart;
+  const bitsOf = (words: BigUint64Array, chunk: Chunk) => {
+    const out = new BigUint64Array(countOf(chunk));
+    bitsToWordsInto(out, words, chunk.valueStart, chunk.valueEnd, chunk.valueStart);
+    return out;
+  };
+  // Round 1: masks for every chunk (all parties draw, to stay in step); the leader sends t − m.
+  const masks = chunks.map((chunk) => party.prss.words(((chunk.leader + 1) % 3) as PartyId, countOf(chunk)));
+  const led = chunks.find((c) => roleIn(c) === 0) as Chunk;
+  const ledMask = masks[led.leader] as BigUint64Array;
+  const masked = subWords(bitsOf(xorWords(bits.own, bits.next), led), ledMask);
+  const fromLeader = chunks.find((c) => roleIn(c) === 2) as Chunk;
   return new Promise((resolve) => {
     party.ride({
-      output: { prev: sendsOf(pending) },
-      input: { next: countOf(chunks.find((c) => roleIn(c) === 2)) * WORD_BYTES },
-      arrived: (frames) => {
-        const t = concat(
-          pending.map((p, s) => p.finish(roleIn(chunks[s] as Chunk) === 2 ? wordsOf(frames.next) : null)),
-        );
-        multiplyByPairBit(party, chunks, t, bits, (values) => resolve({ bits, values }));
+      output: { prev: [masked] },
+      input: { next: countOf(fromLeader) * WORD_BYTES },
+      arrived: (first) => {
+        const received = wordsOf(first.next, 0, countOf(fromLeader));
+        // Round 2: the two others multiply v = r_{s+2} into [t].
+        const sends: BigUint64Array[] = [];
+        const finish: ((incoming: BigUint64Array) => void)[] = [];
+        for (const chunk of chunks) {
+          const rho = party.prss.words(chunk.leader, countOf(chunk));
+          const sigma = party.prss.words(((chunk.leader + 2) % 3) as PartyId, countOf(chunk));
+          const at = chunk.valueStart;
+          const mask = masks[chunk.leader] as BigUint64Array;
+          if (roleIn(chunk) === 0) {
+            // components s (t − m − 2ρ) and s+1 (m − 2·(m·v + σ))
+            doubleDifference(values.own, at, masked, rho as BigUint64Array);
+            finish.push((fromNext) => doubleDifference(values.next, at, mask, fromNext));
+          } else if (roleIn(chunk) === 1) {
+            const v = bitsOf(bits.next, chunk);
+            const sent = mulAdd(mask, v, sigma as BigUint64Array);
+            sends.push(sent);
+            // components s+1 (m − 2·(m·v + σ)) and s+2 (v − 2·((t − m)·v − ρ − σ))
+            doubleDifference(values.own, at, mask, sent);
+            finish.push((fromNext) => doubleDifference(values.next, at, v, fromNext));
+          } else {
+            const v = bitsOf(bits.own, chunk);
+            const sent = mulSub(received, v, rho as BigUint64Array, sigma as BigUint64Array);
+            sends.push(sent);
+            // components s+2 (v − 2·((t − m)·v − ρ − σ)) and s (t − m − 2ρ)
+            doubleDifference(values.own, at, v, sent);
+            doubleDifference(values.next, at, received, rho as BigUint64Array);
+          }
+        }
+        const incoming = chunks.filter((c) => roleIn(c) !== 2);
+        party.ride({
+          output: { prev: sends },
+          input: { next: incoming.reduce((sum, c) => sum + countOf(c), 0) * WORD_BYTES },
+          arrived: (second) => {
+            let offset = 0;
+            incoming.forEach((chunk, k) => {
+              (finish[k] as (fromNext: BigUint64Array) => void)(wordsOf(second.next, offset, countOf(chunk)));
+              offset += countOf(chunk) * WORD_BYTES;
+            });
+            resolve({ bits, values });
+          },
+        });
       },
     });
   });
 }
 
-/**
- * Round 2 of {@link prepareDaBits}: [t·v] with v = r_{s+2}, known to parties s+1 and s+2 but not to
- * the leader s. Party s+1 computes w1 = t_{s+1}·v, party s+2 computes w2 = (t_{s+2} + t_s)·v, and with
- * ρ from key s and σ from key s+2 the product's components are ρ, w1 + σ and w2 − ρ − σ: two ring
- * elements sent, instead of three for a general multiplication.
- */
-function multiplyByPairBit(
-  party: Party,
-  chunks: readonly Chunk[],
-  t: Shared,
-  bits: BitShared,
-  done: (values: Shared) => void,
-): void {
-  const n = t.own.length;
-  const product: Shared = { own: new BigUint64Array(n), next: new BigUint64Array(n) };
-  const v = new BigUint64Array(n);
-  const sends: BigUint64Array[] = [];
-  const receives: Chunk[] = [];
-  for (const chunk of chunks) {
-    const { valueStart: start, valueEnd: end } = chunk;
-    const rho = party.prss.words(chunk.leader, end - start);
-    const sigma = party.prss.words(((chunk.leader + 2) % 3) as PartyId, end - start);
-    const role = relativeRole(party.id, chunk.leader);
-    // v = r_{s+2}: party s+1 holds it as its next component, party s+2 as its own.
-    if (role !== 0) bitsToWordsInto(v, role === 1 ? bits.next : bits.own, start, end);
-    if (role === 0) {
-      product.own.set(rho as BigUint64Array, start);
-      receives.push(chunk);
-    } else if (role === 1) {
-      // w1 + σ, w1 = t_{s+1}·v
-      mulAddInto(product.own, t.own, v, sigma as BigUint64Array, start);
-      sends.push(product.own.subarray(start, end));
-      receives.push(chunk);
-    } else {
-      // w2 − ρ − σ, w2 = (t_{s+2} + t_s)·v
-      pairProductShare(product.own, t, v, rho as BigUint64Array, sigma as BigUint64Array, start);
-      sends.push(product.own.subarray(start, end));
-      product.next.set(rho as BigUint64Array, start);
-    }
-  }
-  party.ride({
-    output: { prev: sends },
-    input: { next: receives.reduce((sum, c) => sum + c.valueEnd - c.valueStart, 0) * WORD_BYTES },
-    arrived: (frames) => {
-      let offset = 0;
-      for (const chunk of receives) {
-        const count = chunk.valueEnd - chunk.valueStart;
-        product.next.set(wordsOf(frames.next, offset, count), chunk.valueStart);
-        offset += count * WORD_BYTES;
-      }
-      // [r] = [t] + v − 2·[t·v]; v is component s+2: party s+2's own, party s+1's next.
-      const values: Shared = { own: new BigUint64Array(n), next: new BigUint64Array(n) };
-      for (const chunk of chunks) {
-        const role = relativeRole(party.id, chunk.leader);
-        const range = [chunk.valueStart, chunk.valueEnd] as const;
-        combineDaBits(values.own, t.own, product.own, v, role === 2 ? 1n : 0n, ...range);
-        combineDaBits(values.next, t.next, product.next, v, role === 1 ? 1n : 0n, ...range);
-      }
-      done(values);
-    },
-  });
+/** out[at + k] = a[k] − 2·b[k]. */
+function doubleDifference(out: BigUint64Array, at: number, a: BigUint64Array, b: BigUint64Array): void {
+  for (let k = 0; k < a.length; k++) out[at + k] = (a[k] as bigint) - 2n * (b[k] as bigint);
 }
 
-/** out[i] = (t.own[i] + t.next[i])·v[i] − ρ[i − start] − σ[i − start], over ρ's length. */
-function pairProductShare(
-  out: BigUint64Array,
-  t: Shared,
-  v: BigUint64Array,
-  rho: BigUint64Array,
-  sigma: BigUint64Array,
-  start: number,
-): void {
-  const { own, next } = t;
-  for (let k = 0; k < rho.length; k++) {
-    const i = start + k;
-    out[i] =
-      ((own[i] as bigint) + (next[i] as bigint)) * (v[i] as bigint) -
-      (rho[k] as bigint) -
-      (sigma[k] as bigint);
-  }
+/** a·v + c, element-wise. */
+function mulAdd(a: BigUint64Array, v: BigUint64Array, c: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  for (let k = 0; k < out.length; k++) out[k] = (a[k] as bigint) * (v[k] as bigint) + (c[k] as bigint);
+  return out;
 }
 
-/** out = t − 2·product + weight·v over [start, end): one component of [t] + v − 2[t·v]. */
-function combineDaBits(
-  out: BigUint64Array,
-  t: BigUint64Array,
-  product: BigUint64Array,
-  v: BigUint64Array,
-  weight: bigint,
-  start: number,
-  end: number,
-): void {
-  for (let i = start; i < end; i++) {
-    out[i] = (t[i] as bigint) - 2n * (product[i] as bigint) + weight * (v[i] as bigint);
+/** a·v − c − d, element-wise. */
+function mulSub(a: BigUint64Array, v: BigUint64Array, c: BigUint64Array, d: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  for (let k = 0; k < out.length; k++) {
+    out[k] = (a[k] as bigint) * (v[k] as bigint) - (c[k] as bigint) - (d[k] as bigint);
   }
+  return out;
 }
 
 /** Binary shares → arithmetic 0/1 shares, by opening b ⊕ r against daBits: [b] = e + [r] − 2e[r]. */
-export async function injectBits(
-  party: Party,
-  bits: BitShared,
-  n: number,
-  daBits: Promise<DaBits>,
-): Promise<Shared> {
+export async function injectBits(party: Party, bits: BitShared, daBits: Promise<DaBits>): Promise<Shared> {
   await party.flush();
   const random = await daBits;
   const opened = await openBits(party, xor(bits, random.bits));
-  const flips = bitsToWords(opened, n);
-  const { own: r0, next: r1 } = random.values;
-  const own = new BigUint64Array(n);
-  const next = new BigUint64Array(n);
-  // [b] = [r] + e·(1 − 2[r]): the public 1 lands in component 0. Branch-free, so V8 keeps it native.
-  const oneInOwn = party.id === 0 ? 1n : 0n;
-  const oneInNext = party.id === 2 ? 1n : 0n;
-  for (let v = 0; v < n; v++) {
-    const e = flips[v] as bigint;
-    own[v] = (r0[v] as bigint) + e * (oneInOwn - 2n * (r0[v] as bigint));
-    next[v] = (r1[v] as bigint) + e * (oneInNext - 2n * (r1[v] as bigint));
+  // [b] = [r] + e·(1 − 2[r]): the public 1 lands in component 0. The daBits are used up, so their
+  // words take the result in place.
+  flipWhereSet(random.values.own, opened, party.id === 0 ? 1n : 0n);
+  flipWhereSet(random.values.next, opened, party.id === 2 ? 1n : 0n);
+  return random.values;
+}
+
+/** x[v] = x[v] + e_v·(one − 2·x[v]) where e_v is bit v of the words: branch-free, so V8 keeps it native. */
+function flipWhereSet(x: BigUint64Array, bits: BigUint64Array, one: bigint): void {
+  const halves = halvesOf(bits);
+  for (let v = 0; v < x.length; v++) {
+    const e = BigInt(((halves[v >>> 5] as number) >>> (v & 31)) & 1);
+    x[v] = (x[v] as bigint) + e * (one - 2n * (x[v] as bigint));
   }
-  return { own, next };
 }
 
 /** Binary → arithmetic for bits shared on their own: prepares the daBits and injects, three rounds. */
 export function bitInjection(party: Party, bits: BitShared, n: number): Promise<Shared> {
-  return injectBits(party, bits, n, prepareDaBits(party, n));
+  return injectBits(party, bits, prepareDaBits(party, n));
 }
 
 /**
@@ -285,12 +249,4 @@ function gatherPlanes(planes: BigUint64Array, bits: number, words: number, chunk
     out.set(planes.subarray(j * words + chunk.wordStart, j * words + chunk.wordEnd), j * width);
   }
   return out;
-}
-
-function sendsOf(pending: readonly PendingShare[]): BigUint64Array[] {
-  return pending.flatMap((p) => (p.send === null ? [] : [p.send]));
-}
-
-function countOf(chunk: Chunk | undefined): number {
-  return chunk === undefined ? 0 : chunk.valueEnd - chunk.valueStart;
 }

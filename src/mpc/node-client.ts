@@ -17,6 +17,7 @@ import {
   parseHeader,
 } from "./jobs.ts";
 import { certificateFingerprint, describeNode, type NodeConfig } from "./node-config.ts";
+import { TLS_CIPHER_SUITES } from "./transport/tls.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
 
 /** What a job gave this client. */
@@ -137,6 +138,7 @@ function connectToNode(config: NodeConfig, party: PartyId): Promise<TLSSocket> {
       port: node.clientPort,
       ca: [node.certificatePem],
       minVersion: "TLSv1.3",
+      ciphers: TLS_CIPHER_SUITES,
       // The certificate is pinned: it must be exactly the configured one, whatever host name it names.
       checkServerIdentity: (_host, certificate) =>
         certificate.fingerprint256 === expected

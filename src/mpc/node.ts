@@ -17,7 +17,7 @@ import {
 import { describeNode, type NodeConfig } from "./node-config.ts";
 import { Party } from "./party.ts";
 import { type Program, resolveProgram } from "./programs.ts";
-import { connectTls } from "./transport/tls.ts";
+import { connectTls, TLS_CIPHER_SUITES } from "./transport/tls.ts";
 import { PARTIES, type PartyId, PeerError, type Transport } from "./transport/types.ts";
 
 /** How a node is started. */
@@ -270,7 +270,7 @@ function listenForClients(
   cert: string,
   onClient: (socket: TLSSocket) => void,
 ): Promise<Server> {
-  const server = createServer({ key, cert, minVersion: "TLSv1.3" }, (socket) => {
+  const server = createServer({ key, cert, minVersion: "TLSv1.3", ciphers: TLS_CIPHER_SUITES }, (socket) => {
     socket.setNoDelay(true);
     onClient(socket);
   });

@@ -209,6 +209,7 @@ function dialAndGreet(
       cert: spec.certificatePem,
       ca: [spec.peerCertificatePem],
       minVersion: "TLSv1.3",
+      ciphers: TLS_CIPHER_SUITES,
       rejectUnauthorized: true,
       // The chain check trusts only the peer's certificate as a root, so any certificate issued under
       // that key would pass; the pin makes it exactly the configured one. Host names are not
@@ -320,6 +321,12 @@ interface AwaitedPeer {
 }
 
 /**
+ * AES-128-GCM only: the nodes move megabytes per round, and on AES-NI it is the fastest TLS 1.3 suite
+ * (Node's default order puts AES-256 first); 128-bit keys are ample for these links.
+ */
+export const TLS_CIPHER_SUITES = "TLS_AES_128_GCM_SHA256";
+
+/**
  * Connects this party to the other two over mutually authenticated TLS 1.3: listens for the parties
  * with a higher index, dials those with a lower one (retrying until they listen), and resolves when
  * both links are up. Setup is bounded by `options.timeoutMs`; receives wait at most as long.
@@ -417,6 +424,7 @@ export async function connectTls(
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: "TLSv1.3",
+        ciphers: TLS_CIPHER_SUITES,
       });
       server.on("tlsClientError", (error, socket) => {
         lastRejection = `a TLS handshake from ${socket.remoteAddress ?? "an unknown address"} failed (${errorText(error)})`;
