@@ -7,6 +7,7 @@
 import { relativeRole, type Shared, WORD_BYTES } from "./arithmetic.ts";
 import { type Party, wordsOf } from "./party.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
+import { addWords } from "./words.ts";
 
 /**
  * Applies one secret random permutation to several columns of equal length (rows stay together).
@@ -43,33 +44,52 @@ async function shufflePass(party: Party, leader: PartyId, columns: Shared[], n: 
   const result = columns.map((column, k) => {
     const z = fresh[k] as BigUint64Array;
     const mu = masks[k] as BigUint64Array;
-    const sent = new BigUint64Array(n);
-    if (role === 0) {
-      for (let i = 0; i < n; i++) {
-        const from = permutation[i] as number;
-        sent[i] =
-          (column.own[from] as bigint) + (column.next[from] as bigint) - (z[i] as bigint) - (mu[i] as bigint);
-      }
-      outgoing.push(sent);
-      return { own: sent, next: z };
-    }
-    for (let i = 0; i < n; i++)
-      sent[i] = (column.next[permutation[i] as number] as bigint) + (mu[i] as bigint);
+    // A: π(x_A + x_{A+1}) − z − μ; B: π(x_{A+2}) + μ, with μ negated to share the kernel.
+    const sent =
+      role === 0
+        ? permuteMasked(permutation, column.own, column.next, addWords(z, mu), -1n)
+        : permuteMasked(permutation, column.next, null, mu, 1n);
     outgoing.push(sent);
-    return { own: z, next: sent };
+    return role === 0 ? { own: sent, next: z } : { own: z, next: sent };
   });
   // A sends to its predecessor C, B to its successor C.
   await party.round(role === 0 ? { prev: outgoing } : { next: outgoing }, {});
   return result;
 }
 
-/** A uniformly random permutation by Fisher–Yates, from 53 random bits per step (bias below 2^−30 for n < 2^23). */
+/** out[i] = a[π(i)] (+ b[π(i)]) + sign·mask[i]. */
+function permuteMasked(
+  permutation: Uint32Array,
+  a: BigUint64Array,
+  b: BigUint64Array | null,
+  mask: BigUint64Array,
+  sign: bigint,
+): BigUint64Array {
+  const out = new BigUint64Array(permutation.length);
+  if (b === null) {
+    for (let i = 0; i < out.length; i++)
+      out[i] = (a[permutation[i] as number] as bigint) + sign * (mask[i] as bigint);
+  } else {
+    for (let i = 0; i < out.length; i++) {
+      const from = permutation[i] as number;
+      out[i] = (a[from] as bigint) + (b[from] as bigint) + sign * (mask[i] as bigint);
+    }
+  }
+  return out;
+}
+
+/**
+ * A uniformly random permutation by Fisher–Yates, from 53 random bits per step (the top 53 of each
+ * word, read as two 32-bit halves to stay off the BigInt path); the bias is below 2^−30 for n < 2^23.
+ */
 export function permutationFrom(random: BigUint64Array): Uint32Array {
   const n = random.length;
+  const halves = new Uint32Array(random.buffer, random.byteOffset, 2 * n);
   const permutation = new Uint32Array(n);
   for (let i = 0; i < n; i++) permutation[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor((Number((random[i] as bigint) >> 11n) / 2 ** 53) * (i + 1));
+    const top53 = (halves[2 * i + 1] as number) * 2 ** 21 + ((halves[2 * i] as number) >>> 11);
+    const j = Math.floor((top53 / 2 ** 53) * (i + 1));
     const held = permutation[i] as number;
     permutation[i] = permutation[j] as number;
     permutation[j] = held;
