@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { billingBenchmarks } from "./billing.ts";
 import { clearingBenchmarks } from "./clearing.ts";
-import { mpcBenchmarks } from "./mpc.ts";
+import { mpcBenchmarks, mpcClearingBenchmarks } from "./mpc.ts";
 import { simulationBenchmarks } from "./simulation.ts";
 import type { BenchRow } from "./support.ts";
 
@@ -18,6 +18,7 @@ const GROUPS: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   billing: billingBenchmarks,
   simulation: simulationBenchmarks,
   mpc: mpcBenchmarks,
+  "mpc-clearing": mpcClearingBenchmarks,
 };
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in GROUPS));

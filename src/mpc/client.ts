@@ -6,7 +6,7 @@
 import { randomFillSync } from "node:crypto";
 import type { Shared } from "./arithmetic.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
-import { addWords, subWords } from "./words.ts";
+import { addWords, subWords, xorWords } from "./words.ts";
 
 /** Source of uniformly random 64-bit words; injected so tests can be reproducible. */
 export type RandomWords = (count: number) => BigUint64Array;
@@ -29,6 +29,21 @@ export function shareInputs(values: BigUint64Array, random: RandomWords = secure
     { own: x0, next: x1 },
     { own: x1, next: x2 },
     { own: x2, next: x0 },
+  ];
+}
+
+/**
+ * Splits bit words as b = b0 ⊕ b1 ⊕ b2 (a binary sharing: every share is a valid bit pattern, so no
+ * node needs to check that the bits are bits); node i gets (b_i, b_{i+1}).
+ */
+export function shareBitWords(words: BigUint64Array, random: RandomWords = secureRandomWords): NodeShares {
+  const b0 = random(words.length);
+  const b1 = random(words.length);
+  const b2 = xorWords(xorWords(words, b0), b1);
+  return [
+    { own: b0, next: b1 },
+    { own: b1, next: b2 },
+    { own: b2, next: b0 },
   ];
 }
 

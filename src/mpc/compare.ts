@@ -12,7 +12,17 @@
  * @module
  */
 import { addPublic, type Shared, sub } from "./arithmetic.ts";
-import { and, type BitShared, concatBits, not, sliceBits, wordsFor, xor } from "./binary.ts";
+import {
+  and,
+  type BitShared,
+  concatBits,
+  halvesOf,
+  not,
+  openBits,
+  sliceBits,
+  wordsFor,
+  xor,
+} from "./binary.ts";
 import { injectBits, prepareDaBits, splitToBits } from "./convert.ts";
 import type { Party } from "./party.ts";
 import { negWords } from "./words.ts";
@@ -27,9 +37,25 @@ export const MAX_COMPARE_BITS = 64;
  */
 export async function lessThanZero(party: Party, x: Shared, bits: number): Promise<Shared> {
   checkBits(bits, 2);
-  const n = x.own.length;
-  const words = wordsFor(n);
-  const daBits = prepareDaBits(party, n);
+  const daBits = prepareDaBits(party, x.own.length);
+  return injectBits(party, await signBits(party, x, bits), daBits);
+}
+
+/**
+ * [x < 0] opened to all three parties, as 0/1 per value: for results that are public anyway (a
+ * search step whose outcome the output reveals). No daBits: the sign is opened in binary, so it
+ * costs the same rounds as {@link lessThanZero} and 8 bytes less per value.
+ */
+export async function lessThanZeroOpened(party: Party, x: Shared, bits: number): Promise<Uint8Array> {
+  checkBits(bits, 2);
+  const opened = await openBits(party, await signBits(party, x, bits));
+  const halves = halvesOf(opened);
+  return Uint8Array.from({ length: x.own.length }, (_, v) => ((halves[v >>> 5] as number) >>> (v & 31)) & 1);
+}
+
+/** The binary-shared sign plane of x (bit bits − 1 of its two's complement). */
+async function signBits(party: Party, x: Shared, bits: number): Promise<BitShared> {
+  const words = wordsFor(x.own.length);
   const { y, c } = await splitToBits(party, x, bits, false);
   const m = bits - 1;
   const plane = (s: BitShared, j: number) => sliceBits(s, j * words, (j + 1) * words);
@@ -40,8 +66,7 @@ export async function lessThanZero(party: Party, x: Shared, bits: number): Promi
     Array.from({ length: m }, (_, j) => ({ g: plane(generate, j), p: j === 0 ? null : plane(propagate, j) })),
     words,
   );
-  const sign = xor(xor(plane(y, m), plane(c, m)), carry);
-  return injectBits(party, sign, daBits);
+  return xor(xor(plane(y, m), plane(c, m)), carry);
 }
 
 /** One group of bit positions in the carry tree: does it generate a carry, does it propagate one. */

@@ -5,7 +5,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect, type TLSSocket } from "node:tls";
-import { type NodeShares, type RandomWords, reconstruct, secureRandomWords, shareInputs } from "./client.ts";
+import { concat } from "./arithmetic.ts";
+import {
+  type NodeShares,
+  type RandomWords,
+  reconstruct,
+  secureRandomWords,
+  shareBitWords,
+  shareInputs,
+} from "./client.ts";
 import {
   decodeShares,
   encodeShares,
@@ -72,10 +80,14 @@ export class NodeClient {
     program: string,
     params: Record<string, unknown>,
     inputs: BigUint64Array,
-    random: RandomWords = secureRandomWords,
+    options: { bitWords?: BigUint64Array; random?: RandomWords } = {},
   ): Promise<JobOutcome> {
     const job = randomUUID();
-    const shares = shareInputs(inputs, random);
+    const random = options.random ?? secureRandomWords;
+    // Ring elements first, then bit words shared by XOR: the program knows where one ends.
+    const arithmetic = shareInputs(inputs, random);
+    const binary = shareBitWords(options.bitWords ?? new BigUint64Array(0), random);
+    const shares = PARTIES.map((party) => concat([arithmetic[party], binary[party]]));
     for (const party of PARTIES) {
       (this.#sockets[party] as MessageSocket).send(
         { type: "job", job, program, params },

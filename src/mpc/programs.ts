@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import { integerField, parseWith } from "../validation/index.ts";
-import { mul, type Shared, slice } from "./arithmetic.ts";
+import { concat, mul, type Shared, slice } from "./arithmetic.ts";
+import { searchClearingPrice } from "./clearing/price-search.ts";
 import { equals, lessThan, MAX_COMPARE_BITS } from "./compare.ts";
 import type { Party } from "./party.ts";
 import { shuffle } from "./shuffle.ts";
@@ -90,12 +91,33 @@ const shuffleRows: Program<{ rows: number; columns: number }> = {
   },
 };
 
+const auctionSearch: Program<{ buys: number; sells: number; volumeBits: number }> = {
+  description:
+    "the search-based double auction of the MP-SPDZ anchor: p* = max{c : D(c) ≥ S(c)} and fills of the " +
+    "orders strictly better than p*; inputs: buy volumes, sell volumes, then buy limits and sell limits − 1 " +
+    "as XOR-shared bit words",
+  params: z.strictObject({
+    buys: countField,
+    sells: countField,
+    volumeBits: integerField(1, 32, "not a volume bit length", "above 32 bits"),
+  }),
+  inputWords: ({ buys, sells }) => 2 * (buys + sells),
+  async run(party, { buys, sells, volumeBits }, inputs) {
+    const result = await searchClearingPrice(party, inputs, buys, sells, volumeBits);
+    return {
+      public: { clearingPrice: result.clearingPrice },
+      outputs: concat([result.buyFills, result.sellFills]),
+    };
+  },
+};
+
 /** Every program a node runs, by name. */
 export const PROGRAMS: Readonly<Record<string, Program<unknown>>> = {
   multiply: multiply as Program<unknown>,
   compare: compare as Program<unknown>,
   equals: equal as Program<unknown>,
   shuffle: shuffleRows as Program<unknown>,
+  "auction-search": auctionSearch as Program<unknown>,
 };
 
 /** Parses a request's program name and parameters, with errors that name the field. */
