@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { openShares, runParties, seededWords } from "../../../test/support/mpc.ts";
+import { encodeBook, type GridOrder } from "../../../test/support/price-search-reference.ts";
+import { propertyOptions } from "../../../test/support/property.ts";
+import { clearAuction } from "../../market/auction.ts";
+import { concat } from "../arithmetic.ts";
+import { shareBitWords, shareInputs } from "../client.ts";
+import { loadBook } from "./book.ts";
+import { findMargins } from "./margins.ts";
+
+const band = { feedIn: 500, retail: 2000 };
+
+/** The margins on three in-memory parties, with every order's split opened. */
+async function marginsOnShares(buys: GridOrder[], sells: GridOrder[]) {
+  const { inputs, bitWords } = encodeBook(buys, sells);
+  const arithmetic = shareInputs(inputs, seededWords(3));
+  const binary = shareBitWords(bitWords, seededWords(4));
+  const results = await runParties(async (p) => {
+    const { buy, sell } = await loadBook(
+      p,
+      concat([arithmetic[p.id], binary[p.id]]),
+      buys.length,
+      sells.length,
+    );
+    return findMargins(p, buy, sell, 20);
+  });
+  const [first] = results;
+  for (const r of results)
+    assert.deepEqual(publicPart(r), publicPart(first), "all parties see the same figures");
+  if (!("buys" in first)) return { public: publicPart(first) };
+  const split = (pick: (r: typeof first) => Parameters<typeof openShares>[0][number]) =>
+    [...openShares(results.map((r) => pick(r as typeof first)))].map(Number);
+  return {
+    public: publicPart(first),
+    buyFull: split((r) => ("buys" in r ? r.buys.full : (undefined as never))),
+    buyMarginal: split((r) => ("buys" in r ? r.buys.marginal : (undefined as never))),
+    sellFull: split((r) => ("sells" in r ? r.sells.full : (undefined as never))),
+    sellMarginal: split((r) => ("sells" in r ? r.sells.marginal : (undefined as never))),
+  };
+}
+
+function publicPart(margins: Awaited<ReturnType<typeof findMargins>>) {
+  if (!("buy" in margins)) return { volumeWh: 0, clearingPrice: null };
+  return {
+    volumeWh: Number(margins.volumeWh),
+    clearingPrice: margins.clearingPrice,
+    buy: {
+      price: margins.buy.price,
+      sharedWh: Number(margins.buy.sharedWh),
+      marginalWh: Number(margins.buy.marginalWh),
+    },
+    sell: {
+      price: margins.sell.price,
+      sharedWh: Number(margins.sell.sharedWh),
+      marginalWh: Number(margins.sell.marginalWh),
+    },
+  };
+}
+
+/** What the reference says, in the same shape. */
+function expected(buys: GridOrder[], sells: GridOrder[]) {
+  const ids = (prefix: string, side: GridOrder[]) => side.map((o, i) => ({ id: `${prefix}${i}`, ...o }));
+  const result = clearAuction(ids("b", buys), ids("s", sells), band);
+  if (result.buyMargin === null || result.sellMargin === null)
+    return { public: { volumeWh: 0, clearingPrice: null } };
+  const bm = result.buyMargin.price;
+  const sm = result.sellMargin.price;
+  return {
+    public: {
+      volumeWh: result.volumeWh,
+      clearingPrice: result.clearingPrice,
+      buy: result.buyMargin,
+      sell: result.sellMargin,
+    },
+    buyFull: buys.map((o) => (o.limitPrice > bm ? o.volumeWh : 0)),
+    buyMarginal: buys.map((o) => (o.limitPrice === bm ? o.volumeWh : 0)),
+    sellFull: sells.map((o) => (o.limitPrice < sm ? o.volumeWh : 0)),
+    sellMarginal: sells.map((o) => (o.limitPrice === sm ? o.volumeWh : 0)),
+  };
+}
+
+const order = (volumeWh: number, limitPrice: number): GridOrder => ({ volumeWh, limitPrice });
+
+describe("auction margins on secret orders", () => {
+  it("equal the reference's public figures and order split on edge books", async () => {
+    const books: [string, GridOrder[], GridOrder[]][] = [
+      ["one each, crossing", [order(5, 900)], [order(3, 600)]],
+      ["no trade", [order(5, 600)], [order(3, 900)]],
+      ["a tie D(p1 + 1) = S(p1)", [order(4, 900), order(3, 800)], [order(3, 700), order(4, 850)]],
+      ["a crowd at one price", [order(3, 700), order(3, 700), order(1, 700)], [order(2, 700), order(4, 700)]],
+      ["band ends", [order(7, 2000), order(2, 500)], [order(4, 500), order(9, 2000)]],
+    ];
+    for (const [name, buys, sells] of books) {
+      assert.deepEqual(await marginsOnShares(buys, sells), expected(buys, sells), name);
+    }
+  });
+
+  it("equal the reference on random books, ties and crowds included", async () => {
+    // Few distinct prices and volumes make ties, crowds and single price bands common.
+    const gridOrder = fc.record({
+      volumeWh: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 2 ** 20 })),
+      limitPrice: fc.oneof(fc.constantFrom(500, 700, 701, 1200, 2000), fc.integer({ min: 500, max: 2000 })),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(gridOrder, { minLength: 1, maxLength: 25 }),
+        fc.array(gridOrder, { minLength: 1, maxLength: 25 }),
+        async (buys, sells) => {
+          assert.deepEqual(await marginsOnShares(buys, sells), expected(buys, sells));
+        },
+      ),
+      propertyOptions(0.15),
+    );
+  });
+});
