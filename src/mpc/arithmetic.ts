@@ -127,7 +127,9 @@ export async function reshare(party: Party, x: Shared): Promise<Shared> {
 export async function open(party: Party, x: Shared): Promise<BigUint64Array> {
   const n = lengthOf(x);
   const frames = await party.round({ prev: [x.next] }, { next: n * WORD_BYTES });
-  return sumWords(x, wordsOf(frames.next));
+  const values = sumWords(x, wordsOf(frames.next));
+  party.disclose(values);
+  return values;
 }
 
 /**
@@ -140,7 +142,10 @@ export async function openTo(party: Party, x: Shared, target: PartyId): Promise<
     party.prev === target ? { prev: [x.next] } : {},
     party.id === target ? { next: n * WORD_BYTES } : {},
   );
-  return party.id === target ? sumWords(x, wordsOf(frames.next)) : null;
+  if (party.id !== target) return null;
+  const values = sumWords(x, wordsOf(frames.next));
+  party.disclose(values);
+  return values;
 }
 
 /**

@@ -50,7 +50,12 @@ export async function lessThanZeroOpened(party: Party, x: Shared, bits: number):
   checkBits(bits, 2);
   const opened = await openBits(party, await signBits(party, x, bits));
   const halves = halvesOf(opened);
-  return Uint8Array.from({ length: x.own.length }, (_, v) => ((halves[v >>> 5] as number) >>> (v & 31)) & 1);
+  const signs = Uint8Array.from(
+    { length: x.own.length },
+    (_, v) => ((halves[v >>> 5] as number) >>> (v & 31)) & 1,
+  );
+  party.disclose(BigUint64Array.from(signs, (bit) => BigInt(bit)));
+  return signs;
 }
 
 /** The binary-shared sign plane of x (bit bits − 1 of its two's complement). */

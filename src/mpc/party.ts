@@ -53,6 +53,13 @@ export class Party {
   readonly prev: PartyId;
   readonly next: PartyId;
   readonly counters: ProtocolCounters = { rounds: 0, bytesSent: 0 };
+  /**
+   * Every value this party learned in the clear as a protocol's result, in order, while
+   * `recordDisclosures` is on: what leakage tests compare with what the spec allows. (Masked openings
+   * inside protocols are uniformly random and not recorded.)
+   */
+  readonly disclosed: BigUint64Array[] = [];
+  recordDisclosures = false;
   #riders: Rider[] = [];
 
   private constructor(
@@ -76,6 +83,11 @@ export class Party {
       );
     }
     return new Party(transport.party, transport, new Prss(transport.party, own, nextKey));
+  }
+
+  /** Notes values this party learned as a protocol's result (when recording). */
+  disclose(values: BigUint64Array): void {
+    if (this.recordDisclosures) this.disclosed.push(values.slice());
   }
 
   /** Adds traffic to the next round. */

@@ -115,3 +115,59 @@ describe("auction margins on secret orders", () => {
     );
   });
 });
+
+describe("what the nodes learn while finding the margins", () => {
+  /** The disclosures the spec allows, in protocol order: V*, the search outcomes, then D(bm + 1), M, S(sm − 1), M. */
+  function allowedDisclosures(buys: GridOrder[], sells: GridOrder[]): bigint[][] {
+    const ids = (prefix: string, side: GridOrder[]) => side.map((o, i) => ({ id: `${prefix}${i}`, ...o }));
+    const {
+      volumeWh,
+      buyMargin: buy,
+      sellMargin: sell,
+    } = clearAuction(ids("b", buys), ids("s", sells), band);
+    if (buy === null || sell === null) return [[0n]];
+    const below = Math.max(sell.price - 1, 0);
+    const steps: bigint[][] = [];
+    for (let t = 15; t >= 0; t--) {
+      const step = [BigInt(1 - ((buy.price >> t) & 1)), BigInt((below >> t) & 1)];
+      if (t === 15) step.push(sell.price >= 1 ? 1n : 0n);
+      steps.push(step);
+    }
+    return [
+      [BigInt(volumeWh)],
+      ...steps,
+      [volumeWh - buy.sharedWh, buy.marginalWh, volumeWh - sell.sharedWh, sell.marginalWh].map(BigInt),
+    ];
+  }
+
+  it("are only the public figures the spec allows, nothing per order", async () => {
+    const books: [GridOrder[], GridOrder[]][] = [
+      [
+        [order(4, 900), order(3, 800)],
+        [order(3, 700), order(4, 850)],
+      ],
+      [[order(5, 600)], [order(3, 900)]],
+      [
+        [order(7, 2000), order(2, 500), order(11, 1500)],
+        [order(4, 500), order(9, 2000), order(5, 1499)],
+      ],
+    ];
+    for (const [buys, sells] of books) {
+      const { inputs, bitWords } = encodeBook(buys, sells);
+      const arithmetic = shareInputs(inputs, seededWords(5));
+      const binary = shareBitWords(bitWords, seededWords(6));
+      const views = await runParties(async (p) => {
+        p.recordDisclosures = true;
+        const { buy, sell } = await loadBook(
+          p,
+          concat([arithmetic[p.id], binary[p.id]]),
+          buys.length,
+          sells.length,
+        );
+        await findMargins(p, buy, sell, 20);
+        return p.disclosed.map((values) => [...values]);
+      });
+      for (const view of views) assert.deepEqual(view, allowedDisclosures(buys, sells), "disclosed values");
+    }
+  });
+});
