@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EDGE_WORDS, openShares, runParties, seededWords } from "../../test/support/mpc.ts";
+import { deal, EDGE_WORDS, openShares, runParties, seededWords } from "../../test/support/mpc.ts";
 import type { Shared } from "./arithmetic.ts";
 import {
   and,
@@ -14,6 +14,7 @@ import {
   xor,
 } from "./binary.ts";
 import { bitInjection, prepareDaBits } from "./convert.ts";
+import { bitDecompose } from "./decompose.ts";
 import type { Party } from "./party.ts";
 
 /** Deals bit words as replicated XOR shares: components r0, r1 and w ⊕ r0 ⊕ r1. */
@@ -128,5 +129,23 @@ describe("daBits and bit injection", () => {
     const dealt = dealBits(words, 3);
     const results = await run((p) => bitInjection(p, dealt[p.id] as BitShared, n));
     assert.deepEqual(openShares(results), bitsToWords(words, n), "bits as ring elements");
+  });
+});
+
+describe("bit decomposition", () => {
+  it("gives the low bits of any ring element as 0/1 shares", async () => {
+    for (const bits of [1, 2, 5, 17, 33, 64]) {
+      const values = seededWords(bits)(70);
+      values.set(EDGE_WORDS);
+      const dealt = deal(values, bits);
+      const results = await runParties((p) => bitDecompose(p, dealt[p.id], bits));
+      const stride = results[0].stride;
+      const opened = openShares(results.map((r) => r.bits));
+      values.forEach((v, i) => {
+        for (let t = 0; t < bits; t++) {
+          assert.equal(opened[t * stride + i], (v >> BigInt(t)) & 1n, `bit ${t} of ${v} (${bits} bits)`);
+        }
+      });
+    }
   });
 });

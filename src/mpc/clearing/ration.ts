@@ -1,0 +1,115 @@
+/**
+ * Exact marginal rationing (spec/market.md) on shares: each marginal order gets ⌊R·m/M⌋ of the
+ * shared volume R, then the Wh left over go one each to the first marginal orders in ascending id
+ * order. R and M are public (the spec allows them); m, the quotients and the leftover stay secret.
+ *
+ * ⌊R·m/M⌋ without a division protocol: with m's bits b_t, R·m = Σ b_t·R·2^t and
+ * R·2^t = K_t·M + L_t (K_t, L_t public), so ⌊R·m/M⌋ = Σ b_t·K_t + ⌊F/M⌋ with F = Σ b_t·L_t < bits·M;
+ * the small quotient ⌊F/M⌋ is Σ_{j ≥ 1} [F ≥ j·M], comparisons that run side by side.
+ * @module
+ */
+import { add, concat, mul, mulPublic, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import { lessThanZero, oneMinus } from "../compare.ts";
+import { bitDecompose } from "../decompose.ts";
+import type { Party } from "../party.ts";
+import { total, zeros } from "./book.ts";
+
+/** One side to ration: its orders in ascending id order, split by the margin, and the margin's R and M. */
+export interface RationSide {
+  full: Shared;
+  marginal: Shared;
+  sharedWh: bigint;
+  marginalWh: bigint;
+}
+
+/** Fills of every side, aligned with its orders: full volume plus the rationed share. Both sides run together. */
+export async function ration(
+  party: Party,
+  sides: readonly RationSide[],
+  volumeBits: number,
+): Promise<Shared[]> {
+  const counts = sides.map((side) => side.marginal.own.length);
+  const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
+  const { bits, stride } = await bitDecompose(party, concat(sides.map((s) => s.marginal)), volumeBits);
+  const bit = (t: number, side: number) =>
+    slice(
+      bits,
+      t * stride + (offsets[side] as number),
+      t * stride + (offsets[side] as number) + (counts[side] as number),
+    );
+
+  // Per side: q0 = Σ b_t·K_t and F = Σ b_t·L_t (local), then [F ≥ j·M] for j = 1 … bits − 1 and
+  // [m > 0], all in one comparison call.
+  const quotients: Shared[] = [];
+  const checks: Shared[] = [];
+  let compareBits = 2;
+  sides.forEach((side, k) => {
+    const count = counts[k] as number;
+    let quotient = zeros(count);
+    let remainderSum = zeros(count);
+    for (let t = 0; t < volumeBits; t++) {
+      const scaled = side.sharedWh << BigInt(t);
+      const whole = side.marginalWh === 0n ? 0n : scaled / side.marginalWh;
+      const rest = side.marginalWh === 0n ? 0n : scaled % side.marginalWh;
+      quotient = add(quotient, mulPublic(bit(t, k), BigInt.asUintN(64, whole)));
+      remainderSum = add(remainderSum, mulPublic(bit(t, k), BigInt.asUintN(64, rest)));
+    }
+    quotients.push(quotient);
+    for (let j = 1; j < volumeBits; j++) {
+      checks.push(
+        sub(
+          remainderSum,
+          publicShared(party.id, new BigUint64Array(count).fill(BigInt(j) * side.marginalWh)),
+        ),
+      );
+    }
+    checks.push(sub(zeros(count), side.marginal));
+    compareBits = Math.max(compareBits, bitLength(BigInt(volumeBits) * side.marginalWh) + 2, volumeBits + 2);
+  });
+  const below = await lessThanZero(party, concat(checks), compareBits);
+
+  // Leftover r = R − Σ q, one Wh each to marginal orders while their rank in id order is below r.
+  const ranks: Shared[] = [];
+  const present: Shared[] = [];
+  const leftovers: Shared[] = [];
+  let at = 0;
+  sides.forEach((side, k) => {
+    const count = counts[k] as number;
+    let quotient = quotients[k] as Shared;
+    for (let j = 1; j < volumeBits; j++) {
+      quotient = add(quotient, oneMinus(party, slice(below, at, at + count)));
+      at += count;
+    }
+    quotients[k] = quotient;
+    const isMarginal = slice(below, at, at + count);
+    at += count;
+    present.push(isMarginal);
+    ranks.push(exclusivePrefixSums(isMarginal));
+    const leftover = sub(publicShared(party.id, new BigUint64Array([side.sharedWh])), total(quotient));
+    leftovers.push({
+      own: new BigUint64Array(count).fill(leftover.own[0] as bigint),
+      next: new BigUint64Array(count).fill(leftover.next[0] as bigint),
+    });
+  });
+  const rankBits = bitLength(BigInt(Math.max(...counts, 1))) + 2;
+  const early = await lessThanZero(party, sub(concat(ranks), concat(leftovers)), rankBits);
+  const extra = await mul(party, early, concat(present));
+  return sides.map((side, k) => {
+    const range = [offsets[k] as number, (offsets[k] as number) + (counts[k] as number)] as const;
+    return add(add(side.full, quotients[k] as Shared), slice(extra, ...range));
+  });
+}
+
+/** Σ of the values before each position: local, as sums of shares are shares of the sum. */
+function exclusivePrefixSums(x: Shared): Shared {
+  const out = zeros(x.own.length);
+  for (let i = 1; i < x.own.length; i++) {
+    out.own[i] = (out.own[i - 1] as bigint) + (x.own[i - 1] as bigint);
+    out.next[i] = (out.next[i - 1] as bigint) + (x.next[i - 1] as bigint);
+  }
+  return out;
+}
+
+function bitLength(value: bigint): number {
+  return value <= 0n ? 1 : value.toString(2).length;
+}
