@@ -2,12 +2,14 @@
  * The test vectors of spec/vectors (copied under test/vectors/spec) and the worked examples of
  * docs/market-splitting.md (test/vectors/market-splitting), run through the real `snippet` process:
  * with `--indent 1` the output is the expected file byte for byte (plus the final newline), and the
- * default one-line output is the same JSON value.
+ * default one-line output is the same JSON value. The clearing vectors also go through
+ * `--engine mpc`, on three local node processes.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type LocalCluster, startLocalCluster } from "../src/mpc/local-cluster.ts";
 import { parseWithMoney, runSnippetProcess } from "./support/cli.ts";
 
 const vectors = (folder: string): string => fileURLToPath(new URL(`./vectors/${folder}/`, import.meta.url));
@@ -31,6 +33,22 @@ describe("snippet clear on the clearing vectors", () => {
         assertMatches(["clear", `${dir}${name}`], "", `${dir}${base}.expected.json`);
       });
     }
+  }
+});
+
+describe("snippet clear --engine mpc on the clearing vectors: byte for byte what the reference gives", () => {
+  let cluster: LocalCluster;
+  before(async () => {
+    cluster = await startLocalCluster();
+  });
+  after(() => cluster.stop());
+  const dir = vectors("spec/clear");
+  for (const name of readdirSync(dir).filter((file) => file.endsWith(".input.json"))) {
+    const base = name.replace(".input.json", "");
+    it(`spec/clear/${base}`, () => {
+      const argv = ["clear", `${dir}${name}`, "--engine", "mpc", "--nodes", cluster.configPath];
+      assertMatches(argv, "", `${dir}${base}.expected.json`);
+    });
   }
 });
 

@@ -97,11 +97,28 @@ function buildProgram(streams: CliStreams): Command {
     .command("clear")
     .description("Clear one slot of the community auction (JSON in and out, spec/io.md).")
     .argument("[file]", "input JSON file, or - for stdin", "-")
-    .addOption(engineOption())
+    .addOption(
+      new Option(
+        "--engine <engine>",
+        "reference (the plaintext specification) or mpc (three MPC nodes on secret shares; feeder zones not yet)",
+      )
+        .choices(["reference", "mpc"])
+        .default("reference"),
+    )
+    .option(
+      "--nodes <file>",
+      "with --engine mpc: the running nodes' configuration (default: start three local nodes)",
+    )
     .addOption(indentOption())
-    .action(async (file: string, options: { indent: number }) => {
+    .action(async (file: string, options: { indent: number; engine: string; nodes?: string }) => {
       const request = parseClearRequest(parseJsonText(await readInputText(file, streams.stdin)));
-      streams.stdout.write(toJson(clearCommunity(request), options.indent));
+      if (options.engine !== "mpc") {
+        streams.stdout.write(toJson(clearCommunity(request), options.indent));
+        return;
+      }
+      // Loaded on demand: the reference engine starts fast without the MPC code.
+      const { clearOnMpc } = await import("./mpc.ts");
+      streams.stdout.write(toJson(await clearOnMpc(request, options.nodes), options.indent));
     });
 
   program

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { integerField, parseWith } from "../validation/index.ts";
 import { concat, mul, type Shared, slice } from "./arithmetic.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
+import { clearProgram } from "./clearing/program.ts";
 import { equals, lessThan, MAX_COMPARE_BITS } from "./compare.ts";
 import type { Party } from "./party.ts";
 import { shuffle } from "./shuffle.ts";
@@ -118,6 +119,7 @@ export const PROGRAMS: Readonly<Record<string, Program<unknown>>> = {
   equals: equal as Program<unknown>,
   shuffle: shuffleRows as Program<unknown>,
   "auction-search": auctionSearch as Program<unknown>,
+  clear: clearProgram as Program<unknown>,
 };
 
 /** Parses a request's program name and parameters, with errors that name the field. */

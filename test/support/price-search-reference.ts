@@ -1,14 +1,12 @@
 /**
  * The plaintext meaning of the search-based auction (research/mpspdz-anchor.md §3.2, the generator's
- * reference): what the MPC program must reproduce; and how a client encodes such a book.
+ * reference): what the MPC program must reproduce.
  * @module
  */
 
-/** One order of the anchor workload: integer Wh and a limit on the 16-bit grid. */
-export interface GridOrder {
-  volumeWh: number;
-  limitPrice: number;
-}
+import type { GridOrder } from "../../src/mpc/clearing/client.ts";
+
+export { encodeBook, type GridOrder } from "../../src/mpc/clearing/client.ts";
 
 /** p* = max{c : D(c) ≥ S(c)} by the same MSB-first search, and the fills of the strictly better orders. */
 export function searchReference(
@@ -26,19 +24,5 @@ export function searchReference(
     clearingPrice: price,
     buyFillsWh: buys.map((o) => (o.limitPrice > price ? o.volumeWh : 0)),
     sellFillsWh: sells.map((o) => (o.limitPrice < price ? o.volumeWh : 0)),
-  };
-}
-
-/** The program's inputs: volumes as ring elements; buy limits and sell limits − 1 (17-bit two's complement) as bit words. */
-export function encodeBook(
-  buys: readonly GridOrder[],
-  sells: readonly GridOrder[],
-): { inputs: BigUint64Array; bitWords: BigUint64Array } {
-  return {
-    inputs: new BigUint64Array([...buys, ...sells].map((o) => BigInt(o.volumeWh))),
-    bitWords: new BigUint64Array([
-      ...buys.map((o) => BigInt(o.limitPrice)),
-      ...sells.map((o) => BigInt.asUintN(17, BigInt(o.limitPrice - 1))),
-    ]),
   };
 }

@@ -7,7 +7,8 @@ import { propertyOptions } from "../../../test/support/property.ts";
 import { type AuctionOrder, clearAuction, compareIds } from "../../market/auction.ts";
 import { concat } from "../arithmetic.ts";
 import { shareBitWords, shareInputs } from "../client.ts";
-import { clearOnShares } from "./auction.ts";
+import { clearBook } from "./auction.ts";
+import { loadBook } from "./book.ts";
 
 const band = { feedIn: 500, retail: 2000 };
 
@@ -23,9 +24,15 @@ async function clearPrivately(buys: AuctionOrder[], sells: AuctionOrder[], volum
   const { inputs, bitWords } = encodeBook(sortedBuys, sortedSells);
   const arithmetic = shareInputs(inputs, seededWords(7));
   const binary = shareBitWords(bitWords, seededWords(8));
-  const results = await runParties((p) =>
-    clearOnShares(p, concat([arithmetic[p.id], binary[p.id]]), buys.length, sells.length, volumeBits),
-  );
+  const results = await runParties(async (p) => {
+    const { buy, sell } = await loadBook(
+      p,
+      concat([arithmetic[p.id], binary[p.id]]),
+      buys.length,
+      sells.length,
+    );
+    return clearBook(p, buy, sell, volumeBits);
+  });
   const fills = [...openShares(results.map((r) => r.fills))].map(Number);
   const buyFillsWh = new Array<number>(buys.length);
   const sellFillsWh = new Array<number>(sells.length);

@@ -7,7 +7,7 @@
 import type { Shared } from "../arithmetic.ts";
 import type { Party } from "../party.ts";
 import { concatWords } from "../words.ts";
-import { loadBook } from "./book.ts";
+import type { SharedSide } from "./book.ts";
 import { findMargins, type SideMargin } from "./margins.ts";
 import { ration } from "./ration.ts";
 
@@ -21,15 +21,14 @@ export interface SharedClearing {
   fills: Shared;
 }
 
-/** Clears a book in the layout of book.ts; `volumeBits` bounds every volume. */
-export async function clearOnShares(
+/** Clears a loaded book; `volumeBits` bounds every volume. */
+export async function clearBook(
   party: Party,
-  inputs: Shared,
-  buys: number,
-  sells: number,
+  buy: SharedSide,
+  sell: SharedSide,
   volumeBits: number,
 ): Promise<SharedClearing> {
-  const { buy, sell } = await loadBook(party, inputs, buys, sells);
+  const [buys, sells] = [buy.count, sell.count];
   const margins = await findMargins(party, buy, sell, volumeBits);
   if (!("buys" in margins)) {
     const none = { own: new BigUint64Array(buys + sells), next: new BigUint64Array(buys + sells) };

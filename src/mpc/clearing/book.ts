@@ -9,7 +9,7 @@
  * multiplication per order and step, no comparison.
  * @module
  */
-import { add, concat, mul, mulPublic, type Shared, slice, sub } from "../arithmetic.ts";
+import { add, concat, mul, mulPublic, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
 import { bitslice, wordsFor } from "../binary.ts";
 import { bitInjection } from "../convert.ts";
 import type { Party } from "../party.ts";
@@ -140,4 +140,34 @@ export function zeros(n: number): Shared {
 /** Bits for a signed difference of volume sums: |Σ − Σ| ≤ count·2^volumeBits, plus the sign. */
 export function differenceBits(volumeBits: number, count: number): number {
   return Math.min(64, volumeBits + Math.ceil(Math.log2(count + 1)) + 2);
+}
+
+/** The orders at the given positions (public), with their volumes replaced by `volumes` (aligned with the side). */
+export function selectOrders(
+  side: SharedSide,
+  positions: readonly number[],
+  volumes: Shared = side.volumes,
+): SharedSide {
+  const stride = 64 * wordsFor(positions.length);
+  const planes = side.bits.own.length / side.stride;
+  const bits = zeros(planes * stride);
+  const picked = zeros(positions.length);
+  positions.forEach((from, to) => {
+    picked.own[to] = volumes.own[from] as bigint;
+    picked.next[to] = volumes.next[from] as bigint;
+    for (let t = 0; t < planes; t++) {
+      bits.own[t * stride + to] = side.bits.own[t * side.stride + from] as bigint;
+      bits.next[t * stride + to] = side.bits.next[t * side.stride + from] as bigint;
+    }
+  });
+  return { count: positions.length, volumes: picked, bits, stride };
+}
+
+/** Each order's limit as a ring element: Σ 2^t·b_t for buys, (q − 1) + 1 for sells. */
+export function limitValues(side: SharedSide, isSell: boolean, party: Party): Shared {
+  if (isSell)
+    return add(sellLimitLessOne(side), publicShared(party.id, new BigUint64Array(side.count).fill(1n)));
+  let value = zeros(side.count);
+  for (let t = 0; t < PRICE_BITS; t++) value = add(value, mulPublic(bitPlane(side, t), 1n << BigInt(t)));
+  return value;
 }

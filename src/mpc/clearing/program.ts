@@ -1,0 +1,130 @@
+/**
+ * The `clear` program the nodes run for one slot: validate every order inside MPC and drop the
+ * invalid ones by position, apply the DSO's connection caps, clear the community auction, and
+ * return each order's fill (and whether its cap bound) as shares for its household.
+ * @module
+ */
+import { z } from "zod";
+import { MAX_ENERGY_WH } from "../../units/index.ts";
+import { integerField, priceField } from "../../validation/index.ts";
+import { concat, mul, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import { lessThanZero, oneMinus } from "../compare.ts";
+import type { Party } from "../party.ts";
+import type { Program } from "../programs.ts";
+import { clearBook } from "./auction.ts";
+import { bookInputWords, limitValues, loadBook, selectOrders } from "./book.ts";
+
+/** Bits of every volume after validation: the spec's bound of 2^32 − 1 Wh. */
+const VOLUME_BITS = 32;
+
+const MAX_ORDERS = 1_000_000;
+const countField = integerField(0, MAX_ORDERS, "not a count", `above ${MAX_ORDERS}`);
+
+/** The public parameters of one slot's clearing. */
+export const clearParamsSchema = z
+  .strictObject({
+    buys: countField,
+    sells: countField,
+    feedIn: priceField,
+    retail: priceField,
+    /** Connection cap per order (buys, then sells), or null for none. */
+    caps: z
+      .array(z.union([z.null(), integerField(0, MAX_ENERGY_WH, "not a cap", "above the energy bound")]))
+      .optional(),
+  })
+  .refine((p) => p.caps === undefined || p.caps.length === p.buys + p.sells, {
+    error: "caps must list one entry per order (buys, then sells)",
+    path: ["caps"],
+  })
+  .refine((p) => p.feedIn <= p.retail, { error: "feedIn is above retail", path: ["feedIn"] });
+export type ClearParams = z.infer<typeof clearParamsSchema>;
+
+/** What the nodes publish: all of it allowed by spec/market.md, plus the positions of refused orders. */
+export interface ClearPublic {
+  clearingPrice: number | null;
+  volumeWh: string;
+  /** Positions (buys, then sells) of orders that failed validation. */
+  refused: number[];
+}
+
+/**
+ * Inputs: the book of book.ts, each side sorted by id. Outputs per order (buys, then sells): its
+ * fill, then (after all fills) 1 where its connection cap bound.
+ */
+export const clearProgram: Program<ClearParams> = {
+  description: "one slot's community auction (spec/market.md stage 2) with validation and connection caps",
+  params: clearParamsSchema,
+  inputWords: ({ buys, sells }) => bookInputWords(buys, sells),
+  async run(party, params, inputs) {
+    const { buys, sells } = params;
+    const { buy, sell } = await loadBook(party, inputs, buys, sells);
+    const volumes = concat([buy.volumes, sell.volumes]);
+    const limits = concat([limitValues(buy, false, party), limitValues(sell, true, party)]);
+    const caps = params.caps ?? new Array<number | null>(buys + sells).fill(null);
+    const { valid, capped, bound } = await validateAndCap(party, volumes, limits, caps, params);
+    const validPositions = (from: number, to: number) =>
+      [...valid.slice(from, to)].flatMap((ok, k) => (ok === 1n ? [k] : []));
+    const [keptBuys, keptSells] = [validPositions(0, buys), validPositions(buys, buys + sells)];
+    const clearing = await clearBook(
+      party,
+      selectOrders(buy, keptBuys, slice(capped, 0, buys)),
+      selectOrders(sell, keptSells, slice(capped, buys, buys + sells)),
+      VOLUME_BITS,
+    );
+    const fills = scatter(clearing.fills, [...keptBuys, ...keptSells.map((k) => buys + k)], buys + sells);
+    const result: ClearPublic = {
+      clearingPrice: clearing.clearingPrice,
+      volumeWh: clearing.volumeWh.toString(),
+      refused: [...valid].flatMap((ok, position) => (ok === 1n ? [] : [position])),
+    };
+    return { public: result, outputs: concat([fills, bound]) };
+  },
+};
+
+/**
+ * One comparison call for every check: 1 ≤ v ≤ 2^32 − 1 and feedIn ≤ limit ≤ retail (as 64-bit
+ * signed differences, so any ring element a client sends is judged right), and v > cap where a cap
+ * is set. The validity bits are opened — the nodes learn which orders are refused, not why.
+ */
+async function validateAndCap(
+  party: Party,
+  volumes: Shared,
+  limits: Shared,
+  caps: readonly (number | null)[],
+  params: ClearParams,
+): Promise<{ valid: BigUint64Array; capped: Shared; bound: Shared }> {
+  const n = volumes.own.length;
+  const constant = (value: bigint) =>
+    publicShared(party.id, new BigUint64Array(n).fill(BigInt.asUintN(64, value)));
+  const capWords = new BigUint64Array(caps.map((cap) => BigInt(cap ?? MAX_ENERGY_WH)));
+  const checks = concat([
+    sub(volumes, constant(1n)),
+    sub(constant(BigInt(MAX_ENERGY_WH)), volumes),
+    sub(limits, constant(BigInt(params.feedIn))),
+    sub(constant(BigInt(params.retail)), limits),
+    sub(publicShared(party.id, capWords), volumes),
+  ]);
+  const negative = await lessThanZero(party, checks, 64);
+  const ok = (k: number) => oneMinus(party, slice(negative, k * n, (k + 1) * n));
+  const over = slice(negative, 4 * n, 5 * n);
+  // valid = ok0·ok1·ok2·ok3 in two rounds; the capped volume v − over·(v − cap) rides in the first.
+  const first = await mul(
+    party,
+    concat([ok(0), ok(2), over]),
+    concat([ok(1), ok(3), sub(volumes, publicShared(party.id, capWords))]),
+  );
+  const validShared = await mul(party, slice(first, 0, n), slice(first, n, 2 * n));
+  const valid = await open(party, validShared);
+  return { valid, capped: sub(volumes, slice(first, 2 * n, 3 * n)), bound: over };
+}
+
+/** Shares placed at the given positions of an n-long vector, zero elsewhere. */
+function scatter(values: Shared, positions: readonly number[], n: number): Shared {
+  const own = new BigUint64Array(n);
+  const next = new BigUint64Array(n);
+  positions.forEach((position, k) => {
+    own[position] = values.own[k] as bigint;
+    next[position] = values.next[k] as bigint;
+  });
+  return { own, next };
+}
