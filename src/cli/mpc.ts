@@ -5,7 +5,8 @@
  * @module
  */
 import type { ClearRequest, ClearResult } from "../market/types.ts";
-import { clearWithNodes } from "../mpc/clearing/client.ts";
+import { prepareClear } from "../mpc/clearing/client.ts";
+import type { ClearPublic } from "../mpc/clearing/program.ts";
 import { startLocalCluster } from "../mpc/local-cluster.ts";
 import { NodeClient } from "../mpc/node-client.ts";
 import { loadNodeConfig } from "../mpc/node-config.ts";
@@ -15,12 +16,17 @@ export async function clearOnMpc(
   request: ClearRequest,
   nodesConfig: string | undefined,
 ): Promise<ClearResult> {
+  // Encoding first: what the engine cannot clear is refused before any node starts.
+  const prepared = prepareClear(request);
   const cluster = nodesConfig === undefined ? await startLocalCluster() : undefined;
   try {
     const config = cluster?.config ?? (await loadNodeConfig(nodesConfig as string));
     const client = await NodeClient.connect(config);
     try {
-      return await clearWithNodes(client, request);
+      const outcome = await client.run("clear", prepared.params, prepared.inputs, {
+        bitWords: prepared.bitWords,
+      });
+      return prepared.finish(outcome.public as ClearPublic, outcome.outputs);
     } finally {
       client.close();
     }

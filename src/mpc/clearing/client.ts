@@ -1,13 +1,12 @@
 /**
- * The client side of private clearing: encode a slot's orders as shares for the nodes and turn the
- * nodes' answer back into the `snippet clear` result. This is what `snippet clear --engine mpc` runs;
- * a household's client sends only its own order the same way.
+ * The client side of private clearing: encode a slot's orders for the nodes' `clear` program and
+ * turn its answer back into the `snippet clear` result (what `snippet clear --engine mpc` runs; a
+ * household's client encodes only its own order the same way).
  * @module
  */
 import { compareIds } from "../../market/auction.ts";
 import type { ClearRequest, ClearResult, Fill, Order } from "../../market/types.ts";
 import { ValidationError } from "../../validation/index.ts";
-import type { NodeClient } from "../node-client.ts";
 import { SELL_PRICE_BITS } from "./book.ts";
 import type { ClearParams, ClearPublic } from "./program.ts";
 
@@ -31,11 +30,20 @@ export function encodeBook(
   };
 }
 
+/** A slot's request as the `clear` program takes it, and how to read the program's answer. */
+export interface PreparedClear {
+  params: ClearParams;
+  inputs: BigUint64Array;
+  bitWords: BigUint64Array;
+  /** The `snippet clear` result from the public figures and the opened outputs. */
+  finish(published: ClearPublic, outputs: BigUint64Array): ClearResult;
+}
+
 /**
- * Clears one slot on the nodes. The request must have passed `parseClearRequest`. Feeder zones are
- * refused for now: market splitting on shares is not built yet.
+ * Encodes a request for the `clear` program. The request must have passed `parseClearRequest`.
+ * Feeder zones are refused for now: market splitting on shares is not built yet.
  */
-export async function clearWithNodes(client: NodeClient, request: ClearRequest): Promise<ClearResult> {
+export function prepareClear(request: ClearRequest): PreparedClear {
   if (request.zones !== undefined) {
     throw new ValidationError([
       { path: "zones", message: "market splitting over feeder zones is not available with --engine mpc yet" },
@@ -54,33 +62,37 @@ export async function clearWithNodes(client: NodeClient, request: ClearRequest):
     buys.map(({ order }) => order),
     sells.map(({ order }) => order),
   );
-  const params: ClearParams = {
-    buys: buys.length,
-    sells: sells.length,
-    feedIn: request.prices.feedIn,
-    retail: request.prices.retail,
-    caps: placed.map(({ order }) => order.connectionCapWh ?? null),
-  };
-  const outcome = await client.run("clear", params, inputs, { bitWords });
-  const published = outcome.public as ClearPublic;
-  if (published.refused.length > 0) {
-    const ids = published.refused.map((k) => placed[k]?.order.id);
-    throw new Error(`the nodes refused orders ${ids.join(", ")} that passed validation here`);
-  }
-  const fills = new Array<Fill>(request.orders.length);
-  placed.forEach(({ order, position }, k) => {
-    const filledWh = Number(outcome.outputs[k]);
-    const bound = outcome.outputs[placed.length + k] === 1n;
-    fills[position] =
-      bound && order.connectionCapWh !== undefined
-        ? { id: order.id, filledWh, cappedWh: order.connectionCapWh }
-        : { id: order.id, filledWh };
-  });
   return {
-    version: 1,
-    slot: request.slot,
-    clearingPrice: published.clearingPrice,
-    volumeWh: Number(published.volumeWh),
-    fills,
+    params: {
+      buys: buys.length,
+      sells: sells.length,
+      feedIn: request.prices.feedIn,
+      retail: request.prices.retail,
+      caps: placed.map(({ order }) => order.connectionCapWh ?? null),
+    },
+    inputs,
+    bitWords,
+    finish(published, outputs) {
+      if (published.refused.length > 0) {
+        const ids = published.refused.map((k) => placed[k]?.order.id);
+        throw new Error(`the nodes refused orders ${ids.join(", ")} that passed validation here`);
+      }
+      const fills = new Array<Fill>(request.orders.length);
+      placed.forEach(({ order, position }, k) => {
+        const filledWh = Number(outputs[k]);
+        const bound = outputs[placed.length + k] === 1n;
+        fills[position] =
+          bound && order.connectionCapWh !== undefined
+            ? { id: order.id, filledWh, cappedWh: order.connectionCapWh }
+            : { id: order.id, filledWh };
+      });
+      return {
+        version: 1,
+        slot: request.slot,
+        clearingPrice: published.clearingPrice,
+        volumeWh: Number(published.volumeWh),
+        fills,
+      };
+    },
   };
 }
