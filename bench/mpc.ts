@@ -5,6 +5,10 @@
  * @module
  */
 
+import { clearCommunity } from "../src/market/clear.ts";
+import type { ClearRequest } from "../src/market/types.ts";
+import { prepareClear } from "../src/mpc/clearing/client.ts";
+import type { ClearPublic } from "../src/mpc/clearing/program.ts";
 import type { JobStats } from "../src/mpc/jobs.ts";
 import { startLocalCluster } from "../src/mpc/local-cluster.ts";
 import { NodeClient } from "../src/mpc/node-client.ts";
@@ -266,6 +270,7 @@ export async function mpcClearingBenchmarks(): Promise<BenchRow[]> {
         `${(median(walls) / 1000).toFixed(2)} / ${anchor.wallSeconds}`,
       ]);
     }
+    for (const count of ANCHOR_CLEARING.keys()) rows.push(await fullClearing(client, count));
   } finally {
     client.close();
     await cluster.stop();
@@ -284,6 +289,46 @@ export async function mpcClearingBenchmarks(): Promise<BenchRow[]> {
     lines,
   );
   return rows;
+}
+
+/** The full clearing of spec/market.md through the `clear` program, checked against the reference. */
+async function fullClearing(client: NodeClient, count: number): Promise<BenchRow> {
+  const { buys, sells } = anchorBook(count, count + 1);
+  const request: ClearRequest = {
+    version: 1,
+    slot: "2026-06-01T12:00:00Z",
+    prices: { feedIn: 0, retail: 65535 },
+    orders: [
+      ...buys.map((o, i) => ({ id: `b${i}`, side: "buy" as const, ...o })),
+      ...sells.map((o, i) => ({ id: `s${i}`, side: "sell" as const, ...o })),
+    ],
+  };
+  const expected = JSON.stringify(clearCommunity(request));
+  const prepared = prepareClear(request);
+  const times: number[] = [];
+  let stats: JobStats[] = [];
+  for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
+    const outcome = await client.run("clear", prepared.params, prepared.inputs, {
+      bitWords: prepared.bitWords,
+    });
+    if (JSON.stringify(prepared.finish(outcome.public as ClearPublic, outcome.outputs)) !== expected) {
+      throw new Error(`the private clearing of ${count} orders differs from the reference`);
+    }
+    if (run < WARMUP_RUNS) continue;
+    stats = outcome.stats;
+    times.push(Math.max(...stats.map((s) => s.protocolMs)));
+  }
+  const megabytes = stats.map((s) => s.bytesSent / 1e6);
+  const target = count === 10_000 ? 250 : count === 100_000 ? 2000 : undefined;
+  return {
+    name: "mpc full clearing (validation, p*, rationing)",
+    size: `${count} orders`,
+    medianMs: median(times),
+    minMs: Math.min(...times),
+    runs: RUNS,
+    ...(target === undefined ? {} : { targetMs: target }),
+    note: `${stats[0]?.rounds} rounds${count === 10_000 ? " (bar 300)" : ""}, ${(megabytes.reduce((a, b) => a + b, 0) / 3).toFixed(2)} MB per party`,
+  };
 }
 
 /** 10,000 orders with a delay on every message between nodes: round count × delay dominates. */
