@@ -178,7 +178,18 @@ function buildProgram(streams: CliStreams): Command {
       "--meter-csv <file>",
       "real meter series (timestamp,household,importWh,exportWh) in place of synthetic profiles",
     )
-    .addOption(engineOption())
+    .addOption(
+      new Option(
+        "--engine <engine>",
+        "community stage: reference (plaintext) or mpc (three MPC nodes; no feeder zones yet)",
+      )
+        .choices(["reference", "mpc"])
+        .default("reference"),
+    )
+    .option(
+      "--nodes <file>",
+      "with --engine mpc: the running nodes' configuration (default: start three local nodes)",
+    )
     .action(
       async (options: {
         scenario: string;
@@ -188,6 +199,8 @@ function buildProgram(streams: CliStreams): Command {
         db?: string;
         resume?: boolean;
         meterCsv?: string;
+        engine: "reference" | "mpc";
+        nodes?: string;
       }) => {
         const scenarioName =
           options.scenario
@@ -205,6 +218,8 @@ function buildProgram(streams: CliStreams): Command {
             resume: options.resume === true,
             ...(options.db === undefined ? {} : { db: options.db }),
             ...(options.meterCsv === undefined ? {} : { meterCsv: options.meterCsv }),
+            engine: options.engine,
+            ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
           },
           streams.stderr,
         );

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Presets, SingleBar } from "cli-progress";
 import pino from "pino";
+import { MpcCommunityEngine } from "../mpc/clearing/engine.ts";
 import {
   csvProfiles,
   type ProfileSource,
@@ -20,6 +21,7 @@ import { timeGridOf } from "../sim/community.ts";
 import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
 import { runSimulation } from "../sim/run.ts";
 import { parseScenario, type Scenario } from "../sim/scenario.ts";
+import type { EngineName } from "../sim/types.ts";
 import { openStore } from "../store/index.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { readTextFile } from "./io.ts";
@@ -33,6 +35,10 @@ export interface SimulateOptions {
   readonly resume: boolean;
   /** A CSV of real meter series to use in place of synthetic profiles. */
   readonly meterCsv?: string;
+  /** Who clears the community stage; "mpc" runs it on three MPC nodes. */
+  readonly engine?: EngineName;
+  /** With the MPC engine: the running nodes' configuration (default: three local nodes). */
+  readonly nodes?: string;
 }
 
 /** Where a run's files went. */
@@ -62,6 +68,21 @@ export async function simulate(
       : alignedTo(householdIds, csvProfiles(readTextFile(options.meterCsv), grid));
 
   const progress = progressReporter(progressStream, scenario, options);
+  if (options.engine === "mpc" && scenario.zones !== undefined) {
+    throw new ValidationError([
+      {
+        path: "scenario.zones",
+        message: "market splitting over feeder zones is not available with --engine mpc yet",
+      },
+    ]);
+  }
+  const mpc =
+    options.engine === "mpc"
+      ? await MpcCommunityEngine.start({
+          ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
+          onFault: progress.fault,
+        })
+      : undefined;
   const store = await openStore(options.db, join(out, "db"));
   const csv = new SlotCsvWriter(out);
   try {
@@ -74,6 +95,7 @@ export async function simulate(
       profiles,
       sinks: [csv],
       onProgress: progress.update,
+      ...(mpc === undefined ? {} : { engine: { name: "mpc", clear: mpc.clear } }),
     });
     progress.done(result.resumedFrom);
     const { accumulator } = result;
@@ -93,6 +115,7 @@ export async function simulate(
   } finally {
     csv.close();
     await store.close();
+    await mpc?.close();
   }
 }
 
@@ -160,7 +183,11 @@ function progressReporter(
   stream: ProgressStream,
   scenario: Scenario,
   options: SimulateOptions,
-): { update: (done: number, total: number) => void; done: (resumedFrom: number) => void } {
+): {
+  update: (done: number, total: number) => void;
+  done: (resumedFrom: number) => void;
+  fault: (message: string) => void;
+} {
   if (stream.isTTY === true) {
     const bar = new SingleBar(
       {
@@ -180,6 +207,8 @@ function progressReporter(
         } else bar.update(done);
       },
       done: () => bar.stop(),
+      // A slot lost to a node fault is worth a line of its own above the bar.
+      fault: (message) => stream.write(`\n${message}\n`),
     };
   }
   const log = pino(
@@ -195,5 +224,6 @@ function progressReporter(
       }
     },
     done: (resumedFrom) => log.info({ resumedFrom }, "done"),
+    fault: (message) => log.warn(message),
   };
 }

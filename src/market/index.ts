@@ -11,7 +11,7 @@ export { clearCommunity } from "./clear.ts";
 export type { RejectedOrder } from "./schema.ts";
 export { admitOrders, parseClearRequest } from "./schema.ts";
 export type { HouseholdIntent, SlotOutcome, SlotRequest } from "./slot.ts";
-export { clearSlot, stageCommitments } from "./slot.ts";
+export { clearSlot, planSlot, type SlotPlan, settleSlot, stageCommitments } from "./slot.ts";
 export type {
   BilateralCommitment,
   ClearRequest,

@@ -8,6 +8,7 @@ import { type BilateralPosition, type BilateralTrade, matchBilateral } from "./b
 import { clearCommunity } from "./clear.ts";
 import type {
   BilateralCommitment,
+  ClearRequest,
   ClearResult,
   Commitments,
   Order,
@@ -52,6 +53,22 @@ export interface SlotOutcome {
  * tariffs (see {@link parseClearRequest} for the community part).
  */
 export function clearSlot(request: SlotRequest): SlotOutcome {
+  const plan = planSlot(request);
+  return settleSlot(plan, clearCommunity(plan.communityRequest));
+}
+
+/** Stage 1 done and the community book built: what any engine of stage 2 clears. */
+export interface SlotPlan {
+  readonly request: SlotRequest;
+  readonly cappedWh: readonly number[];
+  readonly bilateral: readonly BilateralTrade[];
+  readonly tradesOf: ReadonlyMap<string, readonly BilateralTrade[]>;
+  readonly remainderWh: readonly number[];
+  readonly communityRequest: ClearRequest;
+}
+
+/** Connection caps and the bilateral stage; the households' remainders become the community book. */
+export function planSlot(request: SlotRequest): SlotPlan {
   const households = request.households;
   const cappedWh = households.map((household) =>
     Math.min(household.volumeWh, household.connectionCapWh ?? household.volumeWh),
@@ -84,13 +101,24 @@ export function clearSlot(request: SlotRequest): SlotOutcome {
       zone === undefined ? { id, side, volumeWh, limitPrice } : { id, side, volumeWh, limitPrice, zone },
     );
   });
-  const community = clearCommunity({
+  const communityRequest: ClearRequest = {
     version: 1,
     slot: request.slot,
     prices: request.prices,
     orders,
     ...(request.zones === undefined ? {} : { zones: request.zones }),
-  });
+  };
+  return { request, cappedWh, bilateral, tradesOf, remainderWh, communityRequest };
+}
+
+/**
+ * Stage 3 once the community has cleared (by any engine; an uncleared slot is a result with no
+ * fills): every remainder goes to the supplier, so each household is committed to its capped volume.
+ */
+export function settleSlot(plan: SlotPlan, community: ClearResult): SlotOutcome {
+  const { request, cappedWh, bilateral, tradesOf, remainderWh } = plan;
+  const households = request.households;
+  const orders = plan.communityRequest.orders;
   const communityWh = new Map(community.fills.map((fill) => [fill.id, fill.filledWh]));
   // A household in a zone split off with its own price trades at that price, not the community's.
   const zonePrice = new Map(

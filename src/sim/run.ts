@@ -12,8 +12,8 @@ import { ValidationError } from "../validation/index.ts";
 import { RunAccumulator } from "./accumulate.ts";
 import { communityOf, timeGridOf } from "./community.ts";
 import { type Scenario, tariffAt } from "./scenario.ts";
-import { simulateSlot } from "./slot.ts";
-import type { SlotRecord } from "./types.ts";
+import { type CommunityEngine, referenceEngine, simulateSlot } from "./slot.ts";
+import type { EngineName, SlotRecord } from "./types.ts";
 
 /** Something that consumes a run's slot records in order (the accumulator, CSV writers). */
 export interface RunSink {
@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly sinks?: readonly RunSink[];
   /** Called after each slot with the number of slots done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Who clears the community stage (default: the reference, in process). */
+  readonly engine?: { readonly name: EngineName; readonly clear: CommunityEngine };
 }
 
 export interface RunResult {
@@ -53,6 +55,7 @@ export function runIdOf(scenario: Scenario, seed: number, days: number): string 
 /** Runs (or resumes) a simulation to its last slot. */
 export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const { scenario, days, seed, store, profiles } = options;
+  const engine = options.engine ?? { name: "reference", clear: referenceEngine };
   const grid = timeGridOf(scenario, days);
   const community = communityOf(scenario);
   const runId = runIdOf(scenario, seed, days);
@@ -60,7 +63,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     id: runId,
     scenario: scenario.name,
     seed,
-    config: { scenario, days, engine: "reference" },
+    config: { scenario, days, engine: engine.name },
     householdIds: community.householdIds,
   });
   if (stored > 0 && !options.resume) {
@@ -72,7 +75,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     ]);
   }
   const accumulator = new RunAccumulator(
-    { scenario: scenario.name, engine: "reference", seed },
+    { scenario: scenario.name, engine: engine.name, seed },
     community.householdIds,
   );
   const sinks: RunSink[] = [accumulator, ...(options.sinks ?? [])];
@@ -92,13 +95,17 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   let batch: SlotRecord[] = [];
   for (let index = stored; index < grid.slotCount; index++) {
     const startMs = grid.startMs + index * grid.slotMinutes * MS_PER_MINUTE;
-    const record = simulateSlot(community, {
-      index,
-      startMs,
-      prices: tariffAt(scenario, startMs),
-      forecasts: profiles.slot(index),
-      meterRandom: random.fork(`meter:${index}`),
-    });
+    const record = await simulateSlot(
+      community,
+      {
+        index,
+        startMs,
+        prices: tariffAt(scenario, startMs),
+        forecasts: profiles.slot(index),
+        meterRandom: random.fork(`meter:${index}`),
+      },
+      engine.clear,
+    );
     feed(record);
     batch.push(record);
     if (batch.length === slotsPerDay || index === grid.slotCount - 1) {

@@ -7,7 +7,16 @@
 import type { Agent } from "../agents/agent.ts";
 import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../agents/representative.ts";
 import { type BillingModel, billSlot } from "../billing/index.ts";
-import { clearSlot, type HouseholdIntent, stageCommitments, type Zone } from "../market/index.ts";
+import {
+  type ClearRequest,
+  type ClearResult,
+  clearCommunity,
+  type HouseholdIntent,
+  planSlot,
+  settleSlot,
+  stageCommitments,
+  type Zone,
+} from "../market/index.ts";
 import type { Random } from "../profiles/random.ts";
 import type { SlotEnergy } from "../profiles/types.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "./types.ts";
@@ -34,8 +43,21 @@ export interface SlotInput {
   readonly meterRandom: Random;
 }
 
+/**
+ * Clears a slot's community book: the reference in process, or the MPC nodes. An engine that cannot
+ * clear a slot (a node died) returns a result without fills: the households go to their supplier.
+ */
+export type CommunityEngine = (request: ClearRequest) => Promise<ClearResult>;
+
+/** The reference engine: the plaintext specification. */
+export const referenceEngine: CommunityEngine = async (request) => clearCommunity(request);
+
 /** Runs one slot through all five steps. */
-export function simulateSlot(community: Community, input: SlotInput): SlotRecord {
+export async function simulateSlot(
+  community: Community,
+  input: SlotInput,
+  engine: CommunityEngine = referenceEngine,
+): Promise<SlotRecord> {
   const slot = new Date(input.startMs).toISOString();
   const intents = community.agents.map((agent, h) =>
     agent.plan({
@@ -45,12 +67,13 @@ export function simulateSlot(community: Community, input: SlotInput): SlotRecord
     }),
   );
   const { direct, aggregates } = groupByRepresentative(community, intents);
-  const outcome = clearSlot({
+  const plan = planSlot({
     slot,
     prices: { feedIn: input.prices.feedIn, retail: input.prices.retail },
     households: [...direct, ...aggregates.map((aggregate) => aggregate.intent)],
     ...(community.zones === undefined ? {} : { zones: community.zones }),
   });
+  const outcome = settleSlot(plan, await engine(plan.communityRequest));
   const commitmentsOf = new Map(outcome.commitments.map((entry) => [entry.id, entry.committed]));
   const fillOf = new Map(outcome.community.fills.map((fill) => [fill.id, fill.filledWh]));
   for (const aggregate of aggregates) {

@@ -32,10 +32,13 @@ export interface SlotRecord {
   readonly households: readonly HouseholdSlotRecord[];
 }
 
+/** Who cleared the community stage: the plaintext reference or the three MPC nodes. */
+export type EngineName = "reference" | "mpc";
+
 /** The run's headline figures (`summary.json`). Energy in Wh, money in money units (1e-7 EUR). */
 export interface RunSummary {
   readonly scenario: string;
-  readonly engine: "reference";
+  readonly engine: EngineName;
   readonly seed: number;
   readonly households: number;
   readonly slots: number;
