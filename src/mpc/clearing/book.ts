@@ -171,3 +171,64 @@ export function limitValues(side: SharedSide, isSell: boolean, party: Party): Sh
   for (let t = 0; t < PRICE_BITS; t++) value = add(value, mulPublic(bitPlane(side, t), 1n << BigInt(t)));
   return value;
 }
+
+/** Digits of the price grid in radix 4: two bits each, eight of them. */
+export const PRICE_DIGITS = PRICE_BITS / 2;
+
+/** hi·lo for every base-4 digit of every order's limit, digit j at j·count: one multiplication round for a whole book. */
+export async function digitProducts(party: Party, sides: readonly SharedSide[]): Promise<Shared[]> {
+  const highs: Shared[] = [];
+  const lows: Shared[] = [];
+  for (const side of sides) {
+    for (let j = 0; j < PRICE_DIGITS; j++) {
+      highs.push(bitPlane(side, 2 * j + 1));
+      lows.push(bitPlane(side, 2 * j));
+    }
+  }
+  const products = await mul(party, concat(highs), concat(lows));
+  let at = 0;
+  return sides.map((side) => {
+    const part = slice(products, at, at + PRICE_DIGITS * side.count);
+    at += PRICE_DIGITS * side.count;
+    return part;
+  });
+}
+
+/**
+ * The volume at digit ≥ k (k = 1, 2, 3) among each side's equal orders, for digit j: equal·(hi ∨ lo),
+ * equal·hi and equal·hi·lo, from three products per order in one round.
+ */
+export async function digitHits(
+  party: Party,
+  steps: readonly { state: SideState; side: SharedSide; pairs: Shared; digit: number }[],
+): Promise<[Shared, Shared, Shared][]> {
+  const lefts: Shared[] = [];
+  const rights: Shared[] = [];
+  for (const { state, side, pairs, digit } of steps) {
+    const pair = slice(pairs, digit * side.count, (digit + 1) * side.count);
+    lefts.push(state.equal, state.equal, state.equal);
+    rights.push(bitPlane(side, 2 * digit + 1), bitPlane(side, 2 * digit), pair);
+  }
+  const products = await mul(party, concat(lefts), concat(rights));
+  let at = 0;
+  const take = (n: number) => {
+    const part = slice(products, at, at + n);
+    at += n;
+    return part;
+  };
+  return steps.map(({ side }) => {
+    const [high, low, both] = [take(side.count), take(side.count), take(side.count)];
+    return [sub(add(high, low), both), high, both];
+  });
+}
+
+/** Moves a state past a digit whose value (0 … 3) is public: above gains digit > value, equal keeps digit = value. */
+export function advanceDigit(
+  state: SideState,
+  hits: readonly [Shared, Shared, Shared],
+  value: number,
+): SideState {
+  const atLeast = (k: number) =>
+    k === 0 ? state.equal : k <= 3 ? (hits[k - 1] as Shared) : zeros(state.equal.own.length);
+  return { equal: sub(atLeast(value), atLeast(value + 1)), above: add(state.above, atLeast(value + 1)) };
+}

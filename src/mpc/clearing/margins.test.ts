@@ -128,9 +128,16 @@ describe("what the nodes learn while finding the margins", () => {
     if (buy === null || sell === null) return [[0n]];
     const below = Math.max(sell.price - 1, 0);
     const steps: bigint[][] = [];
-    for (let t = 15; t >= 0; t--) {
-      const step = [BigInt(1 - ((buy.price >> t) & 1)), BigInt((below >> t) & 1)];
-      if (t === 15) step.push(sell.price >= 1 ? 1n : 0n);
+    // Per base-4 digit: for candidates k = 1, 2, 3, whether D(c_k) < V* (k above bm's digit) and
+    // whether S(c_k) < V* (k up to the digit of sm − 1); at the first digit also whether sm ≥ 1.
+    for (let digit = 7; digit >= 0; digit--) {
+      const buyDigit = (buy.price >> (2 * digit)) & 3;
+      const sellDigit = (below >> (2 * digit)) & 3;
+      const step = [
+        ...[1, 2, 3].map((k) => (k > buyDigit ? 1n : 0n)),
+        ...[1, 2, 3].map((k) => (k <= sellDigit ? 1n : 0n)),
+      ];
+      if (digit === 7) step.push(sell.price >= 1 ? 1n : 0n);
       steps.push(step);
     }
     return [

@@ -17,14 +17,16 @@ import { add, concat, mul, open, publicShared, type Shared, slice, sub } from ".
 import { lessThanZero, lessThanZeroOpened, oneMinus } from "../compare.ts";
 import type { Party } from "../party.ts";
 import {
-  advance,
+  advanceDigit,
   bitPlane,
   differenceBits,
+  digitHits,
+  digitProducts,
   PRICE_BITS,
+  PRICE_DIGITS,
   type SharedSide,
   type SideState,
   startState,
-  stepHits,
   total,
   volumeAtOrAbove,
   zeros,
@@ -74,12 +76,13 @@ export async function findMargins(
   const sellStart: SideState = startState(sub(sell.volumes, zeroPriced));
   const sellTotal = total(sell.volumes);
 
+  const [buyPairs, sellPairs] = (await digitProducts(party, [buy, sell])) as [Shared, Shared];
   const crossing = await secretCrossing(
     party,
     buy,
     sell,
-    startState(buy.volumes),
-    sellStart,
+    [buyPairs, sellPairs],
+    [startState(buy.volumes), sellStart],
     sellTotal,
     bits,
   );
@@ -87,29 +90,32 @@ export async function findMargins(
   if (volumeWh === 0n) return { volumeWh: 0n };
   const volume = publicShared(party.id, new BigUint64Array([volumeWh]));
 
-  // Opened searches for bm (buys) and sm − 1 (sells) in the same steps; S(0) < V* decides sm = 0.
+  // Opened searches for bm (buys) and sm − 1 (sells), a base-4 digit per step, both in the same
+  // steps; S(0) < V* decides sm = 0.
   let buyState = startState(buy.volumes);
   let sellState = sellStart;
   let buyMargin = 0;
   let sellBelow = 0;
   let supplyAtZeroShort = false;
-  for (let t = PRICE_BITS - 1; t >= 0; t--) {
-    const [buyHit, sellHit] = (await stepHits(party, [
-      { state: buyState, bit: bitPlane(buy, t) },
-      { state: sellState, bit: bitPlane(sell, t) },
-    ])) as [Shared, Shared];
-    const demandGap = sub(volumeAtOrAbove(buyState, buyHit), volume);
-    const supplyGap = sub(sub(sellTotal, volumeAtOrAbove(sellState, sellHit)), volume);
-    const checks = [demandGap, supplyGap];
-    if (t === PRICE_BITS - 1) checks.push(sub(total(zeroPriced), volume));
+  for (let digit = PRICE_DIGITS - 1; digit >= 0; digit--) {
+    const [buyHits, sellHits] = (await digitHits(party, [
+      { state: buyState, side: buy, pairs: buyPairs, digit },
+      { state: sellState, side: sell, pairs: sellPairs, digit },
+    ])) as [Hits, Hits];
+    const checks = [
+      ...buyHits.map((hit) => sub(volumeAtOrAbove(buyState, hit), volume)),
+      ...sellHits.map((hit) => sub(sub(sellTotal, volumeAtOrAbove(sellState, hit)), volume)),
+    ];
+    if (digit === PRICE_DIGITS - 1) checks.push(sub(total(zeroPriced), volume));
     const short = await lessThanZeroOpened(party, concatScalars(checks), bits);
-    const buyTaken = short[0] === 0;
-    const sellTaken = short[1] === 1;
-    if (t === PRICE_BITS - 1) supplyAtZeroShort = short[2] === 1;
-    if (buyTaken) buyMargin |= 1 << t;
-    if (sellTaken) sellBelow |= 1 << t;
-    buyState = advance(buyState, buyHit, buyTaken);
-    sellState = advance(sellState, sellHit, sellTaken);
+    // D falls and S rises with the candidate: the digit is how many candidates pass.
+    const buyDigit = [0, 1, 2].filter((k) => short[k] === 0).length;
+    const sellDigit = [3, 4, 5].filter((k) => short[k] === 1).length;
+    if (digit === PRICE_DIGITS - 1) supplyAtZeroShort = short[6] === 1;
+    buyMargin |= buyDigit << (2 * digit);
+    sellBelow |= sellDigit << (2 * digit);
+    buyState = advanceDigit(buyState, buyHits, buyDigit);
+    sellState = advanceDigit(sellState, sellHits, sellDigit);
   }
   const sellMargin = supplyAtZeroShort ? sellBelow + 1 : 0;
   const buys: SideSplit = { full: buyState.above, marginal: buyState.equal };
@@ -145,25 +151,31 @@ async function secretCrossing(
   party: Party,
   buy: SharedSide,
   sell: SharedSide,
-  buyStart: SideState,
-  sellStart: SideState,
+  pairs: readonly [Shared, Shared],
+  starts: readonly [SideState, SideState],
   sellTotal: Shared,
   bits: number,
 ): Promise<{ maxVolume: Shared }> {
-  let buyState = buyStart;
-  let sellState = sellStart;
-  for (let t = PRICE_BITS - 1; t >= 0; t--) {
-    const [buyHit, sellHit] = (await stepHits(party, [
-      { state: buyState, bit: bitPlane(buy, t) },
-      { state: sellState, bit: bitPlane(sell, t) },
-    ])) as [Shared, Shared];
-    const demand = volumeAtOrAbove(buyState, buyHit);
-    const supply = sub(sellTotal, volumeAtOrAbove(sellState, sellHit));
-    const taken = oneMinus(party, await lessThanZero(party, sub(demand, supply), bits));
-    [buyState, sellState] = (await advanceSecret(party, [buyState, sellState], [buyHit, sellHit], taken)) as [
-      SideState,
-      SideState,
-    ];
+  let [buyState, sellState] = starts;
+  for (let digit = PRICE_DIGITS - 1; digit >= 0; digit--) {
+    const [buyHits, sellHits] = (await digitHits(party, [
+      { state: buyState, side: buy, pairs: pairs[0], digit },
+      { state: sellState, side: sell, pairs: pairs[1], digit },
+    ])) as [Hits, Hits];
+    const gaps = [0, 1, 2].map((k) =>
+      sub(
+        volumeAtOrAbove(buyState, buyHits[k] as Shared),
+        sub(sellTotal, volumeAtOrAbove(sellState, sellHits[k] as Shared)),
+      ),
+    );
+    // t_k = [D(c_k) ≥ S(c_k)] for the candidates c_1 < c_2 < c_3, shared: t_1 ≥ t_2 ≥ t_3.
+    const taken = oneMinus(party, await lessThanZero(party, concatScalars(gaps), bits));
+    [buyState, sellState] = (await advanceSecret(
+      party,
+      [buyState, sellState],
+      [buyHits, sellHits],
+      taken,
+    )) as [SideState, SideState];
   }
   // D(p1 + 1) = Σ above on the buy side; S(p1) = total − Σ (above + equal) on the sell side.
   const demandAbove = total(buyState.above);
@@ -173,28 +185,55 @@ async function secretCrossing(
   return { maxVolume: add(demandAbove, gain) };
 }
 
-/** Applies a shared outcome to several sides' states in one multiplication round. */
+/** The volume at digit ≥ 1, 2, 3 among a side's equal orders. */
+type Hits = [Shared, Shared, Shared];
+
+/**
+ * Applies shared outcomes t_1 ≥ t_2 ≥ t_3 to several sides' states in one multiplication round. With
+ * h_k the volume at digit ≥ k among the equal orders (h_0 = equal, h_4 = 0), the digit is δ = Σ t_k and
+ * above' = above + h_{δ+1} = above + h_1 + t_1(h_2 − h_1) + t_2(h_3 − h_2) − t_3·h_3,
+ * equal' = h_δ − h_{δ+1} = equal − h_1 + t_1(2h_1 − equal − h_2) + t_2(2h_2 − h_1 − h_3) + t_3(2h_3 − h_2).
+ */
 async function advanceSecret(
   party: Party,
   states: readonly SideState[],
-  hits: readonly Shared[],
+  hits: readonly Hits[],
   taken: Shared,
 ): Promise<SideState[]> {
   const lefts: Shared[] = [];
   const rights: Shared[] = [];
   states.forEach((state, k) => {
-    const hit = hits[k] as Shared;
-    const n = hit.own.length;
-    const d = broadcast(taken, n);
-    lefts.push(d, d);
-    rights.push(sub(add(hit, hit), state.equal), hit);
+    const [h1, h2, h3] = hits[k] as Hits;
+    const n = h1.own.length;
+    const [t1, t2, t3] = [0, 1, 2].map((j) => broadcast(slice(taken, j, j + 1), n)) as [
+      Shared,
+      Shared,
+      Shared,
+    ];
+    const twice = (x: Shared) => add(x, x);
+    lefts.push(t1, t2, t3, t1, t2, t3);
+    rights.push(
+      sub(h2, h1),
+      sub(h3, h2),
+      sub(zerosLike(h3), h3),
+      sub(sub(twice(h1), state.equal), h2),
+      sub(sub(twice(h2), h1), h3),
+      sub(twice(h3), h2),
+    );
   });
   const products = await mulPairs(party, lefts, rights);
   return states.map((state, k) => {
-    const hit = hits[k] as Shared;
-    const [toEqual, toKeep] = [products[2 * k] as Shared, products[2 * k + 1] as Shared];
-    return { equal: add(sub(state.equal, hit), toEqual), above: sub(add(state.above, hit), toKeep) };
+    const [h1] = hits[k] as Hits;
+    const [a1, a2, a3, e1, e2, e3] = products.slice(6 * k, 6 * k + 6) as Shared[];
+    return {
+      above: add(add(add(state.above, h1), add(a1 as Shared, a2 as Shared)), a3 as Shared),
+      equal: add(add(sub(state.equal, h1), add(e1 as Shared, e2 as Shared)), e3 as Shared),
+    };
   });
+}
+
+function zerosLike(x: Shared): Shared {
+  return zeros(x.own.length);
 }
 
 /** Several element-wise products in one round. */
