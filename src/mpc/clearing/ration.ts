@@ -5,7 +5,7 @@
  *
  * ⌊R·m/M⌋ without a division protocol: with m's bits b_t, R·m = Σ b_t·R·2^t and
  * R·2^t = K_t·M + L_t (K_t, L_t public), so ⌊R·m/M⌋ = Σ b_t·K_t + ⌊F/M⌋ with F = Σ b_t·L_t < bits·M;
- * the small quotient ⌊F/M⌋ is Σ_{j ≥ 1} [F ≥ j·M], comparisons that run side by side.
+ * the small quotient ⌊F/M⌋ < bits is found digit by digit, one comparison per order and step.
  * @module
  */
 import { add, concat, mul, mulPublic, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
@@ -38,11 +38,10 @@ export async function ration(
       t * stride + (offsets[side] as number) + (counts[side] as number),
     );
 
-  // Per side: q0 = Σ b_t·K_t and F = Σ b_t·L_t (local), then [F ≥ j·M] for j = 1 … bits − 1 and
-  // [m > 0], all in one comparison call.
+  // Per side: q0 = Σ b_t·K_t and F = Σ b_t·L_t (local).
   const quotients: Shared[] = [];
-  const checks: Shared[] = [];
-  let compareBits = 2;
+  const remainders: Shared[] = [];
+  let compareBits = volumeBits + 2;
   sides.forEach((side, k) => {
     const count = counts[k] as number;
     let quotient = zeros(count);
@@ -55,36 +54,57 @@ export async function ration(
       remainderSum = add(remainderSum, mulPublic(bit(t, k), BigInt.asUintN(64, rest)));
     }
     quotients.push(quotient);
-    for (let j = 1; j < volumeBits; j++) {
-      checks.push(
-        sub(
-          remainderSum,
-          publicShared(party.id, new BigUint64Array(count).fill(BigInt(j) * side.marginalWh)),
-        ),
-      );
-    }
-    checks.push(sub(zeros(count), side.marginal));
-    compareBits = Math.max(compareBits, bitLength(BigInt(volumeBits) * side.marginalWh) + 2, volumeBits + 2);
+    remainders.push(remainderSum);
+    compareBits = Math.max(compareBits, bitLength(BigInt(volumeBits) * side.marginalWh) + 2);
   });
-  const below = await lessThanZero(party, concat(checks), compareBits);
+
+  // ⌊F/M⌋ < bits: its binary digits, one comparison per order and step, the partial quotient staying
+  // shared (F − (prefix + 2^j)·M is linear in it). The first step also asks [m > 0].
+  const steps = bitLength(BigInt(Math.max(volumeBits - 1, 1)));
+  const prefixes = counts.map((count) => zeros(count));
+  let present: Shared[] = [];
+  for (let j = steps - 1; j >= 0; j--) {
+    const checks = sides.map((side, k) =>
+      sub(
+        sub(remainders[k] as Shared, mulPublic(prefixes[k] as Shared, BigInt.asUintN(64, side.marginalWh))),
+        publicShared(
+          party.id,
+          new BigUint64Array(counts[k] as number).fill(
+            BigInt.asUintN(64, (1n << BigInt(j)) * side.marginalWh),
+          ),
+        ),
+      ),
+    );
+    if (j === steps - 1)
+      checks.push(...sides.map((side) => sub(zeros(side.marginal.own.length), side.marginal)));
+    const below = await lessThanZero(party, concat(checks), compareBits);
+    let at = 0;
+    sides.forEach((_, k) => {
+      const count = counts[k] as number;
+      prefixes[k] = add(
+        prefixes[k] as Shared,
+        mulPublic(oneMinus(party, slice(below, at, at + count)), 1n << BigInt(j)),
+      );
+      at += count;
+    });
+    if (j === steps - 1) {
+      present = sides.map((_, k) => {
+        const count = counts[k] as number;
+        const part = slice(below, at, at + count);
+        at += count;
+        return part;
+      });
+    }
+  }
 
   // Leftover r = R − Σ q, one Wh each to marginal orders while their rank in id order is below r.
   const ranks: Shared[] = [];
-  const present: Shared[] = [];
   const leftovers: Shared[] = [];
-  let at = 0;
   sides.forEach((side, k) => {
     const count = counts[k] as number;
-    let quotient = quotients[k] as Shared;
-    for (let j = 1; j < volumeBits; j++) {
-      quotient = add(quotient, oneMinus(party, slice(below, at, at + count)));
-      at += count;
-    }
+    const quotient = add(quotients[k] as Shared, prefixes[k] as Shared);
     quotients[k] = quotient;
-    const isMarginal = slice(below, at, at + count);
-    at += count;
-    present.push(isMarginal);
-    ranks.push(exclusivePrefixSums(isMarginal));
+    ranks.push(exclusivePrefixSums(present[k] as Shared));
     const leftover = sub(publicShared(party.id, new BigUint64Array([side.sharedWh])), total(quotient));
     leftovers.push({
       own: new BigUint64Array(count).fill(leftover.own[0] as bigint),
