@@ -22,14 +22,8 @@ export type NodeShares = [Shared, Shared, Shared];
  * Any single node's shares are independent of the values.
  */
 export function shareInputs(values: BigUint64Array, random: RandomWords = secureRandomWords): NodeShares {
-  const x0 = random(values.length);
-  const x1 = random(values.length);
-  const x2 = subWords(subWords(values, x0), x1);
-  return [
-    { own: x0, next: x1 },
-    { own: x1, next: x2 },
-    { own: x2, next: x0 },
-  ];
+  const [x0, x1] = [random(values.length), random(values.length)];
+  return replicate(x0, x1, subWords(subWords(values, x0), x1));
 }
 
 /**
@@ -37,13 +31,16 @@ export function shareInputs(values: BigUint64Array, random: RandomWords = secure
  * node needs to check that the bits are bits); node i gets (b_i, b_{i+1}).
  */
 export function shareBitWords(words: BigUint64Array, random: RandomWords = secureRandomWords): NodeShares {
-  const b0 = random(words.length);
-  const b1 = random(words.length);
-  const b2 = xorWords(xorWords(words, b0), b1);
+  const [b0, b1] = [random(words.length), random(words.length)];
+  return replicate(b0, b1, xorWords(xorWords(words, b0), b1));
+}
+
+/** Node i's pair of components (c_i, c_{i+1}). */
+function replicate(c0: BigUint64Array, c1: BigUint64Array, c2: BigUint64Array): NodeShares {
   return [
-    { own: b0, next: b1 },
-    { own: b1, next: b2 },
-    { own: b2, next: b0 },
+    { own: c0, next: c1 },
+    { own: c1, next: c2 },
+    { own: c2, next: c0 },
   ];
 }
 

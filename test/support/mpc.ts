@@ -3,8 +3,8 @@
  * shared vectors for differential tests.
  * @module
  */
-import type { Shared } from "../../src/mpc/arithmetic.ts";
-import { type NodeShares, reconstruct, shareInputs } from "../../src/mpc/client.ts";
+import { concat, type Shared } from "../../src/mpc/arithmetic.ts";
+import { type NodeShares, reconstruct, shareBitWords, shareInputs } from "../../src/mpc/client.ts";
 import { Party } from "../../src/mpc/party.ts";
 import { memoryTransports } from "../../src/mpc/transport/memory.ts";
 import type { PartyId, Transport } from "../../src/mpc/transport/types.ts";
@@ -53,4 +53,13 @@ export function openShares(shares: readonly Shared[]): BigUint64Array {
 /** The shares one party gets from a dealt vector. */
 export function sharesOf(dealt: NodeShares, party: PartyId): Shared {
   return dealt[party];
+}
+
+/** Each party's shares of a book's inputs: ring elements by addition, then limit words by XOR (seeded). */
+export function dealBook(inputs: BigUint64Array, bitWords: BigUint64Array, seed: number): NodeShares {
+  const arithmetic = shareInputs(inputs, seededWords(seed));
+  const binary = shareBitWords(bitWords, seededWords(seed + 1));
+  return [0, 1, 2].map((party) =>
+    concat([arithmetic[party] as Shared, binary[party] as Shared]),
+  ) as NodeShares;
 }

@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { openShares, runParties, seededWords } from "../../../test/support/mpc.ts";
+import { dealBook, openShares, runParties } from "../../../test/support/mpc.ts";
 import { encodeBook } from "../../../test/support/price-search-reference.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { type AuctionOrder, clearAuction, compareIds } from "../../market/auction.ts";
-import { concat } from "../arithmetic.ts";
-import { shareBitWords, shareInputs } from "../client.ts";
 import { clearBook } from "./auction.ts";
 import { loadBook } from "./book.ts";
 
@@ -22,15 +20,9 @@ async function clearPrivately(buys: AuctionOrder[], sells: AuctionOrder[], volum
   const sortedBuys = buyOrder.map((i) => buys[i] as AuctionOrder);
   const sortedSells = sellOrder.map((i) => sells[i] as AuctionOrder);
   const { inputs, bitWords } = encodeBook(sortedBuys, sortedSells);
-  const arithmetic = shareInputs(inputs, seededWords(7));
-  const binary = shareBitWords(bitWords, seededWords(8));
+  const dealt = dealBook(inputs, bitWords, 7);
   const results = await runParties(async (p) => {
-    const { buy, sell } = await loadBook(
-      p,
-      concat([arithmetic[p.id], binary[p.id]]),
-      buys.length,
-      sells.length,
-    );
+    const { buy, sell } = await loadBook(p, dealt[p.id], buys.length, sells.length);
     return clearBook(p, buy, sell, volumeBits);
   });
   const fills = [...openShares(results.map((r) => r.fills))].map(Number);

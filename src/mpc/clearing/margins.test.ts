@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { openShares, runParties, seededWords } from "../../../test/support/mpc.ts";
+import { dealBook, openShares, runParties } from "../../../test/support/mpc.ts";
 import { encodeBook, type GridOrder } from "../../../test/support/price-search-reference.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { clearAuction } from "../../market/auction.ts";
-import { concat } from "../arithmetic.ts";
-import { shareBitWords, shareInputs } from "../client.ts";
 import { loadBook } from "./book.ts";
 import { findMargins } from "./margins.ts";
 
@@ -15,15 +13,9 @@ const band = { feedIn: 500, retail: 2000 };
 /** The margins on three in-memory parties, with every order's split opened. */
 async function marginsOnShares(buys: GridOrder[], sells: GridOrder[]) {
   const { inputs, bitWords } = encodeBook(buys, sells);
-  const arithmetic = shareInputs(inputs, seededWords(3));
-  const binary = shareBitWords(bitWords, seededWords(4));
+  const dealt = dealBook(inputs, bitWords, 3);
   const results = await runParties(async (p) => {
-    const { buy, sell } = await loadBook(
-      p,
-      concat([arithmetic[p.id], binary[p.id]]),
-      buys.length,
-      sells.length,
-    );
+    const { buy, sell } = await loadBook(p, dealt[p.id], buys.length, sells.length);
     return findMargins(p, buy, sell, 20);
   });
   const [first] = results;
@@ -161,16 +153,10 @@ describe("what the nodes learn while finding the margins", () => {
     ];
     for (const [buys, sells] of books) {
       const { inputs, bitWords } = encodeBook(buys, sells);
-      const arithmetic = shareInputs(inputs, seededWords(5));
-      const binary = shareBitWords(bitWords, seededWords(6));
+      const dealt = dealBook(inputs, bitWords, 5);
       const views = await runParties(async (p) => {
         p.recordDisclosures = true;
-        const { buy, sell } = await loadBook(
-          p,
-          concat([arithmetic[p.id], binary[p.id]]),
-          buys.length,
-          sells.length,
-        );
+        const { buy, sell } = await loadBook(p, dealt[p.id], buys.length, sells.length);
         await findMargins(p, buy, sell, 20);
         return p.disclosed.map((values) => [...values]);
       });

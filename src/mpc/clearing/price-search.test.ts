@@ -1,20 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { openShares, runParties, seededWords } from "../../../test/support/mpc.ts";
+import { dealBook, openShares, runParties } from "../../../test/support/mpc.ts";
 import { encodeBook, type GridOrder, searchReference } from "../../../test/support/price-search-reference.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
-import { concat } from "../arithmetic.ts";
-import { shareBitWords, shareInputs } from "../client.ts";
 import { searchClearingPrice } from "./price-search.ts";
 
 /** Runs the search on three in-memory parties and opens everything. */
 async function searchOnShares(buys: GridOrder[], sells: GridOrder[], volumeBits: number) {
   const { inputs, bitWords } = encodeBook(buys, sells);
-  const arithmetic = shareInputs(inputs, seededWords(1));
-  const binary = shareBitWords(bitWords, seededWords(2));
+  const dealt = dealBook(inputs, bitWords, 1);
   const results = await runParties((p) =>
-    searchClearingPrice(p, concat([arithmetic[p.id], binary[p.id]]), buys.length, sells.length, volumeBits),
+    searchClearingPrice(p, dealt[p.id], buys.length, sells.length, volumeBits),
   );
   const prices = new Set(results.map((r) => r.clearingPrice));
   assert.equal(prices.size, 1, "all parties find the same price");

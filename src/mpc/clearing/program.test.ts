@@ -2,27 +2,22 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { orderBook } from "../../../test/support/books.ts";
-import { runParties, seededWords } from "../../../test/support/mpc.ts";
+import { dealBook, runParties } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { clearCommunity } from "../../market/clear.ts";
 import type { ClearRequest } from "../../market/types.ts";
 import { MAX_ENERGY_WH } from "../../units/index.ts";
-import { concat, type Shared } from "../arithmetic.ts";
-import { type NodeShares, reconstruct, shareBitWords, shareInputs } from "../client.ts";
+import type { Shared } from "../arithmetic.ts";
+import { type NodeShares, reconstruct } from "../client.ts";
 import { prepareClear } from "./client.ts";
 import { type ClearParams, type ClearPublic, clearParamsSchema, clearProgram } from "./program.ts";
 
 /** Runs the clear program on three in-memory parties; returns what they publish, the opened outputs and what each learned. */
 async function runClear(params: ClearParams, inputs: BigUint64Array, bitWords: BigUint64Array) {
-  const arithmetic = shareInputs(inputs, seededWords(11));
-  const binary = shareBitWords(bitWords, seededWords(12));
+  const dealt = dealBook(inputs, bitWords, 11);
   const results = await runParties(async (p) => {
     p.recordDisclosures = true;
-    const result = await clearProgram.run(
-      p,
-      clearParamsSchema.parse(params),
-      concat([arithmetic[p.id], binary[p.id]]),
-    );
+    const result = await clearProgram.run(p, clearParamsSchema.parse(params), dealt[p.id]);
     return { ...result, disclosed: p.disclosed.map((v) => [...v]) };
   });
   return {
