@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { describe, it } from "node:test";
 import { clearCommunity } from "../../market/clear.ts";
 import type { ClearRequest } from "../../market/types.ts";
@@ -21,7 +22,12 @@ describe("the MPC community engine over several slots", () => {
     try {
       const first = request("2026-06-01T12:00:00Z");
       assert.deepEqual(await engine.clear(first), clearCommunity(first), "a healthy slot clears");
+      const victim = engine.localCluster?.processes[1];
+      assert.ok(victim !== undefined, "local nodes run");
+      // Wait until it is gone, so the next slot meets a dead node rather than a dying one.
+      const gone = once(victim, "exit");
       engine.localCluster?.kill(1);
+      await gone;
       const second = request("2026-06-01T12:15:00Z");
       assert.deepEqual(
         await engine.clear(second),

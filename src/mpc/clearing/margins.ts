@@ -82,7 +82,7 @@ export async function findMargins(
     buy,
     sell,
     [buyPairs, sellPairs],
-    [startState(buy.volumes), sellStart],
+    [summedAbove(startState(buy.volumes)), summedAbove(sellStart)],
     sellTotal,
     bits,
   );
@@ -189,7 +189,8 @@ async function secretCrossing(
 type Hits = [Shared, Shared, Shared];
 
 /**
- * Applies shared outcomes t_1 ≥ t_2 ≥ t_3 to several sides' states in one multiplication round. With
+ * Applies shared outcomes t_1 ≥ t_2 ≥ t_3 to several sides' states (`above` summed) in one
+ * multiplication round. With
  * h_k the volume at digit ≥ k among the equal orders (h_0 = equal, h_4 = 0), the digit is δ = Σ t_k and
  * above' = above + h_{δ+1} = above + h_1 + t_1(h_2 − h_1) + t_2(h_3 − h_2) − t_3·h_3,
  * equal' = h_δ − h_{δ+1} = equal − h_1 + t_1(2h_1 − equal − h_2) + t_2(2h_2 − h_1 − h_3) + t_3(2h_3 − h_2).
@@ -210,12 +211,14 @@ async function advanceSecret(
       Shared,
       Shared,
     ];
+    const scalars = [0, 1, 2].map((j) => slice(taken, j, j + 1));
     const twice = (x: Shared) => add(x, x);
-    lefts.push(t1, t2, t3, t1, t2, t3);
+    // `above` is only ever summed here, so it is kept as its sum: three scalar products, not three per order.
+    lefts.push(...scalars, t1, t2, t3);
     rights.push(
-      sub(h2, h1),
-      sub(h3, h2),
-      sub(zerosLike(h3), h3),
+      total(sub(h2, h1)),
+      total(sub(h3, h2)),
+      total(sub(zerosLike(h3), h3)),
       sub(sub(twice(h1), state.equal), h2),
       sub(sub(twice(h2), h1), h3),
       sub(twice(h3), h2),
@@ -226,10 +229,15 @@ async function advanceSecret(
     const [h1] = hits[k] as Hits;
     const [a1, a2, a3, e1, e2, e3] = products.slice(6 * k, 6 * k + 6) as Shared[];
     return {
-      above: add(add(add(state.above, h1), add(a1 as Shared, a2 as Shared)), a3 as Shared),
+      above: add(add(add(state.above, total(h1)), add(a1 as Shared, a2 as Shared)), a3 as Shared),
       equal: add(add(sub(state.equal, h1), add(e1 as Shared, e2 as Shared)), e3 as Shared),
     };
   });
+}
+
+/** A state whose `above` is kept as its sum (a shared scalar). */
+function summedAbove(state: SideState): SideState {
+  return { equal: state.equal, above: total(state.above) };
 }
 
 function zerosLike(x: Shared): Shared {
