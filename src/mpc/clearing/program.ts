@@ -97,16 +97,18 @@ async function validateAndCap(
   const constant = (value: bigint) =>
     publicShared(party.id, new BigUint64Array(n).fill(BigInt.asUintN(64, value)));
   const capWords = new BigUint64Array(caps.map((cap) => BigInt(cap ?? MAX_ENERGY_WH)));
+  // Without any cap, no volume can exceed one: the nodes know, so they skip that check.
+  const anyCap = caps.some((cap) => cap !== null);
   const checks = concat([
     sub(volumes, constant(1n)),
     sub(constant(BigInt(MAX_ENERGY_WH)), volumes),
     sub(limits, constant(BigInt(params.feedIn))),
     sub(constant(BigInt(params.retail)), limits),
-    sub(publicShared(party.id, capWords), volumes),
+    ...(anyCap ? [sub(publicShared(party.id, capWords), volumes)] : []),
   ]);
   const negative = await lessThanZero(party, checks, 64);
   const ok = (k: number) => oneMinus(party, slice(negative, k * n, (k + 1) * n));
-  const over = slice(negative, 4 * n, 5 * n);
+  const over = anyCap ? slice(negative, 4 * n, 5 * n) : zerosOf(n);
   // valid = ok0·ok1·ok2·ok3 in two rounds; the capped volume v − over·(v − cap) rides in the first.
   const first = await mul(
     party,
@@ -116,6 +118,10 @@ async function validateAndCap(
   const validShared = await mul(party, slice(first, 0, n), slice(first, n, 2 * n));
   const valid = await open(party, validShared);
   return { valid, capped: sub(volumes, slice(first, 2 * n, 3 * n)), bound: over };
+}
+
+function zerosOf(n: number): Shared {
+  return { own: new BigUint64Array(n), next: new BigUint64Array(n) };
 }
 
 /** Shares placed at the given positions of an n-long vector, zero elsewhere. */

@@ -30,7 +30,9 @@ export async function ration(
 ): Promise<Shared[]> {
   const counts = sides.map((side) => side.marginal.own.length);
   const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
-  const { bits, stride } = await bitDecompose(party, concat(sides.map((s) => s.marginal)), volumeBits);
+  // A marginal volume is at most its side's M, which is public: only that many bits need decomposing.
+  const width = Math.min(volumeBits, Math.max(...sides.map((side) => bitLength(side.marginalWh))));
+  const { bits, stride } = await bitDecompose(party, concat(sides.map((s) => s.marginal)), width);
   const bit = (t: number, side: number) =>
     slice(
       bits,
@@ -41,12 +43,12 @@ export async function ration(
   // Per side: q0 = Σ b_t·K_t and F = Σ b_t·L_t (local).
   const quotients: Shared[] = [];
   const remainders: Shared[] = [];
-  let compareBits = volumeBits + 2;
+  let compareBits = width + 2;
   sides.forEach((side, k) => {
     const count = counts[k] as number;
     let quotient = zeros(count);
     let remainderSum = zeros(count);
-    for (let t = 0; t < volumeBits; t++) {
+    for (let t = 0; t < width; t++) {
       const scaled = side.sharedWh << BigInt(t);
       const whole = side.marginalWh === 0n ? 0n : scaled / side.marginalWh;
       const rest = side.marginalWh === 0n ? 0n : scaled % side.marginalWh;
@@ -55,12 +57,12 @@ export async function ration(
     }
     quotients.push(quotient);
     remainders.push(remainderSum);
-    compareBits = Math.max(compareBits, bitLength(BigInt(volumeBits) * side.marginalWh) + 2);
+    compareBits = Math.max(compareBits, bitLength(BigInt(width) * side.marginalWh) + 2);
   });
 
   // ⌊F/M⌋ < bits: its binary digits, one comparison per order and step, the partial quotient staying
   // shared (F − (prefix + 2^j)·M is linear in it). The first step also asks [m > 0].
-  const steps = bitLength(BigInt(Math.max(volumeBits - 1, 1)));
+  const steps = bitLength(BigInt(Math.max(width - 1, 1)));
   const prefixes = counts.map((count) => zeros(count));
   let present: Shared[] = [];
   for (let j = steps - 1; j >= 0; j--) {
