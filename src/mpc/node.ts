@@ -65,7 +65,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
   });
   const party = await Party.connect(transport);
-  const jobs = new JobBoard(config.timeoutMs);
+  const jobs = new JobBoard(id === 0);
   const own = config.nodes[id];
   const server = await listenForClients(
     own.host,
@@ -290,7 +290,8 @@ class JobBoard {
   readonly #clients = new Set<MessageSocket>();
   #wake: (() => void) | undefined;
 
-  constructor(readonly timeoutMs: number) {}
+  /** Only node 0 sets the order of jobs, so only it keeps the order in which requests arrived. */
+  constructor(private readonly keepsArrivalOrder: boolean) {}
 
   submit(submission: Submission): void {
     const { job } = submission.request;
@@ -299,7 +300,7 @@ class JobBoard {
       return;
     }
     this.#pending.set(job, submission);
-    this.#arrivals.push(job);
+    if (this.keepsArrivalOrder) this.#arrivals.push(job);
     this.wake();
   }
 
