@@ -76,13 +76,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   );
   log({ event: "ready", party: id, node: own.name, clientPort: own.clientPort });
   let closing = false;
-  const stopped = (id === 0 ? leadJobs : followJobs)(party, jobs, config, log, () => closing).finally(
-    async () => {
-      server.close();
-      jobs.closeAll();
-      await transport.close();
-    },
-  );
+  const stopped = (id === 0 ? leadJobs : followJobs)({
+    party,
+    jobs,
+    config,
+    log,
+    closing: () => closing,
+  }).finally(async () => {
+    server.close();
+    jobs.closeAll();
+    await transport.close();
+  });
   return {
     clientPort: own.clientPort,
     stopped,
@@ -94,14 +98,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 }
 
+/** What a node's job loop works with. */
+interface JobLoop {
+  party: Party;
+  jobs: JobBoard;
+  config: NodeConfig;
+  log: NodeOptions["log"];
+  closing: () => boolean;
+}
+
 /** Node 0: announces each job in the order requests reached it, and a heartbeat while idle. */
-async function leadJobs(
-  party: Party,
-  jobs: JobBoard,
-  config: NodeConfig,
-  log: NodeOptions["log"],
-  closing: () => boolean,
-): Promise<void> {
+async function leadJobs({ party, jobs, config, log, closing }: JobLoop): Promise<void> {
   const heartbeatMs = Math.max(50, Math.floor(config.timeoutMs / 3));
   while (!closing()) {
     const next = await jobs.nextArrival(heartbeatMs);
@@ -115,13 +122,7 @@ async function leadJobs(
 }
 
 /** Nodes 1 and 2: run what node 0 announces, waiting for their own copy of the request. */
-async function followJobs(
-  party: Party,
-  jobs: JobBoard,
-  config: NodeConfig,
-  log: NodeOptions["log"],
-  closing: () => boolean,
-): Promise<void> {
+async function followJobs({ party, jobs, config, log, closing }: JobLoop): Promise<void> {
   while (!closing()) {
     const frame = await party.transport.receive(0).catch((error: unknown) => {
       if (closing()) return undefined;
