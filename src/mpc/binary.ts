@@ -80,11 +80,6 @@ export async function openBits(party: Party, x: BitShared): Promise<BigUint64Arr
   return xorWords(xorWords(third, x.own), x.next);
 }
 
-/** Bit v of a bit vector, read through 32-bit halves (V8 keeps those off the BigInt path). */
-export function bitAt(words: BigUint64Array, v: number): 0 | 1 {
-  return ((halvesOf(words)[v >>> 5] as number) >>> (v & 31)) & 1 ? 1 : 0;
-}
-
 /** The bits of a bit vector as ring elements 0 or 1, one per value. */
 export function bitsToWords(words: BigUint64Array, n: number): BigUint64Array {
   const out = new BigUint64Array(n);

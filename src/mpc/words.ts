@@ -79,17 +79,3 @@ export function negateRange(out: BigUint64Array, start: number, end: number): vo
 export function xorInto(out: BigUint64Array, at: number, a: BigUint64Array, b: BigUint64Array): void {
   for (let k = 0; k < a.length; k++) out[at + k] = (a[k] as bigint) ^ (b[k] as bigint);
 }
-
-/** out[start + k] = a[start + k]·v[start + k] + c[k] for k below c's length. */
-export function mulAddInto(
-  out: BigUint64Array,
-  a: BigUint64Array,
-  v: BigUint64Array,
-  c: BigUint64Array,
-  start: number,
-): void {
-  for (let k = 0; k < c.length; k++) {
-    const i = start + k;
-    out[i] = (a[i] as bigint) * (v[i] as bigint) + (c[k] as bigint);
-  }
-}
