@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
+import { connect } from "node:tls";
 import { seededWords } from "../../test/support/mpc.ts";
 import { type LocalCluster, startLocalCluster } from "./local-cluster.ts";
 import { JobError, NodeClient } from "./node-client.ts";
@@ -69,6 +71,22 @@ describe("nodes as separate processes over TLS", () => {
     }
     const after = await client.run("multiply", { n: 1, depth: 1 }, new BigUint64Array([6n, 7n]));
     assert.deepEqual(after.outputs, new BigUint64Array([42n]), "the next job runs");
+  });
+
+  it("drop a client that breaks the framing, and keep serving the others", async () => {
+    const node = cluster.config.nodes[1];
+    const socket = connect({
+      host: node.host,
+      port: node.clientPort,
+      ca: [node.certificatePem],
+      checkServerIdentity: () => undefined,
+    });
+    await once(socket, "secureConnect");
+    // A header frame of 5 bytes that is not JSON.
+    socket.write(Buffer.from([0, 0, 0, 5, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b]));
+    await once(socket, "close");
+    const after = await client.run("multiply", { n: 1, depth: 1 }, new BigUint64Array([3n, 5n]));
+    assert.deepEqual(after.outputs, new BigUint64Array([15n]), "the nodes still serve");
   });
 
   it("refuse a node whose certificate is not the configured one", async () => {

@@ -212,6 +212,8 @@ async function serveClient(socket: TLSSocket, jobs: JobBoard, log: NodeOptions["
       jobs.submit({ request, client, ready: prepare(request, body) });
     }
   } catch (error) {
+    // A stream that breaks the framing cannot be trusted further: the connection is dropped (leaving
+    // the loop destroys the socket), logged, and only this client is affected.
     log({ event: "client-error", message: describe(error) });
   } finally {
     jobs.untrack(client);
