@@ -5,7 +5,7 @@
  */
 import type { Socket } from "node:net";
 import { z } from "zod";
-import { idField, parseJsonText, parseWith } from "../validation/index.ts";
+import { idField, parseJsonText } from "../validation/index.ts";
 import type { Shared } from "./arithmetic.ts";
 import { FRAME_HEADER_BYTES, FrameReader, writeFrameHeader } from "./transport/frames.ts";
 
@@ -58,11 +58,6 @@ export function decodeShares(body: Uint8Array, words: number, what: string): Sha
   const aligned = body.byteOffset % 8 === 0 ? body : body.slice();
   const all = new BigUint64Array(aligned.buffer, aligned.byteOffset, 2 * words);
   return { own: all.subarray(0, words), next: all.subarray(words) };
-}
-
-/** Parses a header frame against a schema, naming the field at fault. */
-export function parseHeader<T>(schema: z.ZodType<T>, header: unknown): T {
-  return parseWith(schema, header);
 }
 
 /**

@@ -79,7 +79,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ),
   );
   const stop = async () => {
-    await Promise.all(processes.map((child) => exited(child, true)));
+    await Promise.all(processes.map((child) => stopped(child)));
     await rm(folder, { recursive: true, force: true });
   };
   try {
@@ -124,11 +124,12 @@ function ready(child: ChildProcess, party: PartyId, timeoutMs: number): Promise<
   });
 }
 
-function exited(child: ChildProcess, terminate: boolean): Promise<void> {
+/** Terminates a node process (if it still runs) and resolves once it has exited. */
+function stopped(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
-    if (terminate) child.kill("SIGTERM");
+    child.kill("SIGTERM");
   });
 }
 

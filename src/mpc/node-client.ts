@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect, type TLSSocket } from "node:tls";
+import { parseWith } from "../validation/index.ts";
 import { concat } from "./arithmetic.ts";
 import {
   type NodeShares,
@@ -22,7 +23,6 @@ import {
   jobReplySchema,
   type Message,
   MessageSocket,
-  parseHeader,
 } from "./jobs.ts";
 import { certificateFingerprint, describeNode, type NodeConfig } from "./node-config.ts";
 import { TLS_CIPHER_SUITES } from "./transport/tls.ts";
@@ -129,7 +129,7 @@ export class NodeClient {
       );
     });
     if (next.done === true) throw new JobError(`${node} closed the connection before answering`);
-    const header = parseHeader(jobReplySchema, next.value.header);
+    const header = parseWith(jobReplySchema, next.value.header);
     if (header.job !== job && header.job !== "") {
       throw new JobError(`${node} answered job ${header.job} where ${job} was due`);
     }

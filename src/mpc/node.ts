@@ -4,16 +4,9 @@
  * @module
  */
 import { createServer, type Server, type TLSSocket } from "node:tls";
-import { ValidationError } from "../validation/index.ts";
+import { parseWith, ValidationError } from "../validation/index.ts";
 import type { Shared } from "./arithmetic.ts";
-import {
-  decodeShares,
-  encodeShares,
-  type JobRequest,
-  jobRequestSchema,
-  MessageSocket,
-  parseHeader,
-} from "./jobs.ts";
+import { decodeShares, encodeShares, type JobRequest, jobRequestSchema, MessageSocket } from "./jobs.ts";
 import { describeNode, type NodeConfig } from "./node-config.ts";
 import { Party } from "./party.ts";
 import { type Program, resolveProgram } from "./programs.ts";
@@ -204,7 +197,7 @@ async function serveClient(socket: TLSSocket, jobs: JobBoard, log: NodeOptions["
     for await (const { header, body } of client.messages()) {
       let request: JobRequest;
       try {
-        request = parseHeader(jobRequestSchema, header);
+        request = parseWith(jobRequestSchema, header);
       } catch (error) {
         client.send({ type: "error", job: "", message: `bad request: ${describe(error)}` });
         continue;

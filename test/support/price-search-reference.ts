@@ -26,3 +26,6 @@ export function searchReference(
     sellFillsWh: sells.map((o) => (o.limitPrice < price ? o.volumeWh : 0)),
   };
 }
+
+/** An order of `volumeWh` at `limitPrice`, for test tables. */
+export const gridOrder = (volumeWh: number, limitPrice: number): GridOrder => ({ volumeWh, limitPrice });

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { dealBook, openShares, runParties } from "../../../test/support/mpc.ts";
-import { encodeBook, type GridOrder } from "../../../test/support/price-search-reference.ts";
+import {
+  encodeBook,
+  type GridOrder,
+  gridOrder as order,
+} from "../../../test/support/price-search-reference.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { clearAuction } from "../../market/auction.ts";
 import { loadBook } from "./book.ts";
@@ -73,8 +77,6 @@ function expected(buys: GridOrder[], sells: GridOrder[]) {
   };
 }
 
-const order = (volumeWh: number, limitPrice: number): GridOrder => ({ volumeWh, limitPrice });
-
 describe("auction margins on secret orders", () => {
   it("equal the reference's public figures and order split on edge books", async () => {
     const books: [string, GridOrder[], GridOrder[]][] = [
@@ -91,14 +93,14 @@ describe("auction margins on secret orders", () => {
 
   it("equal the reference on random books, ties and crowds included", async () => {
     // Few distinct prices and volumes make ties, crowds and single price bands common.
-    const gridOrder = fc.record({
+    const randomOrder = fc.record({
       volumeWh: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 2 ** 20 })),
       limitPrice: fc.oneof(fc.constantFrom(500, 700, 701, 1200, 2000), fc.integer({ min: 500, max: 2000 })),
     });
     await fc.assert(
       fc.asyncProperty(
-        fc.array(gridOrder, { minLength: 1, maxLength: 25 }),
-        fc.array(gridOrder, { minLength: 1, maxLength: 25 }),
+        fc.array(randomOrder, { minLength: 1, maxLength: 25 }),
+        fc.array(randomOrder, { minLength: 1, maxLength: 25 }),
         async (buys, sells) => {
           assert.deepEqual(await marginsOnShares(buys, sells), expected(buys, sells));
         },

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { dealBook, openShares, runParties } from "../../../test/support/mpc.ts";
-import { encodeBook, type GridOrder, searchReference } from "../../../test/support/price-search-reference.ts";
+import {
+  encodeBook,
+  type GridOrder,
+  gridOrder as order,
+  searchReference,
+} from "../../../test/support/price-search-reference.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { searchClearingPrice } from "./price-search.ts";
 
@@ -22,8 +27,6 @@ async function searchOnShares(buys: GridOrder[], sells: GridOrder[], volumeBits:
   };
 }
 
-const order = (volumeWh: number, limitPrice: number): GridOrder => ({ volumeWh, limitPrice });
-
 describe("price search on secret orders", () => {
   it("matches the plaintext search on edge books", async () => {
     const books: [string, GridOrder[], GridOrder[]][] = [
@@ -39,14 +42,14 @@ describe("price search on secret orders", () => {
   });
 
   it("matches the plaintext search on random books", async () => {
-    const gridOrder = fc.record({
+    const randomOrder = fc.record({
       volumeWh: fc.integer({ min: 1, max: 2 ** 20 }),
       limitPrice: fc.integer({ min: 0, max: 65535 }),
     });
     await fc.assert(
       fc.asyncProperty(
-        fc.array(gridOrder, { minLength: 1, maxLength: 40 }),
-        fc.array(gridOrder, { minLength: 1, maxLength: 40 }),
+        fc.array(randomOrder, { minLength: 1, maxLength: 40 }),
+        fc.array(randomOrder, { minLength: 1, maxLength: 40 }),
         async (buys, sells) => {
           assert.deepEqual(await searchOnShares(buys, sells, 20), searchReference(buys, sells));
         },
