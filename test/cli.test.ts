@@ -260,17 +260,6 @@ describe("bad input", () => {
     }
   });
 
-  it("refuses feeder zones with --engine mpc, before starting any node", async () => {
-    const path = fileURLToPath(new URL("./vectors/market-splitting/north-south.input.json", import.meta.url));
-    const run = await runCli(["clear", path, "--engine", "mpc"]);
-    assert.equal(run.code, 2);
-    assert.equal(run.stdout, "");
-    assert.match(
-      run.stderr,
-      /zones: market splitting over feeder zones is not available with --engine mpc yet/,
-    );
-  });
-
   it("names a file it cannot read", async () => {
     const run = await runCli(["clear", "/nonexistent/book.json"]);
     assert.equal(run.code, 2);

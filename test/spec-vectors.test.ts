@@ -42,13 +42,15 @@ describe("snippet clear --engine mpc on the clearing vectors: byte for byte what
     cluster = await startLocalCluster();
   });
   after(() => cluster.stop());
-  const dir = vectors("spec/clear");
-  for (const name of readdirSync(dir).filter((file) => file.endsWith(".input.json"))) {
-    const base = name.replace(".input.json", "");
-    it(`spec/clear/${base}`, () => {
-      const argv = ["clear", `${dir}${name}`, "--engine", "mpc", "--nodes", cluster.configPath];
-      assertMatches(argv, "", `${dir}${base}.expected.json`);
-    });
+  for (const folder of ["spec/clear", "market-splitting"]) {
+    const dir = vectors(folder);
+    for (const name of readdirSync(dir).filter((file) => file.endsWith(".input.json"))) {
+      const base = name.replace(".input.json", "");
+      it(`${folder}/${base}`, () => {
+        const argv = ["clear", `${dir}${name}`, "--engine", "mpc", "--nodes", cluster.configPath];
+        assertMatches(argv, "", `${dir}${base}.expected.json`);
+      });
+    }
   }
 });
 

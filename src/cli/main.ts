@@ -100,7 +100,7 @@ function buildProgram(streams: CliStreams): Command {
     .addOption(
       new Option(
         "--engine <engine>",
-        "reference (the plaintext specification) or mpc (three MPC nodes on secret shares; feeder zones not yet)",
+        "reference (the plaintext specification) or mpc (three MPC nodes on secret shares)",
       )
         .choices(["reference", "mpc"])
         .default("reference"),
@@ -181,7 +181,7 @@ function buildProgram(streams: CliStreams): Command {
     .addOption(
       new Option(
         "--engine <engine>",
-        "community stage: reference (plaintext) or mpc (three MPC nodes; no feeder zones yet)",
+        "community stage: reference (plaintext) or mpc (three MPC nodes on secret shares)",
       )
         .choices(["reference", "mpc"])
         .default("reference"),

@@ -68,14 +68,6 @@ export async function simulate(
       : alignedTo(householdIds, csvProfiles(readTextFile(options.meterCsv), grid));
 
   const progress = progressReporter(progressStream, scenario, options);
-  if (options.engine === "mpc" && scenario.zones !== undefined) {
-    throw new ValidationError([
-      {
-        path: "scenario.zones",
-        message: "market splitting over feeder zones is not available with --engine mpc yet",
-      },
-    ]);
-  }
   const mpc =
     options.engine === "mpc"
       ? await MpcCommunityEngine.start({

@@ -75,7 +75,8 @@ export function splitMarket(books: readonly ZoneBook[], band: PriceBand): SplitR
       const zone = split[at] as SplitZone;
       const flowWh = hub.flowFillsWh[at] as number;
       const own = clearPart([book], [zoneFlow(zone, flowWh)], splitZoneBand(zone, band));
-      const netExportWh = zone.direction === "export" ? flowWh : -flowWh;
+      // 0 − flow, not −flow: a zone that imports nothing reports 0, not −0.
+      const netExportWh = zone.direction === "export" ? flowWh : 0 - flowWh;
       return { clearingPrice: own.clearingPrice, ...(own.zones[0] as PartFills), netExportWh };
     });
     return { clearingPrice: hub.clearingPrice, zones };

@@ -7,8 +7,8 @@
 import type { Shared } from "../arithmetic.ts";
 import type { Party } from "../party.ts";
 import { concatWords } from "../words.ts";
-import type { SharedSide } from "./book.ts";
-import { findMargins, type SideMargin } from "./margins.ts";
+import { type SharedSide, zeros } from "./book.ts";
+import { type AuctionTerms, findMargins, PLAIN_AUCTION, type SideMargin } from "./margins.ts";
 import { ration } from "./ration.ts";
 
 /** What the nodes learn (all of it allowed by the spec) and the fills, still shared. */
@@ -19,6 +19,9 @@ export interface SharedClearing {
   sellMargin: SideMargin | null;
   /** Buy fills then sell fills, in input order. */
   fills: Shared;
+  /** The fills of the flows that take any price ({@link AuctionTerms}): public, as their margin is. */
+  anyPriceBuyFillWh: bigint;
+  anyPriceSellFillWh: bigint;
 }
 
 /** Clears a loaded book; `volumeBits` bounds every volume. */
@@ -27,21 +30,29 @@ export async function clearBook(
   buy: SharedSide,
   sell: SharedSide,
   volumeBits: number,
+  terms: AuctionTerms = PLAIN_AUCTION,
 ): Promise<SharedClearing> {
-  const [buys, sells] = [buy.count, sell.count];
-  const margins = await findMargins(party, buy, sell, volumeBits);
+  const margins = await findMargins(party, buy, sell, volumeBits, terms);
   if (!("buys" in margins)) {
-    const none = { own: new BigUint64Array(buys + sells), next: new BigUint64Array(buys + sells) };
-    return { volumeWh: 0n, clearingPrice: null, buyMargin: null, sellMargin: null, fills: none };
+    return {
+      volumeWh: 0n,
+      clearingPrice: null,
+      buyMargin: null,
+      sellMargin: null,
+      fills: zeros(buy.count + sell.count),
+      anyPriceBuyFillWh: 0n,
+      anyPriceSellFillWh: 0n,
+    };
   }
-  const [buyFills, sellFills] = (await ration(
-    party,
-    [
-      { ...margins.buys, sharedWh: margins.buy.sharedWh, marginalWh: margins.buy.marginalWh },
-      { ...margins.sells, sharedWh: margins.sell.sharedWh, marginalWh: margins.sell.marginalWh },
-    ],
-    volumeBits,
-  )) as [Shared, Shared];
+  // A side whose flow is the margin has nothing left to ration: its orders get nothing (`full` is zero).
+  const sides = [margins.buys, margins.sells];
+  const toRation = sides.filter((side) => side.marginalWh > 0n);
+  const rationed = toRation.length > 0 ? await ration(party, toRation, volumeBits) : [];
+  const [buyFills, sellFills] = sides.map((side) =>
+    side.marginalWh > 0n ? (rationed.shift() as Shared) : side.full,
+  ) as [Shared, Shared];
+  // A flow beyond the margin fills in full; a flow that is the margin alone takes all of V*.
+  const flowFill = (anyPriceWh: bigint) => (anyPriceWh < margins.volumeWh ? anyPriceWh : margins.volumeWh);
   return {
     volumeWh: margins.volumeWh,
     clearingPrice: margins.clearingPrice,
@@ -51,5 +62,7 @@ export async function clearBook(
       own: concatWords([buyFills.own, sellFills.own]),
       next: concatWords([buyFills.next, sellFills.next]),
     },
+    anyPriceBuyFillWh: flowFill(terms.anyPriceBuyWh),
+    anyPriceSellFillWh: flowFill(terms.anyPriceSellWh),
   };
 }

@@ -142,25 +142,48 @@ export function differenceBits(volumeBits: number, count: number): number {
   return Math.min(64, volumeBits + Math.ceil(Math.log2(count + 1)) + 2);
 }
 
-/** The orders at the given positions (public), with their volumes replaced by `volumes` (aligned with the side). */
-export function selectOrders(
+/** The word a limit enters the book as: a buy's limit, a sell's q − 1 in 17-bit two's complement. */
+export function limitWord(side: "buy" | "sell", limitPrice: number): bigint {
+  return side === "buy" ? BigInt(limitPrice) : BigInt.asUintN(SELL_PRICE_BITS, BigInt(limitPrice - 1));
+}
+
+/** An order the nodes know in the clear: a zone's flow in market splitting, its limit as {@link limitWord}. */
+export interface PublicOrder {
+  readonly volumeWh: bigint;
+  readonly limitWord: bigint;
+}
+
+/**
+ * A side made of some of `side`'s orders (by position, with their volumes taken from `volumes`,
+ * aligned with `side`) and public orders, in the order given: public values enter as component 0
+ * of their sharing, which party 0 holds as `own` and party 2 as `next`.
+ */
+export function assembleSide(
+  party: Party,
   side: SharedSide,
-  positions: readonly number[],
+  entries: readonly (number | PublicOrder)[],
   volumes: Shared = side.volumes,
 ): SharedSide {
-  const stride = 64 * wordsFor(positions.length);
+  const stride = 64 * wordsFor(entries.length);
   const planes = side.bits.own.length / side.stride;
   const bits = zeros(planes * stride);
-  const picked = zeros(positions.length);
-  positions.forEach((from, to) => {
-    picked.own[to] = volumes.own[from] as bigint;
-    picked.next[to] = volumes.next[from] as bigint;
-    for (let t = 0; t < planes; t++) {
-      bits.own[t * stride + to] = side.bits.own[t * side.stride + from] as bigint;
-      bits.next[t * stride + to] = side.bits.next[t * side.stride + from] as bigint;
+  const picked = zeros(entries.length);
+  const publicComponent = party.id === 0 ? "own" : party.id === 2 ? "next" : null;
+  entries.forEach((entry, to) => {
+    if (typeof entry === "number") {
+      picked.own[to] = volumes.own[entry] as bigint;
+      picked.next[to] = volumes.next[entry] as bigint;
+      for (let t = 0; t < planes; t++) {
+        bits.own[t * stride + to] = side.bits.own[t * side.stride + entry] as bigint;
+        bits.next[t * stride + to] = side.bits.next[t * side.stride + entry] as bigint;
+      }
+    } else if (publicComponent !== null) {
+      picked[publicComponent][to] = entry.volumeWh;
+      for (let t = 0; t < planes; t++)
+        bits[publicComponent][t * stride + to] = (entry.limitWord >> BigInt(t)) & 1n;
     }
   });
-  return { count: positions.length, volumes: picked, bits, stride };
+  return { count: entries.length, volumes: picked, bits, stride };
 }
 
 /** Each order's limit as a ring element: Σ 2^t·b_t for buys, (q − 1) + 1 for sells. */

@@ -5,9 +5,8 @@
  * @module
  */
 import { compareIds } from "../../market/auction.ts";
-import type { ClearRequest, ClearResult, Fill, Order } from "../../market/types.ts";
-import { ValidationError } from "../../validation/index.ts";
-import { SELL_PRICE_BITS } from "./book.ts";
+import type { ClearRequest, ClearResult, Fill, Order, ZoneOutcome } from "../../market/types.ts";
+import { limitWord } from "./book.ts";
 import type { ClearParams, ClearPublic } from "./program.ts";
 
 /** An order as the book encodes it: integer Wh and a limit on the 16-bit grid. */
@@ -24,8 +23,8 @@ export function encodeBook(
   return {
     inputs: new BigUint64Array([...buys, ...sells].map((o) => BigInt(o.volumeWh))),
     bitWords: new BigUint64Array([
-      ...buys.map((o) => BigInt(o.limitPrice)),
-      ...sells.map((o) => BigInt.asUintN(SELL_PRICE_BITS, BigInt(o.limitPrice - 1))),
+      ...buys.map((o) => limitWord("buy", o.limitPrice)),
+      ...sells.map((o) => limitWord("sell", o.limitPrice)),
     ]),
   };
 }
@@ -39,16 +38,8 @@ export interface PreparedClear {
   finish(published: ClearPublic, outputs: BigUint64Array): ClearResult;
 }
 
-/**
- * Encodes a request for the `clear` program. The request must have passed `parseClearRequest`.
- * Feeder zones are refused for now: market splitting on shares is not built yet.
- */
+/** Encodes a request for the `clear` program. The request must have passed `parseClearRequest`. */
 export function prepareClear(request: ClearRequest): PreparedClear {
-  if (request.zones !== undefined) {
-    throw new ValidationError([
-      { path: "zones", message: "market splitting over feeder zones is not available with --engine mpc yet" },
-    ]);
-  }
   // The program hands out leftover Wh in the order it gets the orders: ascending id on each side.
   const sideOf = (side: Order["side"]) =>
     request.orders
@@ -62,6 +53,13 @@ export function prepareClear(request: ClearRequest): PreparedClear {
     buys.map(({ order }) => order),
     sells.map(({ order }) => order),
   );
+  // Zones go in id order, which breaks the program's ties; the result lists them as the input does.
+  const zones = request.zones
+    ?.map((zone, position) => ({ zone, position }))
+    .sort((a, b) => compareIds(a.zone.id, b.zone.id));
+  const zoneIndex = new Map(zones?.map(({ zone }, index) => [zone.id, index]));
+  const countUpTo = (side: typeof buys, id: string) =>
+    side.filter(({ order }) => compareIds(order.id, id) <= 0).length;
   return {
     params: {
       buys: buys.length,
@@ -69,6 +67,17 @@ export function prepareClear(request: ClearRequest): PreparedClear {
       feedIn: request.prices.feedIn,
       retail: request.prices.retail,
       caps: placed.map(({ order }) => order.connectionCapWh ?? null),
+      ...(zones === undefined
+        ? {}
+        : {
+            zones: zones.map(({ zone }) => ({
+              exportLimitWh: zone.exportLimitWh,
+              importLimitWh: zone.importLimitWh,
+              buysBefore: countUpTo(buys, zone.id),
+              sellsBefore: countUpTo(sells, zone.id),
+            })),
+            orderZones: placed.map(({ order }) => zoneIndex.get(order.zone as string) as number),
+          }),
     },
     inputs,
     bitWords,
@@ -86,13 +95,24 @@ export function prepareClear(request: ClearRequest): PreparedClear {
             ? { id: order.id, filledWh, cappedWh: order.connectionCapWh }
             : { id: order.id, filledWh };
       });
-      return {
+      const result: ClearResult = {
         version: 1,
         slot: request.slot,
         clearingPrice: published.clearingPrice,
         volumeWh: Number(published.volumeWh),
         fills,
       };
+      if (zones === undefined || published.zones === undefined) return result;
+      const outcomes = new Array<ZoneOutcome>(zones.length);
+      zones.forEach(({ zone, position }, index) => {
+        const outcome = published.zones?.[index];
+        outcomes[position] = {
+          id: zone.id,
+          clearingPrice: outcome?.clearingPrice ?? null,
+          netExportWh: Number(outcome?.netExportWh ?? 0),
+        };
+      });
+      return { ...result, zones: outcomes };
     },
   };
 }

@@ -7,14 +7,19 @@
  *    every step's bit stays shared and updates the orders' state by multiplication. p1 itself is not
  *    among the outputs the spec allows (when D(p1 + 1) = S(p1) it lies strictly inside [sm, bm] and
  *    would tell where a supply step sits), so it is never opened.
- * 2. **V\*** = max(S(p1), D(p1 + 1)), both sums of the final state; opened (allowed).
+ * 2. **V\*** = max(S(p1), D(p1 + 1)), both sums of the final state; opened (allowed). In a band
+ *    [lo, hi] narrower than the orders' limits (a split-off zone), min(V*, S(hi), D(lo)).
  * 3. **Margins, opened.** With V* public, bm = max{c : D(c) ≥ V*} and sm − 1 = max{c : S(c) < V*}
  *    are searches whose outcomes are the bits of allowed outputs; both run in the same 16 steps.
- *    The maximisers of min(D, S) are exactly [sm, bm], so p* = ⌊(sm + bm)/2⌋.
+ *    The maximisers of min(D, S) are exactly [sm, bm], so p* = ⌊(max(sm, lo) + min(bm, hi))/2⌋.
+ *
+ * Market splitting adds public flow orders: on the grid they are orders of the book like any other;
+ * a flow that takes any price ({@link AuctionTerms}) is a public volume added to D or S everywhere.
  * @module
  */
-import { add, concat, mul, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
-import { lessThanZero, lessThanZeroOpened, oneMinus } from "../compare.ts";
+import { ABOVE_GRID, BELOW_GRID, type PriceBand } from "../../market/auction.ts";
+import { add, concat, dotSegments, mul, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import { lessThanPublic, lessThanZero, lessThanZeroOpened, oneMinus } from "../compare.ts";
 import type { Party } from "../party.ts";
 import {
   advanceDigit,
@@ -22,6 +27,7 @@ import {
   differenceBits,
   digitHits,
   digitProducts,
+  limitValues,
   PRICE_BITS,
   PRICE_DIGITS,
   type SharedSide,
@@ -42,12 +48,16 @@ export interface SideMargin {
   marginalWh: bigint;
 }
 
-/** One side's orders split by the margin, as shares aligned with the side's orders. */
+/** One side's orders split by the margin, as shares aligned with the side's orders, and what its marginal orders share. */
 export interface SideSplit {
   /** v for orders beyond the margin, else 0. */
   full: Shared;
   /** v for orders at the margin, else 0. */
   marginal: Shared;
+  /** R of the book's orders: what they share at the margin (0 when a flow order is the margin). */
+  sharedWh: bigint;
+  /** M of the book's orders: their volume at the margin. */
+  marginalWh: bigint;
 }
 
 /** The auction's public figures and the shared split of every order. */
@@ -62,19 +72,48 @@ export type AuctionMargins =
       sells: SideSplit;
     };
 
+/**
+ * How one auction of market splitting (docs/market-splitting.md) differs from the slot's plain
+ * auction: the price may be searched in a narrower band, and a split-off zone's fixed flow takes part
+ * as an order that takes any price. Flow volumes are public: they are DSO limits or zone net exports.
+ */
+export interface AuctionTerms {
+  /** Where the clearing price is searched. */
+  readonly band: PriceBand;
+  /** Where the book's limits lie: the slot's tariffs, which validation enforces. */
+  readonly limits: PriceBand;
+  /** A buy that pays any price (limit one step above the grid): an exporting zone's flow. */
+  readonly anyPriceBuyWh: bigint;
+  /** A sell that takes any price (limit one step below the grid): an importing zone's flow. */
+  readonly anyPriceSellWh: bigint;
+}
+
+const WHOLE_GRID: PriceBand = { feedIn: 0, retail: 2 ** PRICE_BITS - 1 };
+
+/** The plain auction of spec/market.md: the whole grid, no flows. */
+export const PLAIN_AUCTION: AuctionTerms = {
+  band: WHOLE_GRID,
+  limits: WHOLE_GRID,
+  anyPriceBuyWh: 0n,
+  anyPriceSellWh: 0n,
+};
+
 /** Finds V*, bm, sm, R, M and p* on a loaded book; `volumeBits` bounds every volume. */
 export async function findMargins(
   party: Party,
   buy: SharedSide,
   sell: SharedSide,
   volumeBits: number,
+  terms: AuctionTerms = PLAIN_AUCTION,
 ): Promise<AuctionMargins> {
-  const bits = differenceBits(volumeBits, Math.max(buy.count, sell.count));
+  // One more order per side: the flow, whose volume is bounded like any other.
+  const bits = differenceBits(volumeBits, Math.max(buy.count, sell.count) + 1);
+  const scalar = (value: bigint) => publicScalar(party, value);
   // Sells at q = 0 have q − 1 = −1 (all ones); they leave the recurrence and count as supply at
-  // every price, so S(c) = total − volume with q − 1 ≥ c.
+  // every price, so S(c) = total − volume with q − 1 ≥ c. A sell that takes any price does the same.
   const zeroPriced = await mul(party, sell.volumes, bitPlane(sell, PRICE_BITS));
   const sellStart: SideState = startState(sub(sell.volumes, zeroPriced));
-  const sellTotal = total(sell.volumes);
+  const sellTotal = add(total(sell.volumes), scalar(terms.anyPriceSellWh));
 
   const [buyPairs, sellPairs] = (await digitProducts(party, [buy, sell])) as [Shared, Shared];
   const crossing = await secretCrossing(
@@ -82,13 +121,17 @@ export async function findMargins(
     buy,
     sell,
     [buyPairs, sellPairs],
-    [summedAbove(startState(buy.volumes)), summedAbove(sellStart)],
+    // A buy that pays any price is above every candidate from the start.
+    [{ equal: buy.volumes, above: scalar(terms.anyPriceBuyWh) }, summedAbove(sellStart)],
     sellTotal,
     bits,
   );
-  const volumeWh = (await open(party, crossing.maxVolume))[0] as bigint;
+  const maxVolume = await capToBand(party, crossing.maxVolume, buy, sell, sellTotal, terms, bits);
+  const volumeWh = (await open(party, maxVolume))[0] as bigint;
   if (volumeWh === 0n) return { volumeWh: 0n };
-  const volume = publicShared(party.id, new BigUint64Array([volumeWh]));
+  const volume = scalar(volumeWh);
+  // D(c) ≥ V* compares the book's volume with what the flow leaves of V* (negative: every c passes).
+  const buyGoal = scalar(volumeWh - terms.anyPriceBuyWh);
 
   // Opened searches for bm (buys) and sm − 1 (sells), a base-4 digit per step, both in the same
   // steps; S(0) < V* decides sm = 0.
@@ -103,10 +146,11 @@ export async function findMargins(
       { state: sellState, side: sell, pairs: sellPairs, digit },
     ])) as [Hits, Hits];
     const checks = [
-      ...buyHits.map((hit) => sub(volumeAtOrAbove(buyState, hit), volume)),
+      ...buyHits.map((hit) => sub(volumeAtOrAbove(buyState, hit), buyGoal)),
       ...sellHits.map((hit) => sub(sub(sellTotal, volumeAtOrAbove(sellState, hit)), volume)),
     ];
-    if (digit === PRICE_DIGITS - 1) checks.push(sub(total(zeroPriced), volume));
+    if (digit === PRICE_DIGITS - 1)
+      checks.push(sub(add(total(zeroPriced), scalar(terms.anyPriceSellWh)), volume));
     const short = await lessThanZeroOpened(party, concatScalars(checks), bits);
     // D falls and S rises with the candidate: the digit is how many candidates pass.
     const buyDigit = [0, 1, 2].filter((k) => short[k] === 0).length;
@@ -117,29 +161,136 @@ export async function findMargins(
     buyState = advanceDigit(buyState, buyHits, buyDigit);
     sellState = advanceDigit(sellState, sellHits, sellDigit);
   }
-  const sellMargin = supplyAtZeroShort ? sellBelow + 1 : 0;
-  const buys: SideSplit = { full: buyState.above, marginal: buyState.equal };
+  // A flow that alone reaches V* is the margin by itself (bm above the grid, sm below it): the
+  // book's orders then get nothing, which the nodes know from public figures.
+  const buyFlowIsMargin = terms.anyPriceBuyWh >= volumeWh;
+  const sellFlowIsMargin = terms.anyPriceSellWh >= volumeWh;
+  const buySplit = buyFlowIsMargin ? nothing(buy.count) : { full: buyState.above, marginal: buyState.equal };
   // With sm ≥ 1 the marginal sells have q − 1 = sm − 1 and the full ones everything below it (q = 0
   // included); with sm = 0 the marginal sells are exactly those at q = 0.
-  const sells: SideSplit = supplyAtZeroShort
-    ? { full: sub(sub(sell.volumes, sellState.above), sellState.equal), marginal: sellState.equal }
-    : { full: zeros(sell.count), marginal: zeroPriced };
-  const [buyFull, buyMarginal, sellFull, sellMarginal] = await open(
+  const sellSplit = sellFlowIsMargin
+    ? nothing(sell.count)
+    : supplyAtZeroShort
+      ? { full: sub(sub(sell.volumes, sellState.above), sellState.equal), marginal: sellState.equal }
+      : { full: zeros(sell.count), marginal: zeroPriced };
+  const [buyFull, buyMarginal, sellFull, sellMarginal] = (await open(
     party,
-    concatScalars([total(buys.full), total(buys.marginal), total(sells.full), total(sells.marginal)]),
-  );
+    concatScalars([
+      total(buySplit.full),
+      total(buySplit.marginal),
+      total(sellSplit.full),
+      total(sellSplit.marginal),
+    ]),
+  )) as unknown as [bigint, bigint, bigint, bigint];
+  const buyPrice = buyFlowIsMargin ? ABOVE_GRID : buyMargin;
+  const sellPrice = sellFlowIsMargin ? BELOW_GRID : supplyAtZeroShort ? sellBelow + 1 : 0;
+  const buys = sideOutcome(buySplit, buyPrice, volumeWh, terms.anyPriceBuyWh, buyFull, buyMarginal);
+  const sells = sideOutcome(sellSplit, sellPrice, volumeWh, terms.anyPriceSellWh, sellFull, sellMarginal);
+  // The maximisers of min(D, S) in the band are [max(sm, lo), min(bm, hi)].
+  const low = Math.max(sellPrice, terms.band.feedIn);
+  const high = Math.min(buyPrice, terms.band.retail);
   return {
     volumeWh,
-    clearingPrice: Math.floor((sellMargin + buyMargin) / 2),
-    buy: { price: buyMargin, sharedWh: volumeWh - (buyFull as bigint), marginalWh: buyMarginal as bigint },
-    sell: {
-      price: sellMargin,
-      sharedWh: volumeWh - (sellFull as bigint),
-      marginalWh: sellMarginal as bigint,
-    },
-    buys,
-    sells,
+    clearingPrice: Math.floor((low + high) / 2),
+    buy: buys.margin,
+    sell: sells.margin,
+    buys: buys.split,
+    sells: sells.split,
   };
+}
+
+/**
+ * One side's public figures (spec/market.md's R and M, a flow order counted like any order) and
+ * what the book's own marginal orders share. A flow beyond the margin is filled in full, so the book's
+ * orders share R; a flow that is the margin takes all of V*.
+ */
+function sideOutcome(
+  split: { full: Shared; marginal: Shared },
+  price: number,
+  volumeWh: bigint,
+  anyPriceWh: bigint,
+  fullWh: bigint,
+  marginalWh: bigint,
+): { margin: SideMargin; split: SideSplit } {
+  if (anyPriceWh >= volumeWh) {
+    return {
+      margin: { price, sharedWh: volumeWh, marginalWh: anyPriceWh },
+      split: { ...split, sharedWh: 0n, marginalWh: 0n },
+    };
+  }
+  const sharedWh = volumeWh - anyPriceWh - fullWh;
+  return { margin: { price, sharedWh, marginalWh }, split: { ...split, sharedWh, marginalWh } };
+}
+
+/**
+ * V* within the band: as D falls and S rises, the most min(D, S) reaches on [lo, hi] is
+ * min(max(S(p1), D(p1 + 1)), S(hi), D(lo)). The caps matter only where the crossing alone is wrong:
+ * a band narrower than the orders' limits (a split-off zone); no crossing on the grid, when sells at
+ * q = 0 or a sell flow give D(0) < S(0) (then V* = D(0)); a buy flow above the grid, which
+ * D(p1 + 1) would count at p1 = 65535 (then V* = S(65535)). S(hi) and D(lo) stay shared.
+ */
+async function capToBand(
+  party: Party,
+  maxVolume: Shared,
+  buy: SharedSide,
+  sell: SharedSide,
+  sellTotal: Shared,
+  terms: AuctionTerms,
+  bits: number,
+): Promise<Shared> {
+  const { band, limits } = terms;
+  const limitBits = PRICE_BITS + 2;
+  let volume = maxVolume;
+  if (band.retail < limits.retail || terms.anyPriceBuyWh > 0n) {
+    let supply = sellTotal;
+    if (band.retail < limits.retail) {
+      const atMost = await lessThanPublic(
+        party,
+        limitValues(sell, true, party),
+        BigInt(band.retail + 1),
+        limitBits,
+      );
+      const offered = await dotSegments(party, sell.volumes, atMost, [sell.count]);
+      supply = add(offered, publicScalar(party, terms.anyPriceSellWh));
+    }
+    volume = await minimum(party, volume, supply, bits);
+  }
+  if (band.feedIn > limits.feedIn || limits.feedIn === 0 || terms.anyPriceSellWh > 0n) {
+    let demand = add(total(buy.volumes), publicScalar(party, terms.anyPriceBuyWh));
+    if (band.feedIn > limits.feedIn) {
+      const below = await lessThanPublic(
+        party,
+        limitValues(buy, false, party),
+        BigInt(band.feedIn),
+        limitBits,
+      );
+      demand = sub(demand, await dotSegments(party, buy.volumes, below, [buy.count]));
+    }
+    volume = await minimum(party, volume, demand, bits);
+  }
+  return volume;
+}
+
+/** min(a, b) of shared values: a + [b − a < 0]·(b − a). */
+async function minimum(party: Party, a: Shared, b: Shared, bits: number): Promise<Shared> {
+  const gap = sub(b, a);
+  return add(a, await mul(party, await lessThanZero(party, gap, bits), gap));
+}
+
+/** max(a, b) of shared values: a − [a − b < 0]·(a − b). */
+async function maximum(party: Party, a: Shared, b: Shared, bits: number): Promise<Shared> {
+  const gap = sub(a, b);
+  return sub(a, await mul(party, await lessThanZero(party, gap, bits), gap));
+}
+
+/** No order of a side at or beyond the margin. */
+function nothing(count: number): { full: Shared; marginal: Shared } {
+  return { full: zeros(count), marginal: zeros(count) };
+}
+
+/** A public value as a shared scalar, mod 2^64. */
+function publicScalar(party: Party, value: bigint): Shared {
+  return publicShared(party.id, new BigUint64Array([BigInt.asUintN(64, value)]));
 }
 
 /**
@@ -180,9 +331,7 @@ async function secretCrossing(
   // D(p1 + 1) = Σ above on the buy side; S(p1) = total − Σ (above + equal) on the sell side.
   const demandAbove = total(buyState.above);
   const supplyAt = sub(sellTotal, add(total(sellState.above), total(sellState.equal)));
-  const supplyLarger = await lessThanZero(party, sub(demandAbove, supplyAt), bits);
-  const gain = await mul(party, supplyLarger, sub(supplyAt, demandAbove));
-  return { maxVolume: add(demandAbove, gain) };
+  return { maxVolume: await maximum(party, demandAbove, supplyAt, bits) };
 }
 
 /** The volume at digit ≥ 1, 2, 3 among a side's equal orders. */

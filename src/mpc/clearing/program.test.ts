@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { orderBook } from "../../../test/support/books.ts";
+import { orderBook, zonedOrderBook } from "../../../test/support/books.ts";
 import { dealBook, runParties } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { clearCommunity } from "../../market/clear.ts";
@@ -61,6 +61,28 @@ describe("the clear program", () => {
       }),
       propertyOptions(0.1),
     );
+  });
+
+  it("equals the reference on random zoned books: market splitting, flows at the margin, zones split in turn", async () => {
+    await fc.assert(
+      fc.asyncProperty(zonedOrderBook(), async (request) => {
+        assert.deepEqual(await clearPrivately(request), clearCommunity(request));
+      }),
+      propertyOptions(0.1),
+    );
+  });
+
+  it("clears a book whose zero-priced sells outweigh all demand (no crossing on the grid)", async () => {
+    const request: ClearRequest = {
+      version: 1,
+      slot: "2026-06-01T12:00:00Z",
+      prices: { feedIn: 0, retail: 2000 },
+      orders: [
+        { id: "b", side: "buy", volumeWh: 5, limitPrice: 100 },
+        { id: "s", side: "sell", volumeWh: 10, limitPrice: 0 },
+      ],
+    };
+    assert.deepEqual(await clearPrivately(request), clearCommunity(request));
   });
 
   it("refuses bad orders by position inside MPC, without stopping the others", async () => {

@@ -12,15 +12,25 @@ import { lessThanZero, oneMinus } from "../compare.ts";
 import type { Party } from "../party.ts";
 import type { Program } from "../programs.ts";
 import { clearBook } from "./auction.ts";
-import { bookInputWords, limitValues, loadBook, selectOrders } from "./book.ts";
+import { assembleSide, bookInputWords, limitValues, loadBook } from "./book.ts";
+import { splitMarketPrivately } from "./zones.ts";
 
 /** Bits of every volume after validation: the spec's bound of 2^32 − 1 Wh. */
 const VOLUME_BITS = 32;
 
 const MAX_ORDERS = 1_000_000;
+/** Feeder zones of one slot: a DSO's low-voltage feeders, and pairwise comparisons stay small. */
+const MAX_ZONES = 256;
 const countField = integerField(0, MAX_ORDERS, "not a count", `above ${MAX_ORDERS}`);
 
 /** The public parameters of one slot's clearing. */
+const zoneTermsSchema = z.strictObject({
+  exportLimitWh: integerField(0, MAX_ENERGY_WH, "not a limit", "above the energy bound"),
+  importLimitWh: integerField(0, MAX_ENERGY_WH, "not a limit", "above the energy bound"),
+  buysBefore: countField,
+  sellsBefore: countField,
+});
+
 export const clearParamsSchema = z
   .strictObject({
     buys: countField,
@@ -31,12 +41,33 @@ export const clearParamsSchema = z
     caps: z
       .array(z.union([z.null(), integerField(0, MAX_ENERGY_WH, "not a cap", "above the energy bound")]))
       .optional(),
+    /** Feeder zones in ascending id order (zones.ts), with `orderZones`: each order's zone (buys, then sells). */
+    zones: z.array(zoneTermsSchema).min(1, { error: "lists no zone" }).max(MAX_ZONES).optional(),
+    orderZones: z
+      .array(integerField(0, MAX_ZONES - 1, "not a zone index", "above the zone count"))
+      .optional(),
   })
   .refine((p) => p.caps === undefined || p.caps.length === p.buys + p.sells, {
     error: "caps must list one entry per order (buys, then sells)",
     path: ["caps"],
   })
-  .refine((p) => p.feedIn <= p.retail, { error: "feedIn is above retail", path: ["feedIn"] });
+  .refine((p) => p.feedIn <= p.retail, { error: "feedIn is above retail", path: ["feedIn"] })
+  .refine((p) => (p.zones === undefined) === (p.orderZones === undefined), {
+    error: "zones and orderZones come together",
+    path: ["orderZones"],
+  })
+  .refine((p) => p.orderZones === undefined || p.orderZones.length === p.buys + p.sells, {
+    error: "orderZones must list one zone per order (buys, then sells)",
+    path: ["orderZones"],
+  })
+  .refine((p) => p.orderZones === undefined || p.orderZones.every((zone) => zone < (p.zones?.length ?? 0)), {
+    error: "orderZones names a zone that zones does not list",
+    path: ["orderZones"],
+  })
+  .refine((p) => (p.zones ?? []).every((zone) => zone.buysBefore <= p.buys && zone.sellsBefore <= p.sells), {
+    error: "a zone's buysBefore or sellsBefore is above the order count",
+    path: ["zones"],
+  });
 export type ClearParams = z.infer<typeof clearParamsSchema>;
 
 /** What the nodes publish: all of it allowed by spec/market.md, plus the positions of refused orders. */
@@ -45,6 +76,8 @@ export interface ClearPublic {
   volumeWh: string;
   /** Positions (buys, then sells) of orders that failed validation. */
   refused: number[];
+  /** With zones: each zone's price and net export (Wh, negative: import), in the order of the params. */
+  zones?: { clearingPrice: number | null; netExportWh: string }[];
 }
 
 /**
@@ -65,17 +98,44 @@ export const clearProgram: Program<ClearParams> = {
     const validPositions = (from: number, to: number) =>
       [...valid.slice(from, to)].flatMap((ok, k) => (ok === 1n ? [k] : []));
     const [keptBuys, keptSells] = [validPositions(0, buys), validPositions(buys, buys + sells)];
-    const clearing = await clearBook(
-      party,
-      selectOrders(buy, keptBuys, slice(capped, 0, buys)),
-      selectOrders(sell, keptSells, slice(capped, buys, buys + sells)),
-      VOLUME_BITS,
-    );
+    const band = { feedIn: params.feedIn, retail: params.retail };
+    const keptBuySide = assembleSide(party, buy, keptBuys, slice(capped, 0, buys));
+    const keptSellSide = assembleSide(party, sell, keptSells, slice(capped, buys, buys + sells));
+    const refused = [...valid].flatMap((ok, position) => (ok === 1n ? [] : [position]));
+    const { zones, orderZones } = params;
+    const clearing =
+      zones === undefined || orderZones === undefined
+        ? await clearBook(party, keptBuySide, keptSellSide, VOLUME_BITS, {
+            band,
+            limits: band,
+            anyPriceBuyWh: 0n,
+            anyPriceSellWh: 0n,
+          })
+        : await splitMarketPrivately(
+            party,
+            { side: keptBuySide, zoneOf: keptBuys.map((k) => orderZones[k] as number), positions: keptBuys },
+            {
+              side: keptSellSide,
+              zoneOf: keptSells.map((k) => orderZones[buys + k] as number),
+              positions: keptSells,
+            },
+            zones,
+            band,
+            VOLUME_BITS,
+          );
     const fills = scatter(clearing.fills, [...keptBuys, ...keptSells.map((k) => buys + k)], buys + sells);
     const result: ClearPublic = {
       clearingPrice: clearing.clearingPrice,
       volumeWh: clearing.volumeWh.toString(),
-      refused: [...valid].flatMap((ok, position) => (ok === 1n ? [] : [position])),
+      refused,
+      ...("zones" in clearing
+        ? {
+            zones: clearing.zones.map((zone) => ({
+              clearingPrice: zone.clearingPrice,
+              netExportWh: zone.netExportWh.toString(),
+            })),
+          }
+        : {}),
     };
     return { public: result, outputs: concat([fills, bound]) };
   },
