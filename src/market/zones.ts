@@ -8,6 +8,7 @@
 import {
   ABOVE_GRID,
   type AuctionOrder,
+  type AuctionResult,
   BELOW_GRID,
   clearAuction,
   compareIds,
@@ -35,6 +36,11 @@ export interface SplitResult {
   /** The price of the uncongested part of the community (the hub). */
   readonly clearingPrice: number | null;
   readonly zones: readonly ZoneClearing[];
+  /**
+   * Every auction the procedure ran, in order: the hub passes, then the split-off zones (flow orders
+   * last on their side). Their public figures are what a secure clearing may disclose.
+   */
+  readonly auctions: readonly AuctionResult[];
 }
 
 /** A congested zone split off from the hub, with its flow fixed at the limit it broke. */
@@ -60,9 +66,11 @@ interface SplitZone {
  */
 export function splitMarket(books: readonly ZoneBook[], band: PriceBand): SplitResult {
   const split: SplitZone[] = [];
+  const auctions: AuctionResult[] = [];
   for (;;) {
     const hubBooks = books.filter((book) => !split.some((s) => s.book === book));
     const hub = clearPart(hubBooks, split.map(hubFlow), band);
+    auctions.push(hub.auction);
     const worst = mostCongested(hubBooks, hub.zones, hub.clearingPrice);
     if (worst !== null) {
       split.push(worst);
@@ -75,11 +83,12 @@ export function splitMarket(books: readonly ZoneBook[], band: PriceBand): SplitR
       const zone = split[at] as SplitZone;
       const flowWh = hub.flowFillsWh[at] as number;
       const own = clearPart([book], [zoneFlow(zone, flowWh)], splitZoneBand(zone, band));
+      auctions.push(own.auction);
       // 0 − flow, not −flow: a zone that imports nothing reports 0, not −0.
       const netExportWh = zone.direction === "export" ? flowWh : 0 - flowWh;
       return { clearingPrice: own.clearingPrice, ...(own.zones[0] as PartFills), netExportWh };
     });
-    return { clearingPrice: hub.clearingPrice, zones };
+    return { clearingPrice: hub.clearingPrice, zones, auctions };
   }
 }
 
@@ -119,7 +128,7 @@ function clearPart(
   books: readonly ZoneBook[],
   flows: readonly FlowOrder[],
   band: PriceBand,
-): { clearingPrice: number | null; zones: PartFills[]; flowFillsWh: number[] } {
+): { clearingPrice: number | null; zones: PartFills[]; flowFillsWh: number[]; auction: AuctionResult } {
   const flowBuys = flows.filter((flow) => flow.side === "buy").map((flow) => flow.order);
   const flowSells = flows.filter((flow) => flow.side === "sell").map((flow) => flow.order);
   const auction = clearAuction(
@@ -144,7 +153,7 @@ function clearPart(
       ? (auction.buyFillsWh[buyOffset + flowBuys.indexOf(flow.order)] as number)
       : (auction.sellFillsWh[sellOffset + flowSells.indexOf(flow.order)] as number),
   );
-  return { clearingPrice: auction.clearingPrice, zones, flowFillsWh };
+  return { clearingPrice: auction.clearingPrice, zones, flowFillsWh, auction };
 }
 
 /**

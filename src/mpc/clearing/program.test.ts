@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { orderBook, zonedOrderBook } from "../../../test/support/books.ts";
@@ -6,6 +7,7 @@ import { dealBook, runParties } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { clearCommunity } from "../../market/clear.ts";
 import type { ClearRequest } from "../../market/types.ts";
+import { splitMarket } from "../../market/zones.ts";
 import { MAX_ENERGY_WH } from "../../units/index.ts";
 import type { Shared } from "../arithmetic.ts";
 import { type NodeShares, reconstruct } from "../client.ts";
@@ -145,4 +147,57 @@ describe("the clear program", () => {
       );
     }
   });
+
+  it("discloses, with zones, only each auction's public figures, which zone splits off, and the zones' net exports", async () => {
+    const hillMillPark = JSON.parse(
+      readFileSync(
+        new URL("../../../test/vectors/market-splitting/hill-mill-park.input.json", import.meta.url),
+        "utf8",
+      ),
+    ) as ClearRequest;
+    const books = fc.sample(zonedOrderBook(), { seed: 3, numRuns: 30 });
+    for (const request of [hillMillPark, ...books]) {
+      const prepared = prepareClear(request);
+      const { disclosed } = await runClear(prepared.params, prepared.inputs, prepared.bitWords);
+      const allowed = allowedFigures(request);
+      for (const view of disclosed) {
+        assert.ok(
+          view.slice(1).every((values) => values.length <= 2 * (request.zones?.length ?? 0) + 7),
+          "after validity, nothing as long as the book",
+        );
+        for (const value of view.flat()) assert.ok(allowed.has(value), `${value} is not a public figure`);
+      }
+    }
+  });
 });
+
+/**
+ * What the nodes may learn of a zoned book: 0/1 (validity, search outcomes, split decisions), and per
+ * auction of the reference procedure V*, and per side V* − R (what is filled beyond the margin, less
+ * a flow that takes any price) and M; each zone's net export.
+ */
+function allowedFigures(request: ClearRequest): Set<bigint> {
+  const zones = request.zones ?? [];
+  const books = zones.map((zone) => {
+    const orders = request.orders.filter((order) => order.zone === zone.id);
+    return {
+      zone,
+      buys: orders.filter((o) => o.side === "buy"),
+      sells: orders.filter((o) => o.side === "sell"),
+    };
+  });
+  const split = splitMarket(books, request.prices);
+  const flows = [0, ...split.zones.map((zone) => Math.abs(zone.netExportWh))];
+  const allowed = new Set<bigint>([0n, 1n]);
+  const word = (value: number) => BigInt.asUintN(64, BigInt(value));
+  for (const auction of split.auctions) {
+    allowed.add(word(auction.volumeWh));
+    for (const margin of [auction.buyMargin, auction.sellMargin]) {
+      if (margin === null) continue;
+      allowed.add(word(margin.marginalWh));
+      for (const flow of flows) allowed.add(word(auction.volumeWh - margin.sharedWh - flow));
+    }
+  }
+  for (const zone of split.zones) allowed.add(word(zone.netExportWh));
+  return allowed;
+}
