@@ -18,7 +18,18 @@
  * @module
  */
 import { ABOVE_GRID, BELOW_GRID, type PriceBand } from "../../market/auction.ts";
-import { add, concat, dotSegments, mul, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import {
+  add,
+  addPublic,
+  concat,
+  dotSegments,
+  mul,
+  open,
+  publicShared,
+  type Shared,
+  slice,
+  sub,
+} from "../arithmetic.ts";
 import { lessThanPublic, lessThanZero, lessThanZeroOpened, oneMinus } from "../compare.ts";
 import type { Party } from "../party.ts";
 import {
@@ -118,15 +129,15 @@ export async function findMargins(
   const [buyPairs, sellPairs] = (await digitProducts(party, [buy, sell])) as [Shared, Shared];
   const crossing = await secretCrossing(
     party,
-    buy,
-    sell,
+    [buy, sell],
     [buyPairs, sellPairs],
     // A buy that pays any price is above every candidate from the start.
     [{ equal: buy.volumes, above: scalar(terms.anyPriceBuyWh) }, summedAbove(sellStart)],
     sellTotal,
     bits,
   );
-  const maxVolume = await capToBand(party, crossing.maxVolume, buy, sell, sellTotal, terms, bits);
+  const caps = await bandCaps(party, buy, sell, sellTotal, terms);
+  const maxVolume = await cappedMaximum(party, crossing.demandAbove, crossing.supplyAt, caps, bits);
   const volumeWh = (await open(party, maxVolume))[0] as bigint;
   if (volumeWh === 0n) return { volumeWh: 0n };
   const volume = scalar(volumeWh);
@@ -227,20 +238,18 @@ function sideOutcome(
  * min(max(S(p1), D(p1 + 1)), S(hi), D(lo)). The caps matter only where the crossing alone is wrong:
  * a band narrower than the orders' limits (a split-off zone); no crossing on the grid, when sells at
  * q = 0 or a sell flow give D(0) < S(0) (then V* = D(0)); a buy flow above the grid, which
- * D(p1 + 1) would count at p1 = 65535 (then V* = S(65535)). S(hi) and D(lo) stay shared.
+ * D(p1 + 1) would count at p1 = 65535 (then V* = S(65535)). Only the caps needed are returned, shared.
  */
-async function capToBand(
+async function bandCaps(
   party: Party,
-  maxVolume: Shared,
   buy: SharedSide,
   sell: SharedSide,
   sellTotal: Shared,
   terms: AuctionTerms,
-  bits: number,
-): Promise<Shared> {
+): Promise<Shared[]> {
   const { band, limits } = terms;
   const limitBits = PRICE_BITS + 2;
-  let volume = maxVolume;
+  const caps: Shared[] = [];
   if (band.retail < limits.retail || terms.anyPriceBuyWh > 0n) {
     let supply = sellTotal;
     if (band.retail < limits.retail) {
@@ -253,7 +262,7 @@ async function capToBand(
       const offered = await dotSegments(party, sell.volumes, atMost, [sell.count]);
       supply = add(offered, publicScalar(party, terms.anyPriceSellWh));
     }
-    volume = await minimum(party, volume, supply, bits);
+    caps.push(supply);
   }
   if (band.feedIn > limits.feedIn || limits.feedIn === 0 || terms.anyPriceSellWh > 0n) {
     let demand = add(total(buy.volumes), publicScalar(party, terms.anyPriceBuyWh));
@@ -266,8 +275,38 @@ async function capToBand(
       );
       demand = sub(demand, await dotSegments(party, buy.volumes, below, [buy.count]));
     }
-    volume = await minimum(party, volume, demand, bits);
+    caps.push(demand);
   }
+  return caps;
+}
+
+/**
+ * min(max(a, b), caps…) of shared scalars. With one cap c: [a < b], [c < a] and [c < b] in one
+ * comparison; max(a, b) = a + [a < b](b − a), and c < max(a, b) exactly when c < a or c < b.
+ */
+async function cappedMaximum(
+  party: Party,
+  a: Shared,
+  b: Shared,
+  caps: readonly Shared[],
+  bits: number,
+): Promise<Shared> {
+  const [cap, ...more] = caps;
+  if (cap === undefined) return maximum(party, a, b, bits);
+  const signs = await lessThanZero(party, concat([sub(a, b), sub(cap, a), sub(cap, b)]), bits);
+  const [aSmaller, capBelowA, capBelowB] = [0, 1, 2].map((k) => slice(signs, k, k + 1)) as [
+    Shared,
+    Shared,
+    Shared,
+  ];
+  const [gain, capBelowBoth] = (await mulPairs(party, [aSmaller, capBelowA], [sub(b, a), capBelowB])) as [
+    Shared,
+    Shared,
+  ];
+  const larger = add(a, gain);
+  const capBelow = sub(add(capBelowA, capBelowB), capBelowBoth);
+  let volume = add(larger, await mul(party, capBelow, sub(cap, larger)));
+  for (const extra of more) volume = await minimum(party, volume, extra, bits);
   return volume;
 }
 
@@ -294,103 +333,127 @@ function publicScalar(party: Party, value: bigint): Shared {
 }
 
 /**
- * The crossing search with secret outcomes. Each step: one round for the hits, a comparison whose
- * 0/1 result d stays shared, and one round to apply it: equal' = equal − hit + d·(2·hit − equal),
- * above' = above + hit − d·hit. Returns V* = max(S(p1), D(p1 + 1)) as a shared scalar.
+ * The crossing search with secret outcomes, a base-4 digit per step. Per side the state is each
+ * order's `equal` volume (limit digits so far = the secret prefix) and the sum of `above`. A step:
+ * 1. H_k = Σ equal·[digit ≥ k] for k = 1, 2, 3 by dot products: one word per side and k, not per order;
+ * 2. t_k = [D(c_k) ≥ S(c_k)] for the candidates c_1 < c_2 < c_3, shared (t_1 ≥ t_2 ≥ t_3);
+ * 3. above' = above + H_{δ+1} (δ = Σ t_k, the secret digit) from scalar products, and each order's
+ *    selector [digit = δ] from three products of a shared scalar with the order's digit indicators;
+ * 4. equal' = equal · selector, one product per order.
+ * The last step needs no order's state any more, only Σ equal', which the H_k give: steps 3–4 are
+ * scalar products there. Four words per order and step instead of the six of multiplying the volumes
+ * by the digit indicators before the comparison, for one round more per step.
+ * Returns D(p1 + 1) and S(p1), shared scalars.
  */
 async function secretCrossing(
   party: Party,
-  buy: SharedSide,
-  sell: SharedSide,
+  sides: readonly [SharedSide, SharedSide],
   pairs: readonly [Shared, Shared],
   starts: readonly [SideState, SideState],
   sellTotal: Shared,
   bits: number,
-): Promise<{ maxVolume: Shared }> {
-  let [buyState, sellState] = starts;
+): Promise<{ demandAbove: Shared; supplyAt: Shared }> {
+  let states: SideState[] = [...starts];
   for (let digit = PRICE_DIGITS - 1; digit >= 0; digit--) {
-    const [buyHits, sellHits] = (await digitHits(party, [
-      { state: buyState, side: buy, pairs: pairs[0], digit },
-      { state: sellState, side: sell, pairs: pairs[1], digit },
-    ])) as [Hits, Hits];
+    const atLeast = sides.map((side, s) => digitAtLeast(side, pairs[s] as Shared, digit));
+    const totals = await dotSegments(
+      party,
+      concat(states.flatMap((state) => [state.equal, state.equal, state.equal])),
+      concat(atLeast.flat()),
+      sides.flatMap((side) => [side.count, side.count, side.count]),
+    );
+    const [buyAbove, sellAbove] = states.map((state) => state.above) as [Shared, Shared];
     const gaps = [0, 1, 2].map((k) =>
       sub(
-        volumeAtOrAbove(buyState, buyHits[k] as Shared),
-        sub(sellTotal, volumeAtOrAbove(sellState, sellHits[k] as Shared)),
+        add(buyAbove, slice(totals, k, k + 1)),
+        sub(sellTotal, add(sellAbove, slice(totals, 3 + k, 4 + k))),
       ),
     );
-    // t_k = [D(c_k) ≥ S(c_k)] for the candidates c_1 < c_2 < c_3, shared: t_1 ≥ t_2 ≥ t_3.
-    const taken = oneMinus(party, await lessThanZero(party, concatScalars(gaps), bits));
-    [buyState, sellState] = (await advanceSecret(
-      party,
-      [buyState, sellState],
-      [buyHits, sellHits],
-      taken,
-    )) as [SideState, SideState];
+    const taken = oneMinus(party, await lessThanZero(party, concat(gaps), bits));
+    states = await advanceSecret(party, states, atLeast, totals, taken, digit > 0);
   }
   // D(p1 + 1) = Σ above on the buy side; S(p1) = total − Σ (above + equal) on the sell side.
-  const demandAbove = total(buyState.above);
-  const supplyAt = sub(sellTotal, add(total(sellState.above), total(sellState.equal)));
-  return { maxVolume: await maximum(party, demandAbove, supplyAt, bits) };
+  const [buyState, sellState] = states as [SideState, SideState];
+  return { demandAbove: buyState.above, supplyAt: sub(sellTotal, add(sellState.above, sellState.equal)) };
+}
+
+/** [digit ≥ 1], [digit ≥ 2], [digit ≥ 3] of every order's limit at base-4 digit j: hi ∨ lo, hi, hi·lo (local). */
+function digitAtLeast(side: SharedSide, pairs: Shared, digit: number): [Shared, Shared, Shared] {
+  const high = bitPlane(side, 2 * digit + 1);
+  const both = slice(pairs, digit * side.count, (digit + 1) * side.count);
+  return [sub(add(high, bitPlane(side, 2 * digit)), both), high, both];
+}
+
+/**
+ * Applies the shared outcomes t_1 ≥ t_2 ≥ t_3 of one step (δ = Σ t_k). With g_k = [digit ≥ k]
+ * (g_0 = 1, g_4 = 0) and H_k = Σ equal·g_k:
+ * above' = above + H_1 + t_1(H_2 − H_1) + t_2(H_3 − H_2) − t_3·H_3;
+ * selector = [digit = δ] = 1 − g_1 + t_1(2g_1 − g_2 − 1) + t_2(2g_2 − g_1 − g_3) + t_3(2g_3 − g_2),
+ * and equal' = equal · selector when `perOrder`; otherwise only Σ equal' = Σ_k [δ = k](H_k − H_{k+1}),
+ * again linear in the t_k, is kept (as `equal`, a shared scalar).
+ */
+async function advanceSecret(
+  party: Party,
+  states: readonly SideState[],
+  atLeast: readonly [Shared, Shared, Shared][],
+  totals: Shared,
+  taken: Shared,
+  perOrder: boolean,
+): Promise<SideState[]> {
+  const t = [0, 1, 2].map((k) => slice(taken, k, k + 1));
+  const one = (n: number) => addPublic(party.id, zeros(n), 1n);
+  const twice = (x: Shared) => add(x, x);
+  const lefts: Shared[] = [];
+  const rights: Shared[] = [];
+  const sums = states.map((state, s) => {
+    const [h1, h2, h3] = [0, 1, 2].map((k) => slice(totals, 3 * s + k, 3 * s + k + 1)) as [
+      Shared,
+      Shared,
+      Shared,
+    ];
+    // above' terms, then (last step) Σ equal' terms: [δ = k] = t_k − t_{k+1} (t_0 = 1, t_4 = 0).
+    lefts.push(...t);
+    rights.push(sub(h2, h1), sub(h3, h2), sub(zeros(1), h3));
+    if (!perOrder) {
+      const exactly = [sub(total(state.equal), h1), sub(h1, h2), sub(h2, h3), h3];
+      lefts.push(...t);
+      rights.push(
+        sub(exactly[1] as Shared, exactly[0] as Shared),
+        sub(exactly[2] as Shared, exactly[1] as Shared),
+        sub(exactly[3] as Shared, exactly[2] as Shared),
+      );
+      return { above: add(state.above, h1), equal: exactly[0] as Shared };
+    }
+    const [g1, g2, g3] = atLeast[s] as [Shared, Shared, Shared];
+    const n = g1.own.length;
+    lefts.push(...t.map((tk) => broadcast(tk, n)));
+    rights.push(sub(sub(twice(g1), g2), one(n)), sub(sub(twice(g2), g1), g3), sub(twice(g3), g2));
+    return { above: add(state.above, h1), equal: sub(one(n), g1) };
+  });
+  const products = await mulPairs(party, lefts, rights);
+  let at = 0;
+  const next = () => products[at++] as Shared;
+  const advanced = sums.map((base) => {
+    const above = add(add(add(base.above, next()), next()), next());
+    const equal = add(add(add(base.equal, next()), next()), next());
+    return { above, equal };
+  });
+  if (!perOrder) return advanced;
+  // equal' = equal · selector, every side in one round.
+  const equals = await mulPairs(
+    party,
+    states.map((state) => state.equal),
+    advanced.map((state) => state.equal),
+  );
+  return advanced.map((state, s) => ({ above: state.above, equal: equals[s] as Shared }));
 }
 
 /** The volume at digit ≥ 1, 2, 3 among a side's equal orders. */
 type Hits = [Shared, Shared, Shared];
 
-/**
- * Applies shared outcomes t_1 ≥ t_2 ≥ t_3 to several sides' states (`above` summed) in one
- * multiplication round. With
- * h_k the volume at digit ≥ k among the equal orders (h_0 = equal, h_4 = 0), the digit is δ = Σ t_k and
- * above' = above + h_{δ+1} = above + h_1 + t_1(h_2 − h_1) + t_2(h_3 − h_2) − t_3·h_3,
- * equal' = h_δ − h_{δ+1} = equal − h_1 + t_1(2h_1 − equal − h_2) + t_2(2h_2 − h_1 − h_3) + t_3(2h_3 − h_2).
- */
-async function advanceSecret(
-  party: Party,
-  states: readonly SideState[],
-  hits: readonly Hits[],
-  taken: Shared,
-): Promise<SideState[]> {
-  const lefts: Shared[] = [];
-  const rights: Shared[] = [];
-  states.forEach((state, k) => {
-    const [h1, h2, h3] = hits[k] as Hits;
-    const n = h1.own.length;
-    const [t1, t2, t3] = [0, 1, 2].map((j) => broadcast(slice(taken, j, j + 1), n)) as [
-      Shared,
-      Shared,
-      Shared,
-    ];
-    const scalars = [0, 1, 2].map((j) => slice(taken, j, j + 1));
-    const twice = (x: Shared) => add(x, x);
-    // `above` is only ever summed here, so it is kept as its sum: three scalar products, not three per order.
-    lefts.push(...scalars, t1, t2, t3);
-    rights.push(
-      total(sub(h2, h1)),
-      total(sub(h3, h2)),
-      total(sub(zerosLike(h3), h3)),
-      sub(sub(twice(h1), state.equal), h2),
-      sub(sub(twice(h2), h1), h3),
-      sub(twice(h3), h2),
-    );
-  });
-  const products = await mulPairs(party, lefts, rights);
-  return states.map((state, k) => {
-    const [h1] = hits[k] as Hits;
-    const [a1, a2, a3, e1, e2, e3] = products.slice(6 * k, 6 * k + 6) as Shared[];
-    return {
-      above: add(add(add(state.above, total(h1)), add(a1 as Shared, a2 as Shared)), a3 as Shared),
-      equal: add(add(sub(state.equal, h1), add(e1 as Shared, e2 as Shared)), e3 as Shared),
-    };
-  });
-}
-
 /** A state whose `above` is kept as its sum (a shared scalar). */
 function summedAbove(state: SideState): SideState {
   return { equal: state.equal, above: total(state.above) };
-}
-
-function zerosLike(x: Shared): Shared {
-  return zeros(x.own.length);
 }
 
 /** Several element-wise products in one round. */
