@@ -33,10 +33,8 @@ import {
 import { lessThanPublic, lessThanZero, lessThanZeroOpened, oneMinus } from "../compare.ts";
 import type { Party } from "../party.ts";
 import {
-  advanceDigit,
   bitPlane,
   differenceBits,
-  digitHits,
   digitProducts,
   limitValues,
   PRICE_BITS,
@@ -45,7 +43,6 @@ import {
   type SideState,
   startState,
   total,
-  volumeAtOrAbove,
   zeros,
 } from "./book.ts";
 
@@ -152,14 +149,12 @@ export async function findMargins(
   let sellBelow = 0;
   let supplyAtZeroShort = false;
   for (let digit = PRICE_DIGITS - 1; digit >= 0; digit--) {
-    const [buyHits, sellHits] = (await digitHits(party, [
-      { state: buyState, side: buy, pairs: buyPairs, digit },
-      { state: sellState, side: sell, pairs: sellPairs, digit },
-    ])) as [Hits, Hits];
-    const checks = [
-      ...buyHits.map((hit) => sub(volumeAtOrAbove(buyState, hit), buyGoal)),
-      ...sellHits.map((hit) => sub(sub(sellTotal, volumeAtOrAbove(sellState, hit)), volume)),
-    ];
+    const atLeast = [digitAtLeast(buy, buyPairs, digit), digitAtLeast(sell, sellPairs, digit)];
+    const totals = await sumsAtLeast(party, [buyState, sellState], atLeast);
+    const candidate = (side: number, k: number) => slice(totals, 3 * side + k, 3 * side + k + 1);
+    const checks = [0, 1, 2].map((k) => sub(add(total(buyState.above), candidate(0, k)), buyGoal));
+    for (const k of [0, 1, 2])
+      checks.push(sub(sub(sellTotal, add(total(sellState.above), candidate(1, k))), volume));
     if (digit === PRICE_DIGITS - 1)
       checks.push(sub(add(total(zeroPriced), scalar(terms.anyPriceSellWh)), volume));
     const short = await lessThanZeroOpened(party, concatScalars(checks), bits);
@@ -169,8 +164,10 @@ export async function findMargins(
     if (digit === PRICE_DIGITS - 1) supplyAtZeroShort = short[6] === 1;
     buyMargin |= buyDigit << (2 * digit);
     sellBelow |= sellDigit << (2 * digit);
-    buyState = advanceDigit(buyState, buyHits, buyDigit);
-    sellState = advanceDigit(sellState, sellHits, sellDigit);
+    [buyState, sellState] = (await advanceOpened(party, [buyState, sellState], atLeast, [
+      buyDigit,
+      sellDigit,
+    ])) as [SideState, SideState];
   }
   // A flow that alone reaches V* is the margin by itself (bm above the grid, sm below it): the
   // book's orders then get nothing, which the nodes know from public figures.
@@ -356,12 +353,7 @@ async function secretCrossing(
   let states: SideState[] = [...starts];
   for (let digit = PRICE_DIGITS - 1; digit >= 0; digit--) {
     const atLeast = sides.map((side, s) => digitAtLeast(side, pairs[s] as Shared, digit));
-    const totals = await dotSegments(
-      party,
-      concat(states.flatMap((state) => [state.equal, state.equal, state.equal])),
-      concat(atLeast.flat()),
-      sides.flatMap((side) => [side.count, side.count, side.count]),
-    );
+    const totals = await sumsAtLeast(party, states, atLeast);
     const [buyAbove, sellAbove] = states.map((state) => state.above) as [Shared, Shared];
     const gaps = [0, 1, 2].map((k) =>
       sub(
@@ -375,6 +367,52 @@ async function secretCrossing(
   // D(p1 + 1) = Σ above on the buy side; S(p1) = total − Σ (above + equal) on the sell side.
   const [buyState, sellState] = states as [SideState, SideState];
   return { demandAbove: buyState.above, supplyAt: sub(sellTotal, add(sellState.above, sellState.equal)) };
+}
+
+/** H_k = Σ equal·[digit ≥ k] for k = 1, 2, 3 of every side (3·side + k − 1), by dot products in one round. */
+function sumsAtLeast(
+  party: Party,
+  states: readonly SideState[],
+  atLeast: readonly [Shared, Shared, Shared][],
+): Promise<Shared> {
+  return dotSegments(
+    party,
+    concat(states.flatMap((state) => [state.equal, state.equal, state.equal])),
+    concat(atLeast.flat()),
+    states.flatMap((state) => [state.equal.own.length, state.equal.own.length, state.equal.own.length]),
+  );
+}
+
+/**
+ * Moves each side past a digit whose value δ is public: equal' = equal·[digit = δ] and
+ * above' = above + equal·[digit > δ], from equal·g_δ and equal·g_{δ+1} (g_k = [digit ≥ k], g_0 = 1,
+ * g_4 = 0): at most two products per order, one when δ is 0 or 3, all sides in one round.
+ */
+async function advanceOpened(
+  party: Party,
+  states: readonly SideState[],
+  atLeast: readonly [Shared, Shared, Shared][],
+  digits: readonly number[],
+): Promise<SideState[]> {
+  const lefts: Shared[] = [];
+  const rights: Shared[] = [];
+  states.forEach((state, s) => {
+    const delta = digits[s] as number;
+    for (const k of [delta, delta + 1]) {
+      if (k >= 1 && k <= 3) {
+        lefts.push(state.equal);
+        rights.push((atLeast[s] as Shared[])[k - 1] as Shared);
+      }
+    }
+  });
+  const products = await mulPairs(party, lefts, rights);
+  let at = 0;
+  return states.map((state, s) => {
+    const delta = digits[s] as number;
+    const atDigit = delta === 0 ? state.equal : (products[at++] as Shared);
+    const beyond = delta === 3 ? zeros(state.equal.own.length) : (products[at++] as Shared);
+    return { equal: sub(atDigit, beyond), above: add(state.above, beyond) };
+  });
 }
 
 /** [digit ≥ 1], [digit ≥ 2], [digit ≥ 3] of every order's limit at base-4 digit j: hi ∨ lo, hi, hi·lo (local). */
@@ -447,9 +485,6 @@ async function advanceSecret(
   );
   return advanced.map((state, s) => ({ above: state.above, equal: equals[s] as Shared }));
 }
-
-/** The volume at digit ≥ 1, 2, 3 among a side's equal orders. */
-type Hits = [Shared, Shared, Shared];
 
 /** A state whose `above` is kept as its sum (a shared scalar). */
 function summedAbove(state: SideState): SideState {
