@@ -105,12 +105,16 @@ export async function dotSegments(
   const { own: y0, next: y1 } = y;
   let i = 0;
   for (let k = 0; k < segmentLengths.length; k++) {
-    let sum = z[k] as bigint;
+    // The sum lives in the word array, not in a local BigInt: each store wraps it to 64 bits, so V8
+    // keeps the loop native; a local accumulator would grow to 140-bit heap BigInts.
     for (const end = i + (segmentLengths[k] as number); i < end; i++) {
       const a = x0[i] as bigint;
-      sum += a * (y0[i] as bigint) + a * (y1[i] as bigint) + (x1[i] as bigint) * (y0[i] as bigint);
+      z[k] =
+        (z[k] as bigint) +
+        a * (y0[i] as bigint) +
+        a * (y1[i] as bigint) +
+        (x1[i] as bigint) * (y0[i] as bigint);
     }
-    z[k] = sum;
   }
   if (i !== lengthOf(x)) throw new RangeError(`segments cover ${i} of ${lengthOf(x)} values`);
   return reshareAdditive(party, z);
@@ -173,7 +177,7 @@ export async function shareFrom(
       return { own: mask as BigUint64Array, next: new BigUint64Array(n) };
     case 2: {
       const frames = await party.round({}, { next: n * WORD_BYTES });
-      return { own: new BigUint64Array(n), next: wordsOf(frames.next).slice() };
+      return { own: new BigUint64Array(n), next: wordsOf(frames.next) };
     }
   }
 }
@@ -193,7 +197,7 @@ export function randomShared(party: Party, n: number): Shared {
 /** Turns 3-out-of-3 shares into replicated ones: each party sends its share to its predecessor. */
 export async function reshareAdditive(party: Party, z: BigUint64Array): Promise<Shared> {
   const frames = await party.round({ prev: [z] }, { next: z.length * WORD_BYTES });
-  return { own: z, next: wordsOf(frames.next).slice() };
+  return { own: z, next: wordsOf(frames.next) };
 }
 
 /** Party i's place relative to a protocol's leading party: 0 for the leader, 1 for its successor, 2 for its predecessor. */
