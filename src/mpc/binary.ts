@@ -70,7 +70,7 @@ export async function and(party: Party, x: BitShared, y: BitShared): Promise<Bit
       (beta[i] as bigint);
   }
   const frames = await party.round({ prev: [z] }, { next: n * 8 });
-  return { own: z, next: wordsOf(frames.next).slice() };
+  return { own: z, next: wordsOf(frames.next) };
 }
 
 /** Opens shared bit words to all parties; one round. */

@@ -4,6 +4,7 @@ import { deal, runParties, seededWords } from "../../test/support/mpc.ts";
 import { mul } from "./arithmetic.ts";
 import { lessThan } from "./compare.ts";
 import { shuffle } from "./shuffle.ts";
+import { joinParts } from "./transport/frames.ts";
 import { memoryTransports } from "./transport/memory.ts";
 import { type PartyId, PeerError, type Transport } from "./transport/types.ts";
 
@@ -19,7 +20,10 @@ function wrap(
   return {
     party: inner.party,
     stats: inner.stats,
-    send: (to: PartyId, frame: Uint8Array) => inner.send(to, hooks.outgoing?.(frame, sent++) ?? frame),
+    send: (to: PartyId, ...parts: readonly ArrayBufferView[]) => {
+      const frame = joinParts(parts, 0);
+      inner.send(to, hooks.outgoing?.(frame, sent++) ?? frame);
+    },
     receive: async (from: PartyId) => {
       const frame = await inner.receive(from);
       hooks.received?.(frame);

@@ -131,9 +131,8 @@ export class Party {
   }
 
   #send(to: PartyId, parts: readonly ArrayBufferView[]): void {
-    const frame = concatParts(parts);
-    this.counters.bytesSent += frame.length;
-    this.transport.send(to, frame);
+    for (const part of parts) this.counters.bytesSent += part.byteLength;
+    this.transport.send(to, ...parts);
   }
 
   async #receive(from: PartyId, bytes: number): Promise<Uint8Array> {
@@ -148,20 +147,10 @@ export class Party {
   }
 }
 
-/** Copies the parts into one new frame, so later changes to the parts cannot alter bytes in flight. */
-function concatParts(parts: readonly ArrayBufferView[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const frame = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    frame.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), at);
-    at += part.byteLength;
-  }
-  return frame;
-}
-
-/** A received frame's words, copied to an aligned array when the frame's bytes are not 8-aligned. */
+/**
+ * A received frame's words: a view when the frame's bytes are 8-aligned (frames are the receiver's
+ * own, nothing else writes to them), else a copy.
+ */
 export function wordsOf(
   frame: Uint8Array,
   offsetBytes = 0,

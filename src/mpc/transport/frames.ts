@@ -33,6 +33,22 @@ export function writeFrameHeader(target: Uint8Array, offset: number, payloadByte
   target[offset + 3] = payloadBytes & 0xff;
 }
 
+/**
+ * The parts end to end in a new buffer, after `headerBytes` bytes left for a header: the one copy a
+ * sent frame gets. Not zero-filled first, as every byte is written.
+ */
+export function joinParts(parts: readonly ArrayBufferView[], headerBytes: number): Uint8Array {
+  let length = headerBytes;
+  for (const part of parts) length += part.byteLength;
+  const joined = Buffer.allocUnsafe(length);
+  let at = headerBytes;
+  for (const part of parts) {
+    joined.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), at);
+    at += part.byteLength;
+  }
+  return joined;
+}
+
 /** A length header announced a frame above the maximum: the stream cannot be trusted any further. */
 export class OversizedFrameError extends Error {
   override readonly name = "OversizedFrameError";
@@ -110,7 +126,8 @@ export class FrameReader {
       if (this.offset === first.byteLength) this.dropHead();
       return view;
     }
-    const copy = new Uint8Array(count);
+    // Not zero-filled first: every byte is written below.
+    const copy = Buffer.allocUnsafe(count);
     let filled = 0;
     while (filled < count) {
       const chunk = this.chunks[this.head] as Uint8Array;

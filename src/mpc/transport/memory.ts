@@ -3,7 +3,7 @@
  * queue per ordered pair, with the same timeout, close and delay behaviour as the TLS transport.
  * @module
  */
-import { checkPeer, DelayLine, PeerInbox } from "./frames.ts";
+import { checkPeer, DelayLine, joinParts, PeerInbox } from "./frames.ts";
 import { PARTIES, type PartyId, PeerError, type Transport, type TransportOptions } from "./types.ts";
 
 /** What travels from one party to another: a frame, or the news that the sender closed. */
@@ -42,13 +42,13 @@ export function memoryTransports(options: TransportOptions): [Transport, Transpo
     return {
       party,
       stats,
-      send(to: PartyId, frame: Uint8Array): void {
+      send(to: PartyId, ...parts: readonly ArrayBufferView[]): void {
         checkPeer(party, to);
         if (closed) throw new Error(`node ${party} cannot send to node ${to}: its transport is closed`);
+        const frame = joinParts(parts, 0);
         stats.framesSent++;
         stats.bytesSent += frame.byteLength;
-        // A copy, so the sender may reuse its buffer at once, as it could with a socket.
-        post(to, new Uint8Array(frame));
+        post(to, frame);
       },
       receive(from: PartyId): Promise<Uint8Array> {
         checkPeer(party, from);

@@ -12,17 +12,12 @@ import {
   DelayLine,
   FRAME_HEADER_BYTES,
   FrameReader,
+  joinParts,
   OversizedFrameError,
   PeerInbox,
   writeFrameHeader,
 } from "./frames.ts";
 import { PARTIES, type PartyId, PeerError, type Transport, type TransportOptions } from "./types.ts";
-
-/**
- * Frames up to this size go out as one buffer holding header and payload (one copy, one TLS record
- * run, one write); bigger ones as a header write and a payload write, to skip copying megabytes.
- */
-const COALESCE_LIMIT_BYTES = 64 * 1024;
 
 /** Errors of reaching a peer that is not listening yet (nodes start in any order): worth retrying. */
 const RETRYABLE_CODES = new Set([
@@ -65,11 +60,13 @@ function partyInGreeting(frame: Uint8Array, kind: "hello" | "welcome"): PartyId 
   return match === null ? undefined : (Number(match[1]) as PartyId);
 }
 
-/** A frame with its header, ready for one socket write. */
-function framed(payload: Uint8Array): Uint8Array {
-  const buffer = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
-  writeFrameHeader(buffer, 0, payload.byteLength);
-  buffer.set(payload, FRAME_HEADER_BYTES);
+/**
+ * A frame with its header in one buffer, ready for one socket write: a header written on its own
+ * would cost the peer a wake-up and a TLS record of its own, more than the copy.
+ */
+function framed(...parts: readonly ArrayBufferView[]): Uint8Array {
+  const buffer = joinParts(parts, FRAME_HEADER_BYTES);
+  writeFrameHeader(buffer, 0, buffer.byteLength - FRAME_HEADER_BYTES);
   return buffer;
 }
 
@@ -101,19 +98,11 @@ class FramedSocket {
     return this.lastError;
   }
 
-  /** Writes one frame with a single write when small; header then payload when large. */
-  write(payload: Uint8Array): void {
-    const socket = this.socket;
+  /** Writes one frame built by {@link framed}. */
+  write(frame: Uint8Array): void {
     // A dead link drops frames: the failure reaches the protocol through `receive`.
-    if (this.ended || !socket.writable) return;
-    if (payload.byteLength <= COALESCE_LIMIT_BYTES) {
-      socket.write(framed(payload));
-      return;
-    }
-    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    writeFrameHeader(header, 0, payload.byteLength);
-    socket.write(header);
-    socket.write(payload);
+    if (this.ended || !this.socket.writable) return;
+    this.socket.write(frame);
   }
 
   /** Ends the stream from this side with `reason` (reported to `onEnd`) and destroys the socket. */
@@ -247,7 +236,7 @@ function dialAndGreet(
     socket.once("secureConnect", () => {
       secure = true;
       socket.setNoDelay(true);
-      connection.write(helloFrame(spec.as));
+      connection.write(framed(helloFrame(spec.as)));
     });
     connection.onFrame = (frame) => {
       if (partyInGreeting(frame, "welcome") !== spec.to) {
@@ -467,7 +456,7 @@ export async function connectTls(
           waiting.connection = connection;
           pendingSockets.delete(socket);
           adopt(claimed, connection);
-          connection.write(welcomeFrame(party));
+          connection.write(framed(welcomeFrame(party)));
           waiting.resolve(connection);
         };
       });
@@ -564,11 +553,12 @@ function tlsTransport(
   return {
     party,
     stats,
-    send(to: PartyId, frame: Uint8Array): void {
+    send(to: PartyId, ...parts: readonly ArrayBufferView[]): void {
       checkPeer(party, to);
       if (closed) throw new Error(`${label(party)} cannot send to node ${to}: its transport is closed`);
+      const frame = framed(...parts);
       stats.framesSent++;
-      stats.bytesSent += frame.byteLength;
+      stats.bytesSent += frame.byteLength - FRAME_HEADER_BYTES;
       const line = lines[to];
       if (line === undefined) linkTo(to).write(frame);
       else line.push(frame);

@@ -36,8 +36,11 @@ export interface TransportStats {
  */
 export interface Transport {
   readonly party: PartyId;
-  /** Queues one frame for a peer. Never blocks; the bytes may be retained until written. */
-  send(to: PartyId, frame: Uint8Array): void;
+  /**
+   * Queues one frame for a peer: the parts end to end. Never blocks. The bytes are copied before it
+   * returns (once, with the framing), so the caller may change its buffers at once.
+   */
+  send(to: PartyId, ...parts: readonly ArrayBufferView[]): void;
   /** The next frame from a peer. */
   receive(from: PartyId): Promise<Uint8Array>;
   readonly stats: TransportStats;
