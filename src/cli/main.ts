@@ -12,7 +12,7 @@ import {
   parseBillRequest,
   StatementBook,
 } from "../billing/index.ts";
-import { clearCommunity, parseClearRequest } from "../market/index.ts";
+import { type ClearRequest, clearCommunity, parseClearRequest } from "../market/index.ts";
 import { PeerError } from "../mpc/transport/types.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { runDemo } from "./demo.ts";
@@ -111,14 +111,19 @@ function buildProgram(streams: CliStreams): Command {
     )
     .addOption(indentOption())
     .action(async (file: string, options: { indent: number; engine: string; nodes?: string }) => {
-      const request = parseClearRequest(parseJsonText(await readInputText(file, streams.stdin)));
-      if (options.engine !== "mpc") {
-        streams.stdout.write(toJson(clearCommunity(request), options.indent));
-        return;
+      // Loaded on demand: the reference engine starts fast without the MPC code. Started before the
+      // input is read, so that running nodes are being dialled meanwhile.
+      const mpc =
+        options.engine === "mpc" ? (await import("./mpc.ts")).mpcClearing(options.nodes) : undefined;
+      let request: ClearRequest;
+      try {
+        request = parseClearRequest(parseJsonText(await readInputText(file, streams.stdin)));
+      } catch (error) {
+        mpc?.abandon();
+        throw error;
       }
-      // Loaded on demand: the reference engine starts fast without the MPC code.
-      const { clearOnMpc } = await import("./mpc.ts");
-      streams.stdout.write(toJson(await clearOnMpc(request, options.nodes), options.indent));
+      const result = mpc === undefined ? clearCommunity(request) : await mpc.clear(request);
+      streams.stdout.write(toJson(result, options.indent));
     });
 
   program
