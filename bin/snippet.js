@@ -30,10 +30,29 @@ function newestModification(dir) {
   return newest;
 }
 
+/**
+ * zod's namespace lists its 60-odd translations of error messages, half of the bundled zod that every
+ * start parses; the project reports errors in English only, so the list keeps just that one.
+ */
+const englishZodOnly = {
+  name: "english-zod-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(join("node_modules", "zod"))
+        ? { path: join(args.resolveDir, "..", "locales", "index.js"), namespace: "zod-locales" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(args.path, "..", "en.js"))};`,
+      resolveDir: join(args.path, ".."),
+    }));
+  },
+};
+
 async function rebuild() {
-  const { buildSync } = await import("esbuild");
+  const { build: bundle } = await import("esbuild");
   const build = `build-${Date.now()}-${process.pid}`;
-  buildSync({
+  await bundle({
     entryPoints: { snippet: join(root, "src", "cli", "main.ts") },
     bundle: true,
     splitting: true,
@@ -46,6 +65,7 @@ async function rebuild() {
     ),
     outdir: join(dist, build),
     logLevel: "error",
+    plugins: [englishZodOnly],
   });
   const partial = `${pointer}.${process.pid}.partial`;
   writeFileSync(partial, build);
