@@ -8,7 +8,7 @@
  */
 import { type Party, wordsOf } from "./party.ts";
 import type { PartyId } from "./transport/types.ts";
-import { addWords, concatWords, scaleWords, subWords } from "./words.ts";
+import { addWords, allocateWords, concatWords, scaleWords, subWords } from "./words.ts";
 
 /** One party's replicated shares of a vector: components i (`own`) and i + 1 (`next`). */
 export interface Shared {
@@ -210,7 +210,7 @@ function nextOf(party: PartyId): PartyId {
 }
 
 function sumWords(x: Shared, third: BigUint64Array): BigUint64Array {
-  const out = new BigUint64Array(third.length);
+  const out = allocateWords(third.length);
   for (let i = 0; i < out.length; i++)
     out[i] = (x.own[i] as bigint) + (x.next[i] as bigint) + (third[i] as bigint);
   return out;

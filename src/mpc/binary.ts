@@ -7,7 +7,7 @@
  */
 import { type Party, wordsOf } from "./party.ts";
 import type { PartyId } from "./transport/types.ts";
-import { notWords, xorWords } from "./words.ts";
+import { allocateWords, notWords, xorWords } from "./words.ts";
 
 /** One party's replicated XOR shares of bit words: components i (`own`) and i + 1 (`next`). */
 export interface BitShared {
@@ -40,8 +40,8 @@ export function sliceBits(x: BitShared, start: number, end: number): BitShared {
 /** Several shared bit vectors end to end. */
 export function concatBits(parts: readonly BitShared[]): BitShared {
   const length = parts.reduce((sum, p) => sum + p.own.length, 0);
-  const own = new BigUint64Array(length);
-  const next = new BigUint64Array(length);
+  const own = allocateWords(length);
+  const next = allocateWords(length);
   let at = 0;
   for (const part of parts) {
     own.set(part.own, at);
@@ -58,7 +58,7 @@ export function concatBits(parts: readonly BitShared[]): BitShared {
 export async function and(party: Party, x: BitShared, y: BitShared): Promise<BitShared> {
   const n = x.own.length;
   const { own: alpha, next: beta } = party.prss.pair(n);
-  const z = new BigUint64Array(n);
+  const z = allocateWords(n);
   const { own: x0, next: x1 } = x;
   const { own: y0, next: y1 } = y;
   for (let i = 0; i < n; i++) {
@@ -82,7 +82,7 @@ export async function openBits(party: Party, x: BitShared): Promise<BigUint64Arr
 
 /** The bits of a bit vector as ring elements 0 or 1, one per value. */
 export function bitsToWords(words: BigUint64Array, n: number): BigUint64Array {
-  const out = new BigUint64Array(n);
+  const out = allocateWords(n);
   bitsToWordsInto(out, words, 0, n, 0);
   return out;
 }

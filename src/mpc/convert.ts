@@ -10,7 +10,7 @@ import { relativeRole, type Shared, WORD_BYTES } from "./arithmetic.ts";
 import { type BitShared, bitslice, bitsToWordsInto, halvesOf, openBits, wordsFor, xor } from "./binary.ts";
 import { type Party, wordsOf } from "./party.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
-import { addRange, negateRange, subWords, xorInto, xorWords } from "./words.ts";
+import { addRange, allocateWords, negateRange, subWords, xorInto, xorWords } from "./words.ts";
 
 /** A third of a vector, whole words of 64 values, led by one party. */
 export interface Chunk {
@@ -58,12 +58,13 @@ export interface DaBits {
  */
 export function prepareDaBits(party: Party, n: number): Promise<DaBits> {
   const bits: BitShared = party.prss.pair(wordsFor(n));
-  const values: Shared = { own: new BigUint64Array(n), next: new BigUint64Array(n) };
+  // Every chunk writes both components of its values, the last ones when round 2 arrives.
+  const values: Shared = { own: allocateWords(n), next: allocateWords(n) };
   const chunks = chunksOf(n);
   const roleIn = (chunk: Chunk) => relativeRole(party.id, chunk.leader);
   const countOf = (chunk: Chunk) => chunk.valueEnd - chunk.valueStart;
   const bitsOf = (words: BigUint64Array, chunk: Chunk) => {
-    const out = new BigUint64Array(countOf(chunk));
+    const out = allocateWords(countOf(chunk));
     bitsToWordsInto(out, words, chunk.valueStart, chunk.valueEnd, chunk.valueStart);
     return out;
   };
@@ -132,14 +133,14 @@ function doubleDifference(out: BigUint64Array, at: number, a: BigUint64Array, b:
 
 /** a·v + c, element-wise. */
 function mulAdd(a: BigUint64Array, v: BigUint64Array, c: BigUint64Array): BigUint64Array {
-  const out = new BigUint64Array(a.length);
+  const out = allocateWords(a.length);
   for (let k = 0; k < out.length; k++) out[k] = (a[k] as bigint) * (v[k] as bigint) + (c[k] as bigint);
   return out;
 }
 
 /** a·v − c − d, element-wise. */
 function mulSub(a: BigUint64Array, v: BigUint64Array, c: BigUint64Array, d: BigUint64Array): BigUint64Array {
-  const out = new BigUint64Array(a.length);
+  const out = allocateWords(a.length);
   for (let k = 0; k < out.length; k++) {
     out[k] = (a[k] as bigint) * (v[k] as bigint) - (c[k] as bigint) - (d[k] as bigint);
   }
@@ -187,7 +188,7 @@ export async function splitToBits(
   const n = x.own.length;
   const words = wordsFor(n);
   const chunks = chunksOf(n);
-  const local = new BigUint64Array(n);
+  const local = allocateWords(n);
   for (const chunk of chunks) {
     const { valueStart: start, valueEnd: end } = chunk;
     switch (relativeRole(party.id, chunk.leader)) {
@@ -244,7 +245,7 @@ export async function splitToBits(
 
 function gatherPlanes(planes: BigUint64Array, bits: number, words: number, chunk: Chunk): BigUint64Array {
   const width = chunk.wordEnd - chunk.wordStart;
-  const out = new BigUint64Array(bits * width);
+  const out = allocateWords(bits * width);
   for (let j = 0; j < bits; j++) {
     out.set(planes.subarray(j * words + chunk.wordStart, j * words + chunk.wordEnd), j * width);
   }
