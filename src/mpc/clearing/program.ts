@@ -113,14 +113,20 @@ export const clearProgram: Program<ClearParams> = {
           })
         : await splitMarketPrivately(
             party,
-            { side: keptBuySide, zoneOf: keptBuys.map((k) => orderZones[k] as number), positions: keptBuys },
             {
-              side: keptSellSide,
-              zoneOf: keptSells.map((k) => orderZones[buys + k] as number),
-              positions: keptSells,
+              buy: {
+                side: keptBuySide,
+                zoneOf: keptBuys.map((k) => orderZones[k] as number),
+                positions: keptBuys,
+              },
+              sell: {
+                side: keptSellSide,
+                zoneOf: keptSells.map((k) => orderZones[buys + k] as number),
+                positions: keptSells,
+              },
+              zones,
+              band,
             },
-            zones,
-            band,
             VOLUME_BITS,
           );
     const fills = scatter(clearing.fills, [...keptBuys, ...keptSells.map((k) => buys + k)], buys + sells);

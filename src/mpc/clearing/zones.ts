@@ -52,62 +52,82 @@ interface SplitZone {
 /** Where an order of an auction's side comes from: an order of the book (by index) or a zone's flow. */
 type Source = { order: number; zone: number } | { flowOf: number };
 
-/** Clears a zoned book by iterated market splitting; `band` is the slot's tariffs. */
+/** A zoned book on shares: each side's orders, the zones (in id order) and the slot's tariffs. */
+export interface ZonedBook {
+  readonly buy: ZonedSide;
+  readonly sell: ZonedSide;
+  readonly zones: readonly ZoneTerms[];
+  readonly band: PriceBand;
+}
+
+/** One hub auction: its outcome, where each of its orders came from, and the hub zones' net exports. */
+interface HubPass {
+  readonly clearing: SharedClearing;
+  readonly buySources: readonly Source[];
+  readonly sellSources: readonly Source[];
+  /** The zones still in the hub, in id order; `nets` follows it. */
+  readonly hubZones: readonly number[];
+  readonly nets: Shared;
+}
+
+/** Clears a zoned book by iterated market splitting; `volumeBits` bounds every volume. */
 export async function splitMarketPrivately(
   party: Party,
-  buy: ZonedSide,
-  sell: ZonedSide,
-  zones: readonly ZoneTerms[],
-  band: PriceBand,
+  book: ZonedBook,
   volumeBits: number,
 ): Promise<ZonedClearing> {
-  const plain = { band, limits: band, anyPriceBuyWh: 0n, anyPriceSellWh: 0n };
   const split: SplitZone[] = [];
   for (;;) {
-    const inHub = (zone: number) => !split.some((s) => s.zone === zone);
-    const flows = [...split].sort((a, b) => a.zone - b.zone);
-    // An exporting zone sells its export limit into the hub at the hub price it broke it at; an
-    // importing zone buys its import limit there.
-    const hubBuy = hubSide(
-      party,
-      buy,
-      inHub,
-      flows.filter((s) => s.direction === "import"),
-      zones,
-      "buy",
-    );
-    const hubSell = hubSide(
-      party,
-      sell,
-      inHub,
-      flows.filter((s) => s.direction === "export"),
-      zones,
-      "sell",
-    );
-    const hub = await clearBook(party, hubBuy.side, hubSell.side, volumeBits, plain);
-    const hubZones = zones.flatMap((_, zone) => (inHub(zone) ? [zone] : []));
-    const nets = netExports(hub, hubBuy.sources, hubSell.sources, hubZones);
+    const pass = await clearHub(party, book, split, volumeBits);
     // Nothing traded: every net export is 0, inside any limit.
     const worst =
-      hub.volumeWh === 0n
+      pass.clearing.volumeWh === 0n
         ? null
         : await mostCongested(
             party,
-            nets,
-            hubZones.map((z) => zones[z] as ZoneTerms),
+            pass.nets,
+            pass.hubZones.map((zone) => book.zones[zone] as ZoneTerms),
           );
-    if (worst !== null) {
-      split.push({ zone: hubZones[worst.index] as number, ...worst, hubPrice: hub.clearingPrice as number });
-      continue;
-    }
-    return finish(party, { buy, sell, zones, band, volumeBits }, hub, {
-      hubBuy,
-      hubSell,
-      hubZones,
-      nets,
-      split,
+    if (worst === null) return finish(party, book, pass, split, volumeBits);
+    split.push({
+      zone: pass.hubZones[worst.index] as number,
+      direction: worst.direction,
+      hubPrice: pass.clearing.clearingPrice as number,
     });
   }
+}
+
+/**
+ * The hub's auction: the orders of every zone not split off, and per split-off zone its flow. An
+ * exporting zone sells its export limit into the hub at the hub price it broke it at; an importing
+ * zone buys its import limit there.
+ */
+async function clearHub(
+  party: Party,
+  book: ZonedBook,
+  split: readonly SplitZone[],
+  volumeBits: number,
+): Promise<HubPass> {
+  const inHub = (zone: number) => !split.some((s) => s.zone === zone);
+  const flows = [...split].sort((a, b) => a.zone - b.zone);
+  const importing = flows.filter((s) => s.direction === "import");
+  const exporting = flows.filter((s) => s.direction === "export");
+  const buy = hubSide(party, book.buy, inHub, importing, book.zones, "buy");
+  const sell = hubSide(party, book.sell, inHub, exporting, book.zones, "sell");
+  const clearing = await clearBook(party, buy.side, sell.side, volumeBits, {
+    band: book.band,
+    limits: book.band,
+    anyPriceBuyWh: 0n,
+    anyPriceSellWh: 0n,
+  });
+  const hubZones = book.zones.flatMap((_, zone) => (inHub(zone) ? [zone] : []));
+  return {
+    clearing,
+    buySources: buy.sources,
+    sellSources: sell.sources,
+    hubZones,
+    nets: netExports(clearing, buy.sources, sell.sources, hubZones),
+  };
 }
 
 /** A hub auction's side: the book's orders of hub zones and the flows, in id order, and where each came from. */
@@ -233,53 +253,40 @@ async function mostCongested(
  */
 async function finish(
   party: Party,
-  book: {
-    buy: ZonedSide;
-    sell: ZonedSide;
-    zones: readonly ZoneTerms[];
-    band: PriceBand;
-    volumeBits: number;
-  },
-  hub: SharedClearing,
-  pass: {
-    hubBuy: { sources: Source[] };
-    hubSell: { sources: Source[] };
-    hubZones: readonly number[];
-    nets: Shared;
-    split: readonly SplitZone[];
-  },
+  book: ZonedBook,
+  pass: HubPass,
+  split: readonly SplitZone[],
+  volumeBits: number,
 ): Promise<ZonedClearing> {
-  const { buy, sell, zones, band, volumeBits } = book;
+  const { buy, sell, zones, band } = book;
   const buyCount = buy.zoneOf.length;
   const fills = zeros(buyCount + sell.zoneOf.length);
   const flowFills = new Map<number, Shared>();
-  const place = (sources: readonly Source[], from: Shared, offset: number, bookOffset: number) => {
+  const place = (sources: readonly Source[], offset: number, bookOffset: number) => {
     sources.forEach((source, k) => {
-      if ("order" in source) copyValue(fills, bookOffset + source.order, from, offset + k);
-      else flowFills.set(source.flowOf, slice(from, offset + k, offset + k + 1));
+      if ("order" in source) copyValue(fills, bookOffset + source.order, pass.clearing.fills, offset + k);
+      else flowFills.set(source.flowOf, slice(pass.clearing.fills, offset + k, offset + k + 1));
     });
   };
-  place(pass.hubBuy.sources, hub.fills, 0, 0);
-  place(pass.hubSell.sources, hub.fills, pass.hubBuy.sources.length, buyCount);
+  place(pass.buySources, 0, 0);
+  place(pass.sellSources, pass.buySources.length, buyCount);
 
-  const opened = await open(
-    party,
-    concat([pass.nets, ...pass.split.map((s) => flowFills.get(s.zone) as Shared)]),
-  );
-  const outcomes = zones.map(() => ({ clearingPrice: hub.clearingPrice, netExportWh: 0n }));
+  const opened = await open(party, concat([pass.nets, ...split.map((s) => flowFills.get(s.zone) as Shared)]));
+  const hubPrice = pass.clearing.clearingPrice;
+  const outcomes = zones.map(() => ({ clearingPrice: hubPrice, netExportWh: 0n }));
   pass.hubZones.forEach((zone, k) => {
-    (outcomes[zone] as { netExportWh: bigint }).netExportWh = BigInt.asIntN(64, opened[k] as bigint);
+    outcomes[zone] = { clearingPrice: hubPrice, netExportWh: BigInt.asIntN(64, opened[k] as bigint) };
   });
   // Real volume: the hub's, less what it bought from importing zones; then each zone's own.
-  let volumeWh = hub.volumeWh;
-  for (const [k, s] of pass.split.entries()) {
+  let volumeWh = pass.clearing.volumeWh;
+  for (const [k, s] of split.entries()) {
     const flowWh = opened[pass.hubZones.length + k] as bigint;
-    if (s.direction === "import") volumeWh -= flowWh;
+    const exporting = s.direction === "export";
+    if (!exporting) volumeWh -= flowWh;
     const inZone = (side: ZonedSide) =>
       side.zoneOf.flatMap((zone, order) => (zone === s.zone ? [order] : []));
     const [zoneBuys, zoneSells] = [inZone(buy), inZone(sell)];
     // The zone's flow trades at any price; its own price lies on its side of the hub price.
-    const exporting = s.direction === "export";
     const own = await clearBook(
       party,
       assembleSide(party, buy.side, zoneBuys),
@@ -300,7 +307,7 @@ async function finish(
       copyValue(fills, buyCount + order, own.fills, zoneBuys.length + k);
     outcomes[s.zone] = { clearingPrice: own.clearingPrice, netExportWh: exporting ? flowWh : -flowWh };
   }
-  return { clearingPrice: hub.clearingPrice, volumeWh, fills, zones: outcomes };
+  return { clearingPrice: hubPrice, volumeWh, fills, zones: outcomes };
 }
 
 /** to[at] = from[k], both components. */
