@@ -8,7 +8,7 @@
  */
 import { type Party, wordsOf } from "./party.ts";
 import type { PartyId } from "./transport/types.ts";
-import { addWords, allocateWords, concatWords, scaleWords, subWords } from "./words.ts";
+import { addScaledInto, addWords, allocateWords, concatWords, scaleWords, subWords } from "./words.ts";
 
 /** One party's replicated shares of a vector: components i (`own`) and i + 1 (`next`). */
 export interface Shared {
@@ -57,6 +57,20 @@ export function addPublic(party: PartyId, x: Shared, c: bigint | BigUint64Array)
 /** c · x for a public c, one constant for all values or one per value. */
 export function mulPublic(x: Shared, c: bigint | BigUint64Array): Shared {
   return { own: scaleWords(x.own, c), next: scaleWords(x.next, c) };
+}
+
+/**
+ * Σ_t c_t·x_t for shared vectors x_t of `length` values and public c_t: local, accumulated in one
+ * vector instead of a product and a sum per term.
+ */
+export function linearCombination(length: number, terms: readonly Shared[], coefficients: readonly bigint[]): Shared {
+  const sum: Shared = { own: new BigUint64Array(length), next: new BigUint64Array(length) };
+  terms.forEach((term, t) => {
+    const c = BigInt.asUintN(64, coefficients[t] as bigint);
+    addScaledInto(sum.own, term.own, c);
+    addScaledInto(sum.next, term.next, c);
+  });
+  return sum;
 }
 
 /** The values at [start, end) of a shared vector, as views. */

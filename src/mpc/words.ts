@@ -68,6 +68,11 @@ export function concatWords(parts: readonly BigUint64Array[]): BigUint64Array {
   return out;
 }
 
+/** out[i] += c · a[i] for every i: a term of a linear combination, accumulated in place. */
+export function addScaledInto(out: BigUint64Array, a: BigUint64Array, c: bigint): void {
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] as bigint) + (a[i] as bigint) * c;
+}
+
 /** out[i] = a[i] + b[i] for i in [start, end). */
 export function addRange(
   out: BigUint64Array,

@@ -8,7 +8,17 @@
  * the small quotient ⌊F/M⌋ < bits is found digit by digit, one comparison per order and step.
  * @module
  */
-import { add, concat, mul, mulPublic, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import {
+  add,
+  concat,
+  linearCombination,
+  mul,
+  mulPublic,
+  publicShared,
+  type Shared,
+  slice,
+  sub,
+} from "../arithmetic.ts";
 import { lessThanZero, oneMinus } from "../compare.ts";
 import { bitDecompose } from "../decompose.ts";
 import type { Party } from "../party.ts";
@@ -40,23 +50,24 @@ export async function ration(
       t * stride + (offsets[side] as number) + (counts[side] as number),
     );
 
-  // Per side: q0 = Σ b_t·K_t and F = Σ b_t·L_t (local).
+  // Per side: q0 = Σ b_t·K_t and F = Σ b_t·L_t = R·m − M·q0, as Σ b_t·(K_t·M + L_t) = R·m (local).
   const quotients: Shared[] = [];
   const remainders: Shared[] = [];
   let compareBits = width + 2;
   sides.forEach((side, k) => {
     const count = counts[k] as number;
-    let quotient = zeros(count);
-    let remainderSum = zeros(count);
-    for (let t = 0; t < width; t++) {
-      const scaled = side.sharedWh << BigInt(t);
-      const whole = side.marginalWh === 0n ? 0n : scaled / side.marginalWh;
-      const rest = side.marginalWh === 0n ? 0n : scaled % side.marginalWh;
-      quotient = add(quotient, mulPublic(bit(t, k), BigInt.asUintN(64, whole)));
-      remainderSum = add(remainderSum, mulPublic(bit(t, k), BigInt.asUintN(64, rest)));
-    }
+    const planes = Array.from({ length: width }, (_, t) => bit(t, k));
+    const multiples = planes.map((_, t) =>
+      side.marginalWh === 0n ? 0n : (side.sharedWh << BigInt(t)) / side.marginalWh,
+    );
+    const quotient = linearCombination(count, planes, multiples);
     quotients.push(quotient);
-    remainders.push(remainderSum);
+    remainders.push(
+      sub(
+        mulPublic(side.marginal, BigInt.asUintN(64, side.sharedWh)),
+        mulPublic(quotient, BigInt.asUintN(64, side.marginalWh)),
+      ),
+    );
     compareBits = Math.max(compareBits, bitLength(BigInt(width) * side.marginalWh) + 2);
   });
 
