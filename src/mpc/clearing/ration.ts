@@ -38,6 +38,20 @@ export async function ration(
   sides: readonly RationSide[],
   volumeBits: number,
 ): Promise<Shared[]> {
+  // R and M are public: a side whose marginal orders get all they ask (R = M) or nothing (R = 0)
+  // needs no division, and only the sides really rationed pay for it (often one of the two).
+  const whole = (side: RationSide) => side.sharedWh === side.marginalWh || side.sharedWh === 0n;
+  const divided = sides.filter((side) => !whole(side));
+  const quotas = divided.length > 0 ? await divide(party, divided, volumeBits) : [];
+  let next = 0;
+  return sides.map((side) => {
+    if (!whole(side)) return quotas[next++] as Shared;
+    return side.sharedWh === 0n ? side.full : add(side.full, side.marginal);
+  });
+}
+
+/** {@link ration} of sides whose R lies strictly between 0 and M. */
+async function divide(party: Party, sides: readonly RationSide[], volumeBits: number): Promise<Shared[]> {
   const counts = sides.map((side) => side.marginal.own.length);
   const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
   // A marginal volume is at most its side's M, which is public: only that many bits need decomposing.
