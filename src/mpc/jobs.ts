@@ -26,10 +26,20 @@ export const jobStatsSchema = z.strictObject({
 });
 export type JobStats = z.infer<typeof jobStatsSchema>;
 
-/** A node's answer: the public results and its shares of the client's outputs, or an error. */
+/**
+ * A node's answer: the public results and its shares of the client's outputs; to a household, that
+ * its order is held, then its fill when the slot closes; or an error (about one order when it names one).
+ */
 export const jobReplySchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("result"), job: idField, public: z.unknown(), stats: jobStatsSchema }),
-  z.strictObject({ type: z.literal("error"), job: z.string(), message: z.string() }),
+  z.strictObject({ type: z.literal("held"), job: idField, order: idField }),
+  z.strictObject({ type: z.literal("fill"), job: idField, order: idField, public: z.unknown() }),
+  z.strictObject({
+    type: z.literal("error"),
+    job: z.string(),
+    order: z.string().optional(),
+    message: z.string(),
+  }),
 ]);
 export type JobReply = z.infer<typeof jobReplySchema>;
 

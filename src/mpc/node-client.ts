@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { connect, type TLSSocket } from "node:tls";
 import { parseWith } from "../validation/index.ts";
-import { concat } from "./arithmetic.ts";
+import { concat, type Shared } from "./arithmetic.ts";
 import {
   type NodeShares,
   type RandomWords,
@@ -43,16 +43,24 @@ export class JobError extends Error {
   override readonly name = "JobError";
 }
 
+/** One node's reply: a header and its shares. */
+export interface NodeReply {
+  header: JobReply;
+  body: Uint8Array;
+}
+
 /** Connections to the three nodes' client ports. */
 export class NodeClient {
   readonly #config: NodeConfig;
   readonly #sockets: MessageSocket[];
-  readonly #replies: AsyncGenerator<Message>[];
+  readonly #inboxes: Inbox[];
 
   private constructor(config: NodeConfig, sockets: MessageSocket[]) {
     this.#config = config;
     this.#sockets = sockets;
-    this.#replies = sockets.map((s) => s.messages());
+    this.#inboxes = sockets.map(
+      (socket, party) => new Inbox(socket.messages(), describeNode(config, party as PartyId)),
+    );
   }
 
   /** Connects to all three nodes, accepting from each only the certificate the configuration names. */
@@ -73,28 +81,65 @@ export class NodeClient {
 
   /**
    * Runs a program on secret inputs: the values are split into shares here, each node gets only its
-   * own, and only this client can rebuild the outputs.
+   * own, and only this client can rebuild the outputs. `job` names it (a fresh id by default).
    * @throws {@link JobError} when a node refuses or fails the job, naming it.
    */
   async run(
     program: string,
     params: Record<string, unknown>,
     inputs: BigUint64Array,
-    options: { bitWords?: BigUint64Array; random?: RandomWords } = {},
+    options: { bitWords?: BigUint64Array; random?: RandomWords; job?: string } = {},
   ): Promise<JobOutcome> {
-    const job = randomUUID();
+    const job = options.job ?? randomUUID();
     const random = options.random ?? secureRandomWords;
     // Ring elements first, then bit words shared by XOR: the program knows where one ends.
     const arithmetic = shareInputs(inputs, random);
     const binary = shareBitWords(options.bitWords ?? new BigUint64Array(0), random);
-    const shares = PARTIES.map((party) => concat([arithmetic[party], binary[party]]));
+    const replies = await this.exchange(
+      PARTIES.map((party) => ({
+        header: { type: "job", job, program, params },
+        body: encodeShares(concat([arithmetic[party], binary[party]])),
+      })) as [Message, Message, Message],
+      replyKey(job),
+      `job ${program}`,
+    );
+    const results = replies.map(({ header, body }, party) => {
+      if (header.type !== "result")
+        throw new JobError(
+          `${describeNode(this.#config, party as PartyId)} answered job ${job} with a ${header.type}`,
+        );
+      return { header, shares: this.sharesOf(party as PartyId, body) };
+    });
+    return {
+      public: (results[0] as (typeof results)[0]).header.public,
+      outputs: reconstruct(results.map((r) => r.shares) as NodeShares),
+      stats: results.map((r) => r.header.stats) as [JobStats, JobStats, JobStats],
+    };
+  }
+
+  /**
+   * Sends each node its message and waits for the three replies under `key` ({@link replyKey}).
+   * @throws {@link JobError} when a node answers with an error or the connection breaks, naming it;
+   * `what` names the request in the message.
+   */
+  async exchange(
+    messages: readonly [Message, Message, Message],
+    key: string,
+    what: string,
+  ): Promise<NodeReply[]> {
     for (const party of PARTIES) {
-      (this.#sockets[party] as MessageSocket).send(
-        { type: "job", job, program, params },
-        encodeShares(shares[party]),
-      );
+      const { header, body } = messages[party];
+      (this.#sockets[party] as MessageSocket).send(header, body);
     }
-    const replies = await Promise.all(PARTIES.map((party) => this.#reply(party, job)));
+    return this.waitForReplies(key, what);
+  }
+
+  /**
+   * The three nodes' next replies under `key`.
+   * @throws {@link JobError} when a node answers with an error or its connection breaks, naming it.
+   */
+  async waitForReplies(key: string, what: string): Promise<NodeReply[]> {
+    const replies = await Promise.all(PARTIES.map((party) => (this.#inboxes[party] as Inbox).next(key)));
     const failures = replies.flatMap((reply, party) =>
       reply.header.type === "error"
         ? [{ node: describeNode(this.#config, party as PartyId), message: reply.header.message }]
@@ -104,40 +149,89 @@ export class NodeClient {
       // Refusals are agreed by all three nodes and name the nodes at fault: one copy says it all.
       const same = failures.every((f) => f.message === failures[0]?.message);
       const text = same ? failures[0]?.message : failures.map((f) => `${f.node}: ${f.message}`).join("; ");
-      throw new JobError(`job ${program} failed: ${text}`);
+      throw new JobError(`${what} failed: ${text}`);
     }
-    const results = replies.map(({ header, body }, party) => {
-      if (header.type !== "result") throw new JobError("unreachable");
-      const words = body.length / 16;
-      return {
-        header,
-        shares: decodeShares(body, words, `${describeNode(this.#config, party as PartyId)}'s output`),
-      };
-    });
-    return {
-      public: (results[0] as (typeof results)[0]).header.public,
-      outputs: reconstruct(results.map((r) => r.shares) as NodeShares),
-      stats: results.map((r) => r.header.stats) as [JobStats, JobStats, JobStats],
-    };
+    return replies;
   }
 
-  async #reply(party: PartyId, job: string): Promise<{ header: JobReply; body: Uint8Array }> {
-    const node = describeNode(this.#config, party);
-    const next = await (this.#replies[party] as AsyncGenerator<Message>).next().catch((error: unknown) => {
-      throw new JobError(
-        `${node}: the connection broke (${error instanceof Error ? error.message : String(error)})`,
-      );
-    });
-    if (next.done === true) throw new JobError(`${node} closed the connection before answering`);
-    const header = parseWith(jobReplySchema, next.value.header);
-    if (header.job !== job && header.job !== "") {
-      throw new JobError(`${node} answered job ${header.job} where ${job} was due`);
-    }
-    return { header, body: next.value.body };
+  /** The three nodes' reply bodies as shares, rebuilt into the values behind them. */
+  rebuild(replies: readonly NodeReply[]): BigUint64Array {
+    return reconstruct(
+      replies.map((reply, party) => this.sharesOf(party as PartyId, reply.body)) as NodeShares,
+    );
+  }
+
+  /** A node's reply body as shares, whatever their count. */
+  sharesOf(party: PartyId, body: Uint8Array): Shared {
+    return decodeShares(body, body.length / 16, `${describeNode(this.#config, party)}'s output`);
   }
 
   close(): void {
     for (const socket of this.#sockets) socket.close();
+  }
+}
+
+/** What a reply answers: a job, or one order of a slot (`snippet`'s households wait for their fill). */
+export function replyKey(job: string, order?: string): string {
+  return order === undefined ? `job ${job}` : `order ${order} of ${job}`;
+}
+
+/**
+ * One node's replies, routed by {@link replyKey} to whoever waits for them, kept until then. A
+ * connection that ends or breaks fails every wait, naming the node.
+ */
+class Inbox {
+  /** Replies nobody waited for yet, and waits with no reply yet, in order, by key. */
+  readonly #arrived = new Map<string, NodeReply[]>();
+  readonly #waiting = new Map<
+    string,
+    { resolve: (reply: NodeReply) => void; reject: (error: Error) => void }[]
+  >();
+  #failure: JobError | undefined;
+
+  constructor(
+    messages: AsyncGenerator<Message>,
+    private readonly node: string,
+  ) {
+    void this.#read(messages);
+  }
+
+  /** The next reply under `key`: one key can carry several (an order is held, then filled). */
+  next(key: string): Promise<NodeReply> {
+    const arrived = this.#arrived.get(key)?.shift();
+    if (arrived !== undefined) return Promise.resolve(arrived);
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), { resolve, reject }]);
+    });
+  }
+
+  async #read(messages: AsyncGenerator<Message>): Promise<void> {
+    try {
+      for await (const { header: raw, body } of messages) {
+        const header = parseWith(jobReplySchema, raw);
+        // A request the node could not even read names no job: it fails whatever waits.
+        if (header.type === "error" && header.job === "") {
+          this.#fail(new JobError(`${this.node}: ${header.message}`));
+          continue;
+        }
+        const key = replyKey(header.job, header.type === "result" ? undefined : header.order);
+        const waiter = this.#waiting.get(key)?.shift();
+        if (waiter !== undefined) waiter.resolve({ header, body });
+        else this.#arrived.set(key, [...(this.#arrived.get(key) ?? []), { header, body }]);
+      }
+      this.#fail(new JobError(`${this.node} closed the connection before answering`), true);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#fail(new JobError(`${this.node}: the connection broke (${reason})`), true);
+    }
+  }
+
+  /** Fails every wait; a connection that is gone also fails every later one. */
+  #fail(error: JobError, gone = false): void {
+    if (gone) this.#failure = error;
+    for (const waits of this.#waiting.values()) for (const { reject } of waits) reject(error);
+    this.#waiting.clear();
   }
 }
 

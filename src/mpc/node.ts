@@ -6,6 +6,18 @@
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import { parseWith, ValidationError } from "../validation/index.ts";
 import type { Shared } from "./arithmetic.ts";
+import {
+  agreedKeys,
+  CLOSE_PROGRAM,
+  type CloseParams,
+  closeParamsSchema,
+  ORDER_WORDS,
+  OrderIntake,
+  type OrderMessage,
+  orderMessageSchema,
+  prepareClosing,
+} from "./clearing/intake.ts";
+import { type ClearPublic, clearProgram } from "./clearing/program.ts";
 import { decodeShares, encodeShares, type JobRequest, jobRequestSchema, MessageSocket } from "./jobs.ts";
 import { describeNode, type NodeConfig } from "./node-config.ts";
 import { Party } from "./party.ts";
@@ -37,15 +49,21 @@ export interface RunningNode {
 interface Submission {
   request: JobRequest;
   client: MessageSocket;
-  /** The program and the decoded input shares, or why the request cannot run. */
-  ready: { program: Program<unknown>; params: unknown; inputs: Shared } | { problem: string };
+  /**
+   * The program and the decoded input shares; or, for a broker closing a slot, its terms (the
+   * inputs are the orders households sent); or why the request cannot run.
+   */
+  ready:
+    | { program: Program<unknown>; params: unknown; inputs: Shared }
+    | { close: CloseParams }
+    | { problem: string };
 }
 
 /** Control frames node 0 sends between jobs: the next job, or a heartbeat that shows it is alive. */
 type Control = { job: string } | { heartbeat: true };
 
-/** Each node's answer to "do you have job X and can you run it?". */
-type Readiness = { ok: true } | { ok: false; problem: string };
+/** Each node's answer to "do you have job X and can you run it?"; closing a slot, with the orders it holds. */
+type Readiness = { ok: true; orders?: string[] } | { ok: false; problem: string };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -59,19 +77,21 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   const party = await Party.connect(transport);
   const jobs = new JobBoard(id === 0);
+  const intake = new OrderIntake<MessageSocket>();
   const own = config.nodes[id];
   const server = await listenForClients(
     own.host,
     own.clientPort,
     options.privateKeyPem,
     own.certificatePem,
-    (socket) => serveClient(socket, jobs, log),
+    (socket) => serveClient(socket, jobs, intake, log),
   );
   log({ event: "ready", party: id, node: own.name, clientPort: own.clientPort });
   let closing = false;
   const stopped = (id === 0 ? leadJobs : followJobs)({
     party,
     jobs,
+    intake,
     config,
     log,
     closing: () => closing,
@@ -95,13 +115,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 interface JobLoop {
   party: Party;
   jobs: JobBoard;
+  intake: OrderIntake<MessageSocket>;
   config: NodeConfig;
   log: NodeOptions["log"];
   closing: () => boolean;
 }
 
 /** Node 0: announces each job in the order requests reached it, and a heartbeat while idle. */
-async function leadJobs({ party, jobs, config, log, closing }: JobLoop): Promise<void> {
+async function leadJobs(loop: JobLoop): Promise<void> {
+  const { party, jobs, config, closing } = loop;
   const heartbeatMs = Math.max(50, Math.floor(config.timeoutMs / 3));
   while (!closing()) {
     const next = await jobs.nextArrival(heartbeatMs);
@@ -110,12 +132,13 @@ async function leadJobs({ party, jobs, config, log, closing }: JobLoop): Promise
       continue;
     }
     sendControl(party.transport, { job: next });
-    await runAgreedJob(party, jobs, next, config, log);
+    await runAgreedJob(loop, next);
   }
 }
 
 /** Nodes 1 and 2: run what node 0 announces, waiting for their own copy of the request. */
-async function followJobs({ party, jobs, config, log, closing }: JobLoop): Promise<void> {
+async function followJobs(loop: JobLoop): Promise<void> {
+  const { party, closing } = loop;
   while (!closing()) {
     const frame = await party.transport.receive(0).catch((error: unknown) => {
       if (closing()) return undefined;
@@ -123,25 +146,21 @@ async function followJobs({ party, jobs, config, log, closing }: JobLoop): Promi
     });
     if (frame === undefined) return;
     const control = parseControl(frame);
-    if ("job" in control) await runAgreedJob(party, jobs, control.job, config, log);
+    if ("job" in control) await runAgreedJob(loop, control.job);
   }
 }
 
 /** Agrees with the others that all three hold a runnable request for the job, then runs it. */
-async function runAgreedJob(
-  party: Party,
-  jobs: JobBoard,
-  jobId: string,
-  config: NodeConfig,
-  log: NodeOptions["log"],
-): Promise<void> {
+async function runAgreedJob({ party, jobs, intake, config, log }: JobLoop, jobId: string): Promise<void> {
   const submission = await jobs.waitFor(jobId, config.timeoutMs / 2);
   const readiness: Readiness =
     submission === undefined
       ? { ok: false, problem: "no request for this job reached it" }
       : "problem" in submission.ready
         ? { ok: false, problem: submission.ready.problem }
-        : { ok: true };
+        : "close" in submission.ready
+          ? { ok: true, orders: intake.keys(jobId) }
+          : { ok: true };
   const peers = PARTIES.filter((p) => p !== party.id);
   for (const peer of peers) party.transport.send(peer, encoder.encode(JSON.stringify(readiness)));
   const answers = await Promise.all(
@@ -165,21 +184,27 @@ async function runAgreedJob(
     submission.client.send({ type: "error", job: jobId, message: refusals.join("; ") });
     return;
   }
-  const { program, params, inputs } = submission.ready;
   const before = { ...party.counters };
   const started = performance.now();
+  const stats = () => ({
+    rounds: party.counters.rounds - before.rounds,
+    bytesSent: party.counters.bytesSent - before.bytesSent,
+    protocolMs: performance.now() - started,
+  });
   try {
-    const result = await program.run(party, params, inputs);
-    const stats = {
-      rounds: party.counters.rounds - before.rounds,
-      bytesSent: party.counters.bytesSent - before.bytesSent,
-      protocolMs: performance.now() - started,
-    };
-    submission.client.send(
-      { type: "result", job: jobId, public: result.public ?? null, stats },
-      encodeShares(result.outputs),
-    );
-    log({ event: "job", job: jobId, program: submission.request.program, ...stats });
+    if ("close" in submission.ready) {
+      const held = intake.take(jobId);
+      const lists = [readiness, ...answers].map((answer) => (answer.ok ? (answer.orders ?? []) : []));
+      await clearHeldOrders(party, jobId, submission, submission.ready.close, held, agreedKeys(lists), stats);
+    } else {
+      const { program, params, inputs } = submission.ready;
+      const result = await program.run(party, params, inputs);
+      submission.client.send(
+        { type: "result", job: jobId, public: result.public ?? null, stats: stats() },
+        encodeShares(result.outputs),
+      );
+    }
+    log({ event: "job", job: jobId, program: submission.request.program, ...stats() });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     submission.client.send({ type: "error", job: jobId, message });
@@ -189,12 +214,71 @@ async function runAgreedJob(
   }
 }
 
-/** Reads one client's job requests; each answer goes back on the same connection. */
-async function serveClient(socket: TLSSocket, jobs: JobBoard, log: NodeOptions["log"]): Promise<void> {
+/**
+ * Closes a slot: clears the orders all three nodes hold with the same terms, sends each household
+ * its own fill and cap flag as shares with the public figures, and the broker the public figures
+ * and the orders left out with their reasons.
+ */
+async function clearHeldOrders(
+  party: Party,
+  jobId: string,
+  broker: Submission,
+  close: CloseParams,
+  held: ReturnType<OrderIntake<MessageSocket>["take"]>,
+  agreed: ReadonlySet<string>,
+  stats: () => Record<string, number>,
+): Promise<void> {
+  const slot = prepareClosing(held, agreed, close);
+  const result = await clearProgram.run(party, clearProgram.params.parse(slot.params), slot.inputs);
+  const published = result.public as ClearPublic;
+  const outputs = result.outputs as Shared;
+  const figures = slot.closePublic(published);
+  const { leftOut: _, ...slotFigures } = figures;
+  const refused = new Set(published.refused);
+  const count = slot.placed.length;
+  slot.placed.forEach((order, k) => {
+    // Its fill, then whether its connection cap bound: the outputs at k and count + k.
+    const words = (component: BigUint64Array) =>
+      BigUint64Array.of(component[k] as bigint, component[count + k] as bigint);
+    order.household.send(
+      {
+        type: "fill",
+        job: jobId,
+        order: order.terms.id,
+        public: { ...slotFigures, refused: refused.has(k) },
+      },
+      encodeShares({ own: words(outputs.own), next: words(outputs.next) }),
+    );
+  });
+  for (const { id, reason } of slot.leftOut) {
+    held.get(id)?.household.send({
+      type: "error",
+      job: jobId,
+      order: id,
+      message: `order ${id} was left out: ${reason}`,
+    });
+  }
+  broker.client.send({ type: "result", job: jobId, public: figures, stats: stats() }, new Uint8Array(0));
+}
+
+/**
+ * Reads one client's messages: job requests, and households' orders for a slot, which the intake
+ * holds until a broker closes the slot. Each answer goes back on the same connection.
+ */
+async function serveClient(
+  socket: TLSSocket,
+  jobs: JobBoard,
+  intake: OrderIntake<MessageSocket>,
+  log: NodeOptions["log"],
+): Promise<void> {
   const client = new MessageSocket(socket);
   jobs.track(client);
   try {
     for await (const { header, body } of client.messages()) {
+      if (isOrderMessage(header)) {
+        holdOrder(intake, client, header, body);
+        continue;
+      }
       let request: JobRequest;
       try {
         request = parseWith(jobRequestSchema, header);
@@ -213,8 +297,60 @@ async function serveClient(socket: TLSSocket, jobs: JobBoard, log: NodeOptions["
   }
 }
 
+function isOrderMessage(header: unknown): boolean {
+  return typeof header === "object" && header !== null && "type" in header && header.type === "order";
+}
+
+/** Holds a household's order for its slot, or tells the household why not. */
+function holdOrder(
+  intake: OrderIntake<MessageSocket>,
+  household: MessageSocket,
+  header: unknown,
+  body: Uint8Array,
+): void {
+  let message: OrderMessage;
+  let shares: Shared;
+  try {
+    message = parseWith(orderMessageSchema, header);
+    shares = decodeShares(body, ORDER_WORDS, "the order's shares");
+  } catch (error) {
+    const job = typeof header === "object" && header !== null && "job" in header ? String(header.job) : "";
+    household.send({ type: "error", job, message: `bad order: ${describe(error)}` });
+    return;
+  }
+  const { id, side, zone, connectionCapWh } = message.order;
+  const terms = {
+    id,
+    side,
+    ...(zone === undefined ? {} : { zone }),
+    ...(connectionCapWh === undefined ? {} : { connectionCapWh }),
+  };
+  const { problem, dropped } = intake.add(message.job, { terms, shares, household });
+  for (const order of dropped ?? []) {
+    order.household.send({
+      type: "error",
+      job: message.job,
+      order: order.terms.id,
+      message: `order ${order.terms.id} was dropped: too many slots open at once`,
+    });
+  }
+  household.send(
+    problem === undefined
+      ? { type: "held", job: message.job, order: id }
+      : { type: "error", job: message.job, order: id, message: problem },
+  );
+}
+
 /** Resolves the program and decodes the inputs, or says what is wrong with the request. */
 function prepare(request: JobRequest, body: Uint8Array): Submission["ready"] {
+  if (request.program === CLOSE_PROGRAM) {
+    try {
+      if (body.length > 0) throw new RangeError("closing a slot takes no input shares");
+      return { close: parseWith(closeParamsSchema, request.params) };
+    } catch (error) {
+      return { problem: describe(error) };
+    }
+  }
   try {
     const { program, params, inputWords } = resolveProgram(request.program, request.params);
     return { program, params, inputs: decodeShares(body, inputWords, "the input body") };
@@ -245,7 +381,12 @@ function parseControl(frame: Uint8Array): Control {
 function parseReadiness(peer: PartyId, frame: Uint8Array): Readiness {
   const value = parseJsonFrame(peer, frame, "readiness");
   if (typeof value === "object" && value !== null && "ok" in value) {
-    if (value.ok === true) return { ok: true };
+    if (value.ok === true) {
+      if (!("orders" in value)) return { ok: true };
+      const { orders } = value;
+      if (Array.isArray(orders) && orders.every((key) => typeof key === "string"))
+        return { ok: true, orders };
+    }
     if ("problem" in value && typeof value.problem === "string") return { ok: false, problem: value.problem };
   }
   throw new PeerError(peer, `node ${peer} sent a malformed readiness frame`);

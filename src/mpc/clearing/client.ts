@@ -5,7 +5,15 @@
  * @module
  */
 import { compareIds } from "../../market/auction.ts";
-import type { ClearRequest, ClearResult, Fill, Order, ZoneOutcome } from "../../market/types.ts";
+import type {
+  ClearRequest,
+  ClearResult,
+  Fill,
+  Order,
+  SlotPrices,
+  Zone,
+  ZoneOutcome,
+} from "../../market/types.ts";
 import { limitWord } from "./book.ts";
 import type { ClearParams, ClearPublic } from "./program.ts";
 
@@ -38,47 +46,78 @@ export interface PreparedClear {
   finish(published: ClearPublic, outputs: BigUint64Array): ClearResult;
 }
 
-/** Encodes a request for the `clear` program. The request must have passed `parseClearRequest`. */
-export function prepareClear(request: ClearRequest): PreparedClear {
-  // The program hands out leftover Wh in the order it gets the orders: ascending id on each side.
+/** What the nodes know of an order in the clear: who placed it, its side, its zone and the DSO's cap. */
+export type OrderTerms = Pick<Order, "id" | "side" | "zone" | "connectionCapWh">;
+
+/** How a slot's orders enter the `clear` program: their order, and the program's public parameters. */
+export interface ClearPlan {
+  /** Indices of the orders, buys then sells, each side in ascending id order. */
+  placed: number[];
+  /** Indices of the zones in ascending id order. */
+  zoneOrder: number[];
+  params: ClearParams;
+}
+
+/**
+ * Places a slot's orders for the `clear` program from what is public of them: the program hands out
+ * leftover Wh in the order it gets the orders, ascending id on each side, and breaks ties between
+ * zones by their order, ascending id.
+ */
+export function planClear(
+  orders: readonly OrderTerms[],
+  prices: SlotPrices,
+  zones?: readonly Zone[],
+): ClearPlan {
   const sideOf = (side: Order["side"]) =>
-    request.orders
-      .map((order, position) => ({ order, position }))
-      .filter(({ order }) => order.side === side)
-      .sort((a, b) => compareIds(a.order.id, b.order.id));
-  const buys = sideOf("buy");
-  const sells = sideOf("sell");
+    orders
+      .flatMap((order, index) => (order.side === side ? [index] : []))
+      .sort((a, b) => compareIds((orders[a] as OrderTerms).id, (orders[b] as OrderTerms).id));
+  const [buys, sells] = [sideOf("buy"), sideOf("sell")];
   const placed = [...buys, ...sells];
-  const { inputs, bitWords } = encodeBook(
-    buys.map(({ order }) => order),
-    sells.map(({ order }) => order),
-  );
-  // Zones go in id order, which breaks the program's ties; the result lists them as the input does.
-  const zones = request.zones
-    ?.map((zone, position) => ({ zone, position }))
-    .sort((a, b) => compareIds(a.zone.id, b.zone.id));
-  const zoneIndex = new Map(zones?.map(({ zone }, index) => [zone.id, index]));
-  const countUpTo = (side: typeof buys, id: string) =>
-    side.filter(({ order }) => compareIds(order.id, id) <= 0).length;
+  const termsOf = (index: number) => orders[index] as OrderTerms;
+  const zoneList = zones ?? [];
+  const zoneId = (index: number) => (zoneList[index] as Zone).id;
+  const zoneOrder = zoneList.map((_, index) => index).sort((a, b) => compareIds(zoneId(a), zoneId(b)));
+  const zoneIndex = new Map(zoneOrder.map((z, index) => [zoneId(z), index]));
+  const countUpTo = (side: number[], id: string) =>
+    side.filter((k) => compareIds(termsOf(k).id, id) <= 0).length;
   return {
+    placed,
+    zoneOrder,
     params: {
       buys: buys.length,
       sells: sells.length,
-      feedIn: request.prices.feedIn,
-      retail: request.prices.retail,
-      caps: placed.map(({ order }) => order.connectionCapWh ?? null),
+      feedIn: prices.feedIn,
+      retail: prices.retail,
+      caps: placed.map((k) => termsOf(k).connectionCapWh ?? null),
       ...(zones === undefined
         ? {}
         : {
-            zones: zones.map(({ zone }) => ({
-              exportLimitWh: zone.exportLimitWh,
-              importLimitWh: zone.importLimitWh,
-              buysBefore: countUpTo(buys, zone.id),
-              sellsBefore: countUpTo(sells, zone.id),
-            })),
-            orderZones: placed.map(({ order }) => zoneIndex.get(order.zone as string) as number),
+            zones: zoneOrder.map((z) => {
+              const zone = zones[z] as Zone;
+              return {
+                exportLimitWh: zone.exportLimitWh,
+                importLimitWh: zone.importLimitWh,
+                buysBefore: countUpTo(buys, zone.id),
+                sellsBefore: countUpTo(sells, zone.id),
+              };
+            }),
+            orderZones: placed.map((k) => zoneIndex.get(termsOf(k).zone as string) as number),
           }),
     },
+  };
+}
+
+/** Encodes a request for the `clear` program. The request must have passed `parseClearRequest`. */
+export function prepareClear(request: ClearRequest): PreparedClear {
+  const plan = planClear(request.orders, request.prices, request.zones);
+  const placed = plan.placed.map((position) => ({ order: request.orders[position] as Order, position }));
+  const { inputs, bitWords } = encodeBook(
+    placed.slice(0, plan.params.buys).map(({ order }) => order),
+    placed.slice(plan.params.buys).map(({ order }) => order),
+  );
+  return {
+    params: plan.params,
     inputs,
     bitWords,
     finish(published, outputs) {
@@ -102,17 +141,26 @@ export function prepareClear(request: ClearRequest): PreparedClear {
         volumeWh: Number(published.volumeWh),
         fills,
       };
-      if (zones === undefined || published.zones === undefined) return result;
-      const outcomes = new Array<ZoneOutcome>(zones.length);
-      zones.forEach(({ zone, position }, index) => {
-        const outcome = published.zones?.[index];
-        outcomes[position] = {
-          id: zone.id,
-          clearingPrice: outcome?.clearingPrice ?? null,
-          netExportWh: Number(outcome?.netExportWh ?? 0),
-        };
-      });
-      return { ...result, zones: outcomes };
+      if (request.zones === undefined) return result;
+      return { ...result, zones: zonesInInputOrder(request.zones, plan.zoneOrder, published) };
     },
   };
+}
+
+/** The zones' outcomes the program published (in id order) as the input lists the zones. */
+export function zonesInInputOrder(
+  zones: readonly Zone[],
+  zoneOrder: readonly number[],
+  published: ClearPublic,
+): ZoneOutcome[] {
+  const outcomes = new Array<ZoneOutcome>(zones.length);
+  zoneOrder.forEach((position, index) => {
+    const outcome = published.zones?.[index];
+    outcomes[position] = {
+      id: (zones[position] as Zone).id,
+      clearingPrice: outcome?.clearingPrice ?? null,
+      netExportWh: Number(outcome?.netExportWh ?? 0),
+    };
+  });
+  return outcomes;
 }
