@@ -8,8 +8,7 @@ import type { ClearRequest, ClearResult } from "../../market/types.ts";
 import { type LocalCluster, startLocalCluster } from "../local-cluster.ts";
 import { NodeClient } from "../node-client.ts";
 import { loadNodeConfig, type NodeConfig } from "../node-config.ts";
-import { prepareClear } from "./client.ts";
-import type { ClearPublic } from "./program.ts";
+import { closeSlot, submitOrder } from "./household.ts";
 
 /** Where the nodes are: a configuration of running nodes, or three local processes. */
 export interface MpcEngineOptions {
@@ -32,16 +31,35 @@ export class MpcCommunityEngine {
     return engine;
   }
 
-  /** The slot's community result; without fills (uncleared) when the nodes fail on it. */
+  /**
+   * The slot's community result, cleared as a deployment clears it: every household shares its own
+   * order (here over one connection for them all), the broker closes the slot, and each household
+   * rebuilds its own fill. Without fills (uncleared) when the nodes fail on it.
+   */
   readonly clear = async (request: ClearRequest): Promise<ClearResult> => {
-    const prepared = prepareClear(request);
     try {
       if (this.#client === undefined) await this.#connect();
       const client = this.#client as NodeClient;
-      const outcome = await client.run("clear", prepared.params, prepared.inputs, {
-        bitWords: prepared.bitWords,
+      const job = `slot ${request.slot}`;
+      const held = await Promise.all(request.orders.map((order) => submitOrder(client, job, order)));
+      const figures = await closeSlot(client, job, {
+        feedIn: request.prices.feedIn,
+        retail: request.prices.retail,
+        ...(request.zones === undefined ? {} : { zones: [...request.zones] }),
       });
-      return prepared.finish(outcome.public as ClearPublic, outcome.outputs);
+      const fills = await Promise.all(held.map((order) => order.fill));
+      return {
+        version: 1,
+        slot: request.slot,
+        clearingPrice: figures.clearingPrice,
+        volumeWh: figures.volumeWh,
+        fills: fills.map(({ id, filledWh, cappedWh }) => ({
+          id,
+          filledWh,
+          ...(cappedWh === undefined ? {} : { cappedWh }),
+        })),
+        ...(figures.zones === undefined ? {} : { zones: figures.zones }),
+      };
     } catch (error) {
       this.options.onFault(
         `slot ${request.slot} left uncleared, households go to their supplier: ${error instanceof Error ? error.message : String(error)}`,
