@@ -63,7 +63,11 @@ export function mulPublic(x: Shared, c: bigint | BigUint64Array): Shared {
  * Σ_t c_t·x_t for shared vectors x_t of `length` values and public c_t: local, accumulated in one
  * vector instead of a product and a sum per term.
  */
-export function linearCombination(length: number, terms: readonly Shared[], coefficients: readonly bigint[]): Shared {
+export function linearCombination(
+  length: number,
+  terms: readonly Shared[],
+  coefficients: readonly bigint[],
+): Shared {
   const sum: Shared = { own: new BigUint64Array(length), next: new BigUint64Array(length) };
   terms.forEach((term, t) => {
     const c = BigInt.asUintN(64, coefficients[t] as bigint);
