@@ -70,6 +70,11 @@ const indentOption = (): Option =>
     })
     .default(0);
 
+/** Resolves after the event loop has handled what is pending (I/O callbacks included). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** An option taking a whole number in `[min, max]`. */
 function wholeNumberOption(flags: string, description: string, min: number, max: number): Option {
   return new Option(flags, description).argParser((text) => {
@@ -117,7 +122,12 @@ function buildProgram(streams: CliStreams): Command {
         options.engine === "mpc" ? (await import("./mpc.ts")).mpcClearing(options.nodes) : undefined;
       let request: ClearRequest;
       try {
-        request = parseClearRequest(parseJsonText(await readInputText(file, streams.stdin)));
+        const json = parseJsonText(await readInputText(file, streams.stdin));
+        // Turns of the event loop between the long steps let the TLS handshakes progress: the nodes
+        // answer while this parses, and the connections are up when the request is ready.
+        if (mpc !== undefined) await nextTurn();
+        request = parseClearRequest(json);
+        if (mpc !== undefined) await nextTurn();
       } catch (error) {
         mpc?.abandon();
         throw error;
