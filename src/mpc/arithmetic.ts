@@ -97,13 +97,10 @@ export async function mul(party: Party, x: Shared, y: Shared): Promise<Shared> {
   const z = zeroShare(party, n);
   const { own: x0, next: x1 } = x;
   const { own: y0, next: y1 } = y;
+  // x_i·y_i + x_i·y_{i+1} + x_{i+1}·y_i with two multiplications: x_i·(y_i + y_{i+1}) + x_{i+1}·y_i.
   for (let i = 0; i < n; i++) {
-    const a = x0[i] as bigint;
-    z[i] =
-      (z[i] as bigint) +
-      a * (y0[i] as bigint) +
-      a * (y1[i] as bigint) +
-      (x1[i] as bigint) * (y0[i] as bigint);
+    const b = y0[i] as bigint;
+    z[i] = (z[i] as bigint) + (x0[i] as bigint) * (b + (y1[i] as bigint)) + (x1[i] as bigint) * b;
   }
   return reshareAdditive(party, z);
 }
@@ -126,12 +123,8 @@ export async function dotSegments(
     // The sum lives in the word array, not in a local BigInt: each store wraps it to 64 bits, so V8
     // keeps the loop native; a local accumulator would grow to 140-bit heap BigInts.
     for (const end = i + (segmentLengths[k] as number); i < end; i++) {
-      const a = x0[i] as bigint;
-      z[k] =
-        (z[k] as bigint) +
-        a * (y0[i] as bigint) +
-        a * (y1[i] as bigint) +
-        (x1[i] as bigint) * (y0[i] as bigint);
+      const b = y0[i] as bigint;
+      z[k] = (z[k] as bigint) + (x0[i] as bigint) * (b + (y1[i] as bigint)) + (x1[i] as bigint) * b;
     }
   }
   if (i !== lengthOf(x)) throw new RangeError(`segments cover ${i} of ${lengthOf(x)} values`);
