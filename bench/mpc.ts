@@ -5,6 +5,11 @@
  * @module
  */
 
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { clearCommunity } from "../src/market/clear.ts";
 import type { ClearRequest } from "../src/market/types.ts";
 import { prepareClear } from "../src/mpc/clearing/client.ts";
@@ -29,6 +34,8 @@ interface Workload {
 }
 
 const MILLION = 1_000_000;
+
+const SNIPPET = fileURLToPath(new URL("../bin/snippet.js", import.meta.url));
 
 function randomValues(count: number, bits: number, seed: number): BigUint64Array {
   let state = BigInt(seed) * 0x9e3779b97f4a7c15n + 1n;
@@ -271,6 +278,7 @@ export async function mpcClearingBenchmarks(): Promise<BenchRow[]> {
       ]);
     }
     for (const count of ANCHOR_CLEARING.keys()) rows.push(await fullClearing(client, count));
+    rows.push(await clearProcess(cluster.configPath, 10_000));
   } finally {
     client.close();
     await cluster.stop();
@@ -291,10 +299,10 @@ export async function mpcClearingBenchmarks(): Promise<BenchRow[]> {
   return rows;
 }
 
-/** The full clearing of spec/market.md through the `clear` program, checked against the reference. */
-async function fullClearing(client: NodeClient, count: number): Promise<BenchRow> {
+/** A slot of `count` orders like the anchor's book, as `snippet clear` takes it. */
+function clearRequest(count: number): ClearRequest {
   const { buys, sells } = anchorBook(count, count + 1);
-  const request: ClearRequest = {
+  return {
     version: 1,
     slot: "2026-06-01T12:00:00Z",
     prices: { feedIn: 0, retail: 65535 },
@@ -303,6 +311,11 @@ async function fullClearing(client: NodeClient, count: number): Promise<BenchRow
       ...sells.map((o, i) => ({ id: `s${i}`, side: "sell" as const, ...o })),
     ],
   };
+}
+
+/** The full clearing of spec/market.md through the `clear` program, checked against the reference. */
+async function fullClearing(client: NodeClient, count: number): Promise<BenchRow> {
+  const request = clearRequest(count);
   const expected = JSON.stringify(clearCommunity(request));
   const prepared = prepareClear(request);
   const times: number[] = [];
@@ -329,6 +342,48 @@ async function fullClearing(client: NodeClient, count: number): Promise<BenchRow
     ...(target === undefined ? {} : { targetMs: target }),
     note: `${stats[0]?.rounds} rounds${count === 10_000 ? " (bar 300)" : ""}, ${(megabytes.reduce((a, b) => a + b, 0) / 3).toFixed(2)} MB per party`,
   };
+}
+
+/** Runs of the whole `snippet clear` process: each is short, and process starts vary more than jobs. */
+const PROCESS_RUNS = 7;
+
+/**
+ * `snippet clear --engine mpc --nodes …` as a user runs it against running nodes, from process start
+ * to exit: Node's start, loading the CLI, reading and validating the request, dialling the nodes, the
+ * job and printing; the output checked against the reference engine's.
+ */
+async function clearProcess(configPath: string, count: number): Promise<BenchRow> {
+  const folder = await mkdtemp(join(tmpdir(), "snippet-bench-"));
+  const input = join(folder, "request.json");
+  try {
+    await writeFile(input, JSON.stringify(clearRequest(count)));
+    const snippet = (...args: string[]) =>
+      execFileSync(process.execPath, [SNIPPET, "clear", ...args, input], {
+        encoding: "utf8",
+        maxBuffer: 2 ** 28,
+      });
+    const expected = snippet();
+    const times: number[] = [];
+    for (let run = 0; run < WARMUP_RUNS + PROCESS_RUNS; run++) {
+      const started = performance.now();
+      const output = snippet("--engine", "mpc", "--nodes", configPath);
+      const wall = performance.now() - started;
+      if (output !== expected)
+        throw new Error(`snippet clear --engine mpc differs from the reference at ${count} orders`);
+      if (run >= WARMUP_RUNS) times.push(wall);
+    }
+    return {
+      name: "snippet clear --engine mpc --nodes, process start to exit",
+      size: `${count} orders`,
+      medianMs: median(times),
+      minMs: Math.min(...times),
+      runs: PROCESS_RUNS,
+      targetMs: 400,
+      note: "against running nodes",
+    };
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 /** 10,000 orders with a delay on every message between nodes: round count × delay dominates. */
