@@ -93,16 +93,25 @@ export function concat(parts: readonly Shared[]): Shared {
  * i − 1, which then holds (z_{i−1}, z_i). One ring element per value and party.
  */
 export async function mul(party: Party, x: Shared, y: Shared): Promise<Shared> {
-  const n = lengthOf(x);
-  const z = zeroShare(party, n);
-  const { own: x0, next: x1 } = x;
-  const { own: y0, next: y1 } = y;
-  // x_i·y_i + x_i·y_{i+1} + x_{i+1}·y_i with two multiplications: x_i·(y_i + y_{i+1}) + x_{i+1}·y_i.
-  for (let i = 0; i < n; i++) {
-    const b = y0[i] as bigint;
-    z[i] = (z[i] as bigint) + (x0[i] as bigint) * (b + (y1[i] as bigint)) + (x1[i] as bigint) * b;
-  }
-  return reshareAdditive(party, z);
+  return (await mulPairs(party, [x], [y]))[0] as Shared;
+}
+
+/**
+ * lefts[k] · rights[k] element-wise for several pairs in one round, one product vector per pair: what
+ * {@link mul} of the concatenations gives, without copying the operands into them first.
+ */
+export async function mulPairs(
+  party: Party,
+  lefts: readonly Shared[],
+  rights: readonly Shared[],
+): Promise<Shared[]> {
+  const parts = ranges(lefts.map(lengthOf));
+  const z = zeroShare(party, parts.at(-1)?.[1] ?? 0);
+  parts.forEach(([from], k) => {
+    productsInto(z, from, lefts[k] as Shared, rights[k] as Shared);
+  });
+  const products = await reshareAdditive(party, z);
+  return parts.map(([from, to]) => slice(products, from, to));
 }
 
 /**
@@ -115,20 +124,66 @@ export async function dotSegments(
   y: Shared,
   segmentLengths: readonly number[],
 ): Promise<Shared> {
-  const z = zeroShare(party, segmentLengths.length);
+  const segments = ranges(segmentLengths);
+  const covered = segments.at(-1)?.[1] ?? 0;
+  if (covered !== lengthOf(x)) throw new RangeError(`segments cover ${covered} of ${lengthOf(x)} values`);
+  return dotPairs(
+    party,
+    segments.map(([from, to]) => slice(x, from, to)),
+    segments.map(([from, to]) => slice(y, from, to)),
+  );
+}
+
+/**
+ * Σ_i lefts[k][i]·rights[k][i] for several pairs in one round, one shared scalar per pair: dot
+ * products without concatenating the operands. One ring element per pair, whatever the lengths.
+ */
+export async function dotPairs(
+  party: Party,
+  lefts: readonly Shared[],
+  rights: readonly Shared[],
+): Promise<Shared> {
+  const z = zeroShare(party, lefts.length);
+  lefts.forEach((x, k) => {
+    dotInto(z, k, x, rights[k] as Shared);
+  });
+  return reshareAdditive(party, z);
+}
+
+/** [start, end) of consecutive parts of the given lengths. */
+function ranges(lengths: readonly number[]): [number, number][] {
+  let at = 0;
+  return lengths.map((n) => {
+    const range: [number, number] = [at, at + n];
+    at += n;
+    return range;
+  });
+}
+
+// x_i·y_i + x_i·y_{i+1} + x_{i+1}·y_i with two multiplications: x_i·(y_i + y_{i+1}) + x_{i+1}·y_i.
+
+/** z[at + i] += the 3-out-of-3 share of x[i]·y[i], for every i. */
+function productsInto(z: BigUint64Array, at: number, x: Shared, y: Shared): void {
   const { own: x0, next: x1 } = x;
   const { own: y0, next: y1 } = y;
-  let i = 0;
-  for (let k = 0; k < segmentLengths.length; k++) {
-    // The sum lives in the word array, not in a local BigInt: each store wraps it to 64 bits, so V8
-    // keeps the loop native; a local accumulator would grow to 140-bit heap BigInts.
-    for (const end = i + (segmentLengths[k] as number); i < end; i++) {
-      const b = y0[i] as bigint;
-      z[k] = (z[k] as bigint) + (x0[i] as bigint) * (b + (y1[i] as bigint)) + (x1[i] as bigint) * b;
-    }
+  for (let i = 0; i < x0.length; i++) {
+    const b = y0[i] as bigint;
+    z[at + i] = (z[at + i] as bigint) + (x0[i] as bigint) * (b + (y1[i] as bigint)) + (x1[i] as bigint) * b;
   }
-  if (i !== lengthOf(x)) throw new RangeError(`segments cover ${i} of ${lengthOf(x)} values`);
-  return reshareAdditive(party, z);
+}
+
+/**
+ * z[k] += the 3-out-of-3 share of Σ x[i]·y[i]. The sum lives in the word array, not in a local BigInt:
+ * each store wraps it to 64 bits, so V8 keeps the loop native; a local accumulator would grow to
+ * 140-bit heap BigInts.
+ */
+function dotInto(z: BigUint64Array, k: number, x: Shared, y: Shared): void {
+  const { own: x0, next: x1 } = x;
+  const { own: y0, next: y1 } = y;
+  for (let i = 0; i < x0.length; i++) {
+    const b = y0[i] as bigint;
+    z[k] = (z[k] as bigint) + (x0[i] as bigint) * (b + (y1[i] as bigint)) + (x1[i] as bigint) * b;
+  }
 }
 
 /** A fresh sharing of the same values, unlinkable to the old one; one round. */

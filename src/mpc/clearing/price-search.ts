@@ -9,7 +9,7 @@
  * Half the steps of a bit per step, for two more products per order and step.
  * @module
  */
-import { add, concat, dotSegments, mul, type Shared, slice, sub } from "../arithmetic.ts";
+import { add, concat, dotSegments, mul, mulPairs, type Shared, slice, sub } from "../arithmetic.ts";
 import { lessThanPublic, lessThanZeroOpened } from "../compare.ts";
 import type { Party } from "../party.ts";
 import {
@@ -100,15 +100,9 @@ async function digitHits(
     lefts.push(equal, equal, equal);
     rights.push(bitPlane(side, 2 * digit + 1), bitPlane(side, 2 * digit), both);
   });
-  const products = await mul(party, concat(lefts), concat(rights));
-  let at = 0;
-  const take = (n: number) => {
-    const part = slice(products, at, at + n);
-    at += n;
-    return part;
-  };
-  return sides.map((side) => {
-    const [high, low, both] = [take(side.count), take(side.count), take(side.count)];
+  const products = await mulPairs(party, lefts, rights);
+  return sides.map((_, s) => {
+    const [high, low, both] = products.slice(3 * s, 3 * s + 3) as Hits;
     return [sub(add(high, low), both), high, both];
   });
 }
