@@ -10,6 +10,7 @@
  */
 import {
   add,
+  addPublic,
   concat,
   linearCombination,
   mul,
@@ -85,43 +86,38 @@ async function divide(party: Party, sides: readonly RationSide[], volumeBits: nu
     compareBits = Math.max(compareBits, bitLength(BigInt(width) * side.marginalWh) + 2);
   });
 
-  // ⌊F/M⌋ < bits: its binary digits, one comparison per order and step, the partial quotient staying
-  // shared (F − (prefix + 2^j)·M is linear in it). The first step also asks [m > 0].
-  const steps = bitLength(BigInt(Math.max(width - 1, 1)));
+  // ⌊F/M⌋ < bits: its digits from the top, base 4 (a lone top bit when the bit count is odd), every
+  // candidate of a step compared at once — F − (prefix + c·4^d)·M is linear in the partial quotient,
+  // which stays shared — so half the steps of a bit per step. The first step also asks [m > 0].
+  const quotientBits = bitLength(BigInt(Math.max(width - 1, 1)));
   const prefixes = counts.map((count) => zeros(count));
   let present: Shared[] = [];
-  for (let j = steps - 1; j >= 0; j--) {
-    const checks = sides.map((side, k) =>
-      sub(
-        sub(remainders[k] as Shared, mulPublic(prefixes[k] as Shared, BigInt.asUintN(64, side.marginalWh))),
-        publicShared(
-          party.id,
-          new BigUint64Array(counts[k] as number).fill(
-            BigInt.asUintN(64, (1n << BigInt(j)) * side.marginalWh),
-          ),
-        ),
-      ),
-    );
-    if (j === steps - 1)
-      checks.push(...sides.map((side) => sub(zeros(side.marginal.own.length), side.marginal)));
+  for (let low = quotientBits - (quotientBits % 2 === 1 ? 1 : 2); low >= 0; low -= 2) {
+    const first = present.length === 0;
+    const candidates = first && quotientBits % 2 === 1 ? [1n] : [1n, 2n, 3n];
+    const checks = sides.flatMap((side, k) => {
+      const rest = sub(
+        remainders[k] as Shared,
+        mulPublic(prefixes[k] as Shared, BigInt.asUintN(64, side.marginalWh)),
+      );
+      return candidates.map((c) =>
+        addPublic(party.id, rest, BigInt.asUintN(64, -((c << BigInt(low)) * side.marginalWh))),
+      );
+    });
+    if (first) checks.push(...sides.map((side) => sub(zeros(side.marginal.own.length), side.marginal)));
     const below = await lessThanZero(party, concat(checks), compareBits);
     let at = 0;
-    sides.forEach((_, k) => {
-      const count = counts[k] as number;
-      prefixes[k] = add(
-        prefixes[k] as Shared,
-        mulPublic(oneMinus(party, slice(below, at, at + count)), 1n << BigInt(j)),
-      );
+    const next = (count: number) => {
+      const part = slice(below, at, at + count);
       at += count;
+      return part;
+    };
+    sides.forEach((_, k) => {
+      // The digit is how many candidates F reaches: Σ (1 − below).
+      const reached = candidates.map(() => oneMinus(party, next(counts[k] as number)));
+      prefixes[k] = add(prefixes[k] as Shared, mulPublic(reached.reduce(add), 1n << BigInt(low)));
     });
-    if (j === steps - 1) {
-      present = sides.map((_, k) => {
-        const count = counts[k] as number;
-        const part = slice(below, at, at + count);
-        at += count;
-        return part;
-      });
-    }
+    if (first) present = counts.map((count) => next(count));
   }
 
   // Leftover r = R − Σ q, one Wh each to marginal orders while their rank in id order is below r.
