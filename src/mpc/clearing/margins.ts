@@ -22,8 +22,10 @@ import {
   add,
   addPublic,
   concat,
+  dotPairs,
   dotSegments,
   mul,
+  mulPairs,
   open,
   publicShared,
   type Shared,
@@ -375,11 +377,10 @@ function sumsAtLeast(
   states: readonly SideState[],
   atLeast: readonly [Shared, Shared, Shared][],
 ): Promise<Shared> {
-  return dotSegments(
+  return dotPairs(
     party,
-    concat(states.flatMap((state) => [state.equal, state.equal, state.equal])),
-    concat(atLeast.flat()),
-    states.flatMap((state) => [state.equal.own.length, state.equal.own.length, state.equal.own.length]),
+    states.flatMap((state) => [state.equal, state.equal, state.equal]),
+    atLeast.flat(),
   );
 }
 
@@ -489,21 +490,6 @@ async function advanceSecret(
 /** A state whose `above` is kept as its sum (a shared scalar). */
 function summedAbove(state: SideState): SideState {
   return { equal: state.equal, above: total(state.above) };
-}
-
-/** Several element-wise products in one round. */
-async function mulPairs(
-  party: Party,
-  lefts: readonly Shared[],
-  rights: readonly Shared[],
-): Promise<Shared[]> {
-  const product = await mul(party, concat(lefts), concat(rights));
-  let at = 0;
-  return lefts.map((left) => {
-    const part = slice(product, at, at + left.own.length);
-    at += left.own.length;
-    return part;
-  });
 }
 
 /** A shared scalar repeated n times (local). */
