@@ -122,7 +122,7 @@ function buildProgram(streams: CliStreams): Command {
         options.engine === "mpc" ? (await import("./mpc.ts")).mpcClearing(options.nodes) : undefined;
       let request: ClearRequest;
       try {
-        const json = parseJsonText(await readInputText(file, streams.stdin));
+        const json = parseJsonText(await readInputText(file, streams));
         // Turns of the event loop between the long steps let the TLS handshakes progress: the nodes
         // answer while this parses, and the connections are up when the request is ready.
         if (mpc !== undefined) await nextTurn();
@@ -151,7 +151,7 @@ function buildProgram(streams: CliStreams): Command {
     .option("--statements", "print period statements (energy and money by stage, saving) instead of bills")
     .addOption(indentOption())
     .action(async (file: string, options: { model: BillingModel; statements?: boolean; indent: number }) => {
-      const request = parseBillRequest(parseJsonText(await readInputText(file, streams.stdin)));
+      const request = parseBillRequest(parseJsonText(await readInputText(file, streams)));
       if (options.statements !== true) {
         streams.stdout.write(toJson(billPeriod(request, options.model), options.indent));
         return;
