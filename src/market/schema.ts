@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { MAX_ENERGY_WH, PRICE_GRID_MAX } from "../units/index.ts";
 import {
   energyField,
   idField,
@@ -40,7 +41,8 @@ const bookSchema = z.strictObject({
   zones: z.array(zoneSchema, { error: () => "is not a list of zones" }).optional(),
 });
 
-const clearRequestSchema = bookSchema.superRefine((request, context) => {
+/** The `snippet clear` input with every check: the reference {@link wellFormedBook} is held to. */
+export const clearRequestSchema = bookSchema.superRefine((request, context) => {
   for (const issue of bookIssues(request)) {
     context.addIssue({ code: "custom", path: issue.path, message: issue.message });
   }
@@ -108,7 +110,65 @@ function limitOutsideBand(order: Pick<Order, "limitPrice">, prices: SlotPrices):
  * @throws {@link ValidationError} naming the JSON path and the bound of every problem.
  */
 export function parseClearRequest(value: unknown): ClearRequest {
-  return parseWith(clearRequestSchema, value) as ClearRequest;
+  return wellFormedBook(value) ?? (parseWith(clearRequestSchema, value) as ClearRequest);
+}
+
+const BOOK_KEYS = new Set(["version", "slot", "prices", "orders", "zones"]);
+const ORDER_KEYS = new Set(["id", "side", "volumeWh", "limitPrice", "zone", "connectionCapWh"]);
+
+/**
+ * The request itself when it is a well-formed book, checked with plain loops; undefined otherwise,
+ * and the schema then names every problem. `snippet clear` reads books of 10^5 orders, where the
+ * schema's per-field checks cost some 3 µs an order. It accepts only what the schema accepts, as
+ * a property test checks on books with random faults.
+ */
+export function wellFormedBook(value: unknown): ClearRequest | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, BOOK_KEYS)) return undefined;
+  const { version, slot, prices, orders, zones } = value;
+  if (version !== 1 || !slotTimeField.safeParse(slot).success) return undefined;
+  if (!isRecord(prices) || Object.keys(prices).length !== 2) return undefined;
+  if (!isInteger(prices.feedIn, 0, PRICE_GRID_MAX) || !isInteger(prices.retail, 0, PRICE_GRID_MAX))
+    return undefined;
+  if (!Array.isArray(orders)) return undefined;
+  for (const order of orders) {
+    if (!isRecord(order) || !hasOnlyKeys(order, ORDER_KEYS)) return undefined;
+    if (!isId(order.id) || (order.side !== "buy" && order.side !== "sell")) return undefined;
+    if (!isInteger(order.volumeWh, 1, MAX_ENERGY_WH) || !isInteger(order.limitPrice, 0, PRICE_GRID_MAX))
+      return undefined;
+    if (order.zone !== undefined && !isId(order.zone)) return undefined;
+    if (order.connectionCapWh !== undefined && !isInteger(order.connectionCapWh, 0, MAX_ENERGY_WH))
+      return undefined;
+  }
+  if (zones !== undefined && !(Array.isArray(zones) && zones.every(isZone))) return undefined;
+  const book = value as z.infer<typeof bookSchema>;
+  return bookIssues(book).length === 0 ? (book as ClearRequest) : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function hasOnlyKeys(value: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
+  for (const key in value) if (!keys.has(key)) return false;
+  return true;
+}
+
+function isInteger(value: unknown, min: number, max: number): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+}
+
+function isId(value: unknown): boolean {
+  return typeof value === "string" && value.length > 0;
+}
+
+function isZone(zone: unknown): boolean {
+  return (
+    isRecord(zone) &&
+    Object.keys(zone).length === 3 &&
+    isId(zone.id) &&
+    isInteger(zone.exportLimitWh, 0, MAX_ENERGY_WH) &&
+    isInteger(zone.importLimitWh, 0, MAX_ENERGY_WH)
+  );
 }
 
 /** An order turned away by {@link admitOrders}, with the reasons under paths relative to the order. */
