@@ -89,7 +89,10 @@ export function planClear(
       sells: sells.length,
       feedIn: prices.feedIn,
       retail: prices.retail,
-      caps: placed.map((k) => termsOf(k).connectionCapWh ?? null),
+      // Caps only when the DSO set some: a list of 10^4 nulls costs every node a parse for nothing.
+      ...(placed.some((k) => termsOf(k).connectionCapWh !== undefined)
+        ? { caps: placed.map((k) => termsOf(k).connectionCapWh ?? null) }
+        : {}),
       ...(zones === undefined
         ? {}
         : {

@@ -95,13 +95,19 @@ export const clearProgram: Program<ClearParams> = {
     const limits = concat([limitValues(buy, false, party), limitValues(sell, true, party)]);
     const caps = params.caps ?? new Array<number | null>(buys + sells).fill(null);
     const { valid, capped, bound } = await validateAndCap(party, volumes, limits, caps, params);
-    const validPositions = (from: number, to: number) =>
-      [...valid.slice(from, to)].flatMap((ok, k) => (ok === 1n ? [k] : []));
+    const validPositions = (from: number, to: number) => {
+      const kept: number[] = [];
+      for (let position = from; position < to; position++)
+        if (valid[position] === 1n) kept.push(position - from);
+      return kept;
+    };
     const [keptBuys, keptSells] = [validPositions(0, buys), validPositions(buys, buys + sells)];
     const band = { feedIn: params.feedIn, retail: params.retail };
     const keptBuySide = assembleSide(party, buy, keptBuys, slice(capped, 0, buys));
     const keptSellSide = assembleSide(party, sell, keptSells, slice(capped, buys, buys + sells));
-    const refused = [...valid].flatMap((ok, position) => (ok === 1n ? [] : [position]));
+    const refused: number[] = [];
+    for (let position = 0; position < valid.length; position++)
+      if (valid[position] !== 1n) refused.push(position);
     const { zones, orderZones } = params;
     const clearing =
       zones === undefined || orderZones === undefined
