@@ -9,7 +9,17 @@
  * multiplication per order and step, no comparison.
  * @module
  */
-import { add, concat, mul, mulPublic, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import {
+  add,
+  concat,
+  mul,
+  mulPairs,
+  mulPublic,
+  publicShared,
+  type Shared,
+  slice,
+  sub,
+} from "../arithmetic.ts";
 import { bitslice, wordsFor } from "../binary.ts";
 import { bitInjection } from "../convert.ts";
 import type { Party } from "../party.ts";
@@ -98,13 +108,11 @@ export async function stepHits(
   party: Party,
   steps: readonly { state: SideState; bit: Shared }[],
 ): Promise<Shared[]> {
-  const products = await mul(party, concat(steps.map((s) => s.state.equal)), concat(steps.map((s) => s.bit)));
-  let at = 0;
-  return steps.map((s) => {
-    const hit = slice(products, at, at + s.bit.own.length);
-    at += s.bit.own.length;
-    return hit;
-  });
+  return mulPairs(
+    party,
+    steps.map((s) => s.state.equal),
+    steps.map((s) => s.bit),
+  );
 }
 
 /**
