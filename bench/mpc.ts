@@ -278,6 +278,7 @@ export async function mpcClearingBenchmarks(): Promise<BenchRow[]> {
       ]);
     }
     for (const count of ANCHOR_CLEARING.keys()) rows.push(await fullClearing(client, count));
+    rows.push(await fullClearing(client, 10_000, 4));
     rows.push(await clearProcess(cluster.configPath, 10_000));
   } finally {
     client.close();
@@ -299,24 +300,37 @@ export async function mpcClearingBenchmarks(): Promise<BenchRow[]> {
   return rows;
 }
 
-/** A slot of `count` orders like the anchor's book, as `snippet clear` takes it. */
-function clearRequest(count: number): ClearRequest {
+/**
+ * A slot of `count` orders like the anchor's book, as `snippet clear` takes it; with `zones`, the
+ * orders spread over that many feeder zones whose limits are tight enough to split some off.
+ */
+function clearRequest(count: number, zones = 0): ClearRequest {
   const { buys, sells } = anchorBook(count, count + 1);
+  const orders = [
+    ...buys.map((o, i) => ({ id: `b${i}`, side: "buy" as const, ...o })),
+    ...sells.map((o, i) => ({ id: `s${i}`, side: "sell" as const, ...o })),
+  ];
+  const request = { version: 1 as const, slot: "2026-06-01T12:00:00Z", prices: { feedIn: 0, retail: 65535 } };
+  if (zones === 0) return { ...request, orders };
   return {
-    version: 1,
-    slot: "2026-06-01T12:00:00Z",
-    prices: { feedIn: 0, retail: 65535 },
-    orders: [
-      ...buys.map((o, i) => ({ id: `b${i}`, side: "buy" as const, ...o })),
-      ...sells.map((o, i) => ({ id: `s${i}`, side: "sell" as const, ...o })),
-    ],
+    ...request,
+    orders: orders.map((order, k) => ({ ...order, zone: `z${k % zones}` })),
+    zones: Array.from({ length: zones }, (_, z) => ({
+      id: `z${z}`,
+      exportLimitWh: ZONE_LIMIT_WH,
+      importLimitWh: ZONE_LIMIT_WH,
+    })),
   };
 }
 
+/** The zones' limits in the zoned benchmark: 0.3 % of what a zone trades, so two of four split off. */
+const ZONE_LIMIT_WH = 1_000_000;
+
 /** The full clearing of spec/market.md through the `clear` program, checked against the reference. */
-async function fullClearing(client: NodeClient, count: number): Promise<BenchRow> {
-  const request = clearRequest(count);
-  const expected = JSON.stringify(clearCommunity(request));
+async function fullClearing(client: NodeClient, count: number, zones = 0): Promise<BenchRow> {
+  const request = clearRequest(count, zones);
+  const reference = clearCommunity(request);
+  const expected = JSON.stringify(reference);
   const prepared = prepareClear(request);
   const times: number[] = [];
   let stats: JobStats[] = [];
@@ -332,9 +346,13 @@ async function fullClearing(client: NodeClient, count: number): Promise<BenchRow
     times.push(Math.max(...stats.map((s) => s.protocolMs)));
   }
   const megabytes = stats.map((s) => s.bytesSent / 1e6);
-  const target = count === 10_000 ? 250 : count === 100_000 ? 2000 : undefined;
+  const target = zones > 0 ? undefined : count === 10_000 ? 250 : count === 100_000 ? 2000 : undefined;
+  const split = reference.zones?.filter((zone) => zone.clearingPrice !== reference.clearingPrice).length;
   return {
-    name: "mpc full clearing (validation, p*, rationing)",
+    name:
+      zones > 0
+        ? `mpc full clearing, ${zones} feeder zones (${split} split off)`
+        : "mpc full clearing (validation, p*, rationing)",
     size: `${count} orders`,
     medianMs: median(times),
     minMs: Math.min(...times),
