@@ -358,7 +358,7 @@ async function fullClearing(client: NodeClient, count: number, zones = 0): Promi
     minMs: Math.min(...times),
     runs: RUNS,
     ...(target === undefined ? {} : { targetMs: target }),
-    note: `${stats[0]?.rounds} rounds${count === 10_000 ? " (bar 300)" : ""}, ${(megabytes.reduce((a, b) => a + b, 0) / 3).toFixed(2)} MB per party`,
+    note: `${stats[0]?.rounds} rounds${target === 250 ? " (bar 300)" : ""}, ${(megabytes.reduce((a, b) => a + b, 0) / 3).toFixed(2)} MB per party`,
   };
 }
 
