@@ -84,7 +84,7 @@ export class OrderIntake<Reply> {
     if (slot === undefined) {
       if (this.#slots.size >= MAX_OPEN_SLOTS) {
         const [oldest] = this.#slots.keys();
-        dropped = [...(this.take(oldest as string).values() ?? [])];
+        dropped = [...this.take(oldest as string).values()];
       }
       slot = new Map();
       this.#slots.set(job, slot);
@@ -125,7 +125,6 @@ export function agreedKeys(lists: readonly (readonly string[])[]): Set<string> {
 
 /** A closing slot as the `clear` program takes it, and how to answer once it has run. */
 export interface ClosingSlot<Reply> {
-  /** Null when no order is left to clear. */
   params: ClearParams;
   inputs: Shared;
   placed: HeldOrder<Reply>[];

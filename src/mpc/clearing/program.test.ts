@@ -74,6 +74,21 @@ describe("the clear program", () => {
     );
   });
 
+  it("clears an empty book, and one side alone, to no trade", async () => {
+    const empty: ClearRequest = {
+      version: 1,
+      slot: "2026-06-01T12:00:00Z",
+      prices: { feedIn: 500, retail: 2000 },
+      orders: [],
+    };
+    assert.deepEqual(await clearPrivately(empty), clearCommunity(empty));
+    const buysOnly: ClearRequest = {
+      ...empty,
+      orders: [{ id: "b", side: "buy", volumeWh: 5, limitPrice: 900 }],
+    };
+    assert.deepEqual(await clearPrivately(buysOnly), clearCommunity(buysOnly));
+  });
+
   it("clears a book whose zero-priced sells outweigh all demand (no crossing on the grid)", async () => {
     const request: ClearRequest = {
       version: 1,
