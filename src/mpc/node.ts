@@ -18,7 +18,14 @@ import {
   prepareClosing,
 } from "./clearing/intake.ts";
 import { type ClearPublic, clearProgram } from "./clearing/program.ts";
-import { decodeShares, encodeShares, type JobRequest, jobRequestSchema, MessageSocket } from "./jobs.ts";
+import {
+  decodeShares,
+  encodeShares,
+  type JobRequest,
+  type JobStats,
+  jobRequestSchema,
+  MessageSocket,
+} from "./jobs.ts";
 import { describeNode, type NodeConfig } from "./node-config.ts";
 import { Party } from "./party.ts";
 import { type Program, resolveProgram } from "./programs.ts";
@@ -226,10 +233,18 @@ async function clearHeldOrders(
   close: CloseParams,
   held: ReturnType<OrderIntake<MessageSocket>["take"]>,
   agreed: ReadonlySet<string>,
-  stats: () => Record<string, number>,
+  stats: () => JobStats,
 ): Promise<void> {
   const slot = prepareClosing(held, agreed, close);
-  const result = await clearProgram.run(party, clearProgram.params.parse(slot.params), slot.inputs);
+  const result = await clearProgram
+    .run(party, clearProgram.params.parse(slot.params), slot.inputs)
+    .catch((error: unknown) => {
+      // The households wait on their own connections: each hears that the slot failed, not silence.
+      const message = `slot ${jobId} could not be cleared: ${describe(error)}`;
+      for (const order of held.values())
+        order.household.send({ type: "error", job: jobId, order: order.terms.id, message });
+      throw error;
+    });
   const published = result.public as ClearPublic;
   const outputs = result.outputs as Shared;
   const figures = slot.closePublic(published);
