@@ -53,7 +53,11 @@ async function rebuild() {
   const { build: bundle } = await import("esbuild");
   const build = `build-${Date.now()}-${process.pid}`;
   await bundle({
-    entryPoints: { snippet: join(root, "src", "cli", "main.ts") },
+    // The planners' solver threads start from their own entry, beside the chunks that spawn them.
+    entryPoints: {
+      snippet: join(root, "src", "cli", "main.ts"),
+      "solver-worker": join(root, "src", "agents", "solver-worker.ts"),
+    },
     bundle: true,
     splitting: true,
     platform: "node",

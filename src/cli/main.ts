@@ -86,6 +86,16 @@ function wholeNumberOption(flags: string, description: string, min: number, max:
   });
 }
 
+/** `scenarios/x.json` → `x`: the name of a scenario argument, for default output folders. */
+function scenarioNameOf(argument: string): string {
+  return (
+    argument
+      .replace(/\.json$/, "")
+      .split("/")
+      .pop() ?? argument
+  );
+}
+
 function buildProgram(streams: CliStreams): Command {
   const program = new Command("snippet")
     .description(
@@ -205,6 +215,19 @@ function buildProgram(streams: CliStreams): Command {
       "--nodes <file>",
       "with --engine mpc: the running nodes' configuration (default: start three local nodes)",
     )
+    .addOption(
+      new Option("--agents <kind>", "the households' agents: rule-based, or strategic (HiGHS planning)")
+        .choices(["rule-based", "strategic"])
+        .default("rule-based"),
+    )
+    .addOption(
+      wholeNumberOption("--horizon-hours <hours>", "strategic agents plan this far ahead", 1, 168).default(
+        24,
+      ),
+    )
+    .addOption(
+      wholeNumberOption("--replan-hours <hours>", "strategic agents re-plan this often", 1, 168).default(4),
+    )
     .action(
       async (options: {
         scenario: string;
@@ -216,12 +239,11 @@ function buildProgram(streams: CliStreams): Command {
         meterCsv?: string;
         engine: "reference" | "mpc";
         nodes?: string;
+        agents: "rule-based" | "strategic";
+        horizonHours: number;
+        replanHours: number;
       }) => {
-        const scenarioName =
-          options.scenario
-            .replace(/\.json$/, "")
-            .split("/")
-            .pop() ?? options.scenario;
+        const scenarioName = scenarioNameOf(options.scenario);
         // Loaded on demand: charts, storage and logging are heavy, and only this command needs them.
         const { simulate } = await import("./simulate.ts");
         const outcome = await simulate(
@@ -235,10 +257,53 @@ function buildProgram(streams: CliStreams): Command {
             ...(options.meterCsv === undefined ? {} : { meterCsv: options.meterCsv }),
             engine: options.engine,
             ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
+            agents: options.agents,
+            horizonHours: options.horizonHours,
+            replanHours: options.replanHours,
           },
           streams.stderr,
         );
         streams.stdout.write(`summary: ${outcome.summaryPath}\nreport: ${outcome.reportPath}\n`);
+      },
+    );
+
+  program
+    .command("compare")
+    .description(
+      "Run a scenario twice with the same seed, with rule-based and with strategic agents, and compare household cost, " +
+        "savings, self-consumption and peak import; writes comparison.md, comparison.json and report.html.",
+    )
+    .option("--scenario <name|file>", "a shipped scenario or a scenario file", "default")
+    .addOption(wholeNumberOption("--days <days>", "days to simulate", 1, 366).default(7))
+    .addOption(wholeNumberOption("--seed <seed>", "seed of every random draw", 0, 2 ** 31 - 1).default(1))
+    .option("--out <dir>", "output folder (default: out/<scenario>-compare)")
+    .addOption(
+      wholeNumberOption("--horizon-hours <hours>", "strategic agents plan this far ahead", 1, 168).default(
+        24,
+      ),
+    )
+    .addOption(
+      wholeNumberOption("--replan-hours <hours>", "strategic agents re-plan this often", 1, 168).default(4),
+    )
+    .action(
+      async (options: {
+        scenario: string;
+        days: number;
+        seed: number;
+        out?: string;
+        horizonHours: number;
+        replanHours: number;
+      }) => {
+        const { compare } = await import("./simulate.ts");
+        const outcome = await compare({
+          scenario: options.scenario,
+          days: options.days,
+          seed: options.seed,
+          out: options.out ?? `out/${scenarioNameOf(options.scenario)}-compare`,
+          horizonHours: options.horizonHours,
+          replanHours: options.replanHours,
+        });
+        streams.stdout.write(`${outcome.markdown}\nreport: ${outcome.reportPath}\n`);
       },
     );
 

@@ -1,6 +1,7 @@
 /**
  * `snippet simulate`: runs a community scenario through all five steps, slot by slot, stores every
  * slot as it goes (resumable), and writes summary.json, CSVs and a self-contained HTML report.
+ * `snippet compare`: the same scenario and seed with rule-based and with strategic agents, side by side.
  * @module
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -8,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Presets, SingleBar } from "cli-progress";
 import pino from "pino";
+import { workerSolver } from "../agents/solver.ts";
 import { MpcCommunityEngine } from "../mpc/clearing/engine.ts";
 import {
   csvProfiles,
@@ -16,13 +18,14 @@ import {
   seededRandom,
   syntheticProfiles,
 } from "../profiles/index.ts";
-import { renderReport } from "../report/index.ts";
-import { timeGridOf } from "../sim/community.ts";
+import { comparisonMarkdown, renderReport } from "../report/index.ts";
+import { type AgentKind, type AgentSetup, timeGridOf } from "../sim/community.ts";
+import { compareAgents } from "../sim/compare.ts";
 import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
 import { runSimulation } from "../sim/run.ts";
 import { parseScenario, type Scenario } from "../sim/scenario.ts";
 import type { EngineName } from "../sim/types.ts";
-import { openStore } from "../store/index.ts";
+import { openPgliteStore, openStore } from "../store/index.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { readTextFile } from "./io.ts";
 
@@ -39,6 +42,11 @@ export interface SimulateOptions {
   readonly engine?: EngineName;
   /** With the MPC engine: the running nodes' configuration (default: three local nodes). */
   readonly nodes?: string;
+  /** The households' agents (default rule-based). */
+  readonly agents?: AgentKind;
+  /** Strategic agents: how far ahead they plan and how often they re-plan, hours. */
+  readonly horizonHours?: number;
+  readonly replanHours?: number;
 }
 
 /** Where a run's files went. */
@@ -75,6 +83,7 @@ export async function simulate(
           onFault: progress.fault,
         })
       : undefined;
+  const solver = options.agents === "strategic" ? await workerSolver() : undefined;
   const store = await openStore(options.db, join(out, "db"));
   const csv = new SlotCsvWriter(out);
   try {
@@ -88,6 +97,7 @@ export async function simulate(
       sinks: [csv],
       onProgress: progress.update,
       ...(mpc === undefined ? {} : { engine: { name: "mpc", clear: mpc.clear } }),
+      ...(solver === undefined ? {} : { agents: strategicSetup(solver, options) }),
     });
     progress.done(result.resumedFrom);
     const { accumulator } = result;
@@ -108,7 +118,90 @@ export async function simulate(
     csv.close();
     await store.close();
     await mpc?.close();
+    await solver?.close();
   }
+}
+
+export interface CompareOptions {
+  readonly scenario: string;
+  readonly days: number;
+  readonly seed: number;
+  readonly out: string;
+  readonly horizonHours?: number;
+  readonly replanHours?: number;
+}
+
+/** Runs `snippet compare`: writes comparison.md, comparison.json and report.html (the strategic run with the table). */
+export async function compare(options: CompareOptions): Promise<{ markdown: string; reportPath: string }> {
+  const scenario = loadScenario(options.scenario);
+  const grid = timeGridOf(scenario, options.days);
+  const out = resolve(options.out);
+  mkdirSync(out, { recursive: true });
+  const solver = await workerSolver();
+  try {
+    const { rows, strategic } = await compareAgents({
+      scenario,
+      days: options.days,
+      seed: options.seed,
+      profiles: () =>
+        syntheticProfiles(
+          scenario.households,
+          scenario.site,
+          grid,
+          seededRandom(options.seed).fork("profiles"),
+        ),
+      // Nothing to resume: each run goes to a database in memory.
+      store: () => openPgliteStore(),
+      strategic: strategicSetup(solver, options),
+    });
+    const markdown = comparisonMarkdown(rows);
+    writeFileSync(join(out, "comparison.md"), `${markdown}\n`);
+    writeFileSync(
+      join(out, "comparison.json"),
+      `${JSON.stringify(
+        {
+          version: 1,
+          scenario: scenario.name,
+          days: options.days,
+          seed: options.seed,
+          rows: rows.map((row) => ({
+            ...row,
+            householdCostMoney: String(row.householdCostMoney),
+            plainTariffMoney: String(row.plainTariffMoney),
+            savingsMoney: String(row.savingsMoney),
+          })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    const reportPath = join(out, "report.html");
+    writeFileSync(
+      reportPath,
+      renderReport({
+        summary: strategic.summary(),
+        series: strategic.series(),
+        households: strategic.householdOutcomes(),
+        title: `${scenario.name}: strategic agents, ${options.days} days, seed ${options.seed}`,
+        comparison: rows,
+      }),
+    );
+    return { markdown, reportPath };
+  } finally {
+    await solver.close();
+  }
+}
+
+function strategicSetup(
+  solver: Extract<AgentSetup, { kind: "strategic" }>["solver"],
+  options: { readonly horizonHours?: number; readonly replanHours?: number },
+): Extract<AgentSetup, { kind: "strategic" }> {
+  return {
+    kind: "strategic",
+    solver,
+    ...(options.horizonHours === undefined ? {} : { horizonHours: options.horizonHours }),
+    ...(options.replanHours === undefined ? {} : { replanHours: options.replanHours }),
+  };
 }
 
 /**

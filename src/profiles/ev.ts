@@ -9,7 +9,7 @@
 import { MS_PER_MINUTE } from "../units/index.ts";
 import { germanLocalTime, germanLocalToUtcMs } from "./calendar.ts";
 import type { Random } from "./random.ts";
-import type { EvAssets } from "./types.ts";
+import type { EvAssets, EvSession } from "./types.ts";
 
 /** Jitter of arrival and departure around the asset's hours, hours (standard deviation). */
 const ARRIVAL_JITTER_HOURS = 0.75;
@@ -34,6 +34,7 @@ export class EvCharger {
   private deficitWh = 0;
   private dayNumber: number;
   private session: Session;
+  private readonly firstMs: number;
 
   /** `firstMs`: the start of the run; the session under way then (arrived the evening before) is included. */
   constructor(
@@ -42,9 +43,26 @@ export class EvCharger {
     private readonly random: Random,
   ) {
     this.chargerW = ev.chargerKw * 1000;
+    this.firstMs = firstMs;
     this.dayNumber = germanLocalTime(firstMs).dayNumber - 2;
     this.session = this.nextSession(Number.NEGATIVE_INFINITY);
     while (this.session.departMs <= firstMs) this.session = this.nextSession(this.session.departMs);
+  }
+
+  /**
+   * The stay at home that overlaps `[startMs, endMs)`, or null when the car is away; ask before
+   * `slotWh` of the same slot, which moves on to later sessions.
+   */
+  sessionIn(startMs: number, endMs: number): EvSession | null {
+    const { arriveMs, departMs, chargeEndMs } = this.session;
+    if (arriveMs >= endMs || departMs <= startMs) return null;
+    // A stay under way when the run starts needs only what it had yet to charge then.
+    const chargedFromMs = Math.max(arriveMs, this.firstMs);
+    return {
+      arriveMs,
+      departMs,
+      needWh: (this.chargerW * Math.max(0, chargeEndMs - chargedFromMs)) / MS_PER_HOUR,
+    };
   }
 
   /** The energy charged in `[startMs, endMs)`, Wh (not rounded); slots must come in order. */

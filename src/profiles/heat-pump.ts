@@ -27,6 +27,34 @@ export function coefficientOfPerformance(outdoorC: number): number {
   return Math.min(MAX_COP, Math.max(MIN_COP, (CARNOT_EFFICIENCY * (SUPPLY_TEMPERATURE_C + KELVIN)) / liftK));
 }
 
+/** Whether the heat pump heats at all at this outdoor daily mean (the German heating limit). */
+export function inHeatingSeason(dailyMeanOutdoorC: number): boolean {
+  return dailyMeanOutdoorC < HEATING_LIMIT_C;
+}
+
+/**
+ * The room over one slot with the heat pump at a constant power: the exact 1R1C solution
+ * `T_end = decay · T_start + driftC + warmingCPerWh · E`, linear in the slot's electric energy `E` (Wh),
+ * which is what lets a linear program plan the heat pump.
+ */
+export interface ThermalStep {
+  readonly decay: number;
+  readonly driftC: number;
+  readonly warmingCPerWh: number;
+}
+
+/** The thermal step of `asset`'s building over `slotSeconds` at `outdoorC`. */
+export function thermalStep(asset: HeatPumpAssets, outdoorC: number, slotSeconds: number): ThermalStep {
+  const timeConstantS = (asset.thermalCapacityKwhPerK * J_PER_KWH) / asset.heatLossWPerK;
+  const decay = Math.exp(-slotSeconds / timeConstantS);
+  return {
+    decay,
+    driftC: (1 - decay) * (outdoorC + INTERNAL_GAINS_W / asset.heatLossWPerK),
+    warmingCPerWh:
+      ((1 - decay) * coefficientOfPerformance(outdoorC) * 3600) / (slotSeconds * asset.heatLossWPerK),
+  };
+}
+
 /** One household's heat pump and building, advanced slot by slot. */
 export class HeatPump {
   private readonly timeConstantS: number;
@@ -49,7 +77,7 @@ export class HeatPump {
    */
   slotWh(outdoorC: number, dailyMeanOutdoorC: number, slotSeconds: number): number {
     const { heatLossWPerK, ratedKw, minTemperatureC, maxTemperatureC } = this.asset;
-    const heatingSeason = dailyMeanOutdoorC < HEATING_LIMIT_C;
+    const heatingSeason = inHeatingSeason(dailyMeanOutdoorC);
     const heatingW = ratedKw * 1000 * coefficientOfPerformance(outdoorC);
     let remainingS = slotSeconds;
     let runningS = 0;

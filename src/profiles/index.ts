@@ -9,12 +9,15 @@ export type { Random } from "./random.ts";
 export { seededRandom } from "./random.ts";
 export { syntheticProfiles } from "./synthetic.ts";
 export type {
+  BatteryAssets,
   EvAssets,
+  EvSession,
   HeatPumpAssets,
   HouseholdAssets,
   ProfileSource,
   PvAssets,
   Site,
+  SlotConditions,
   SlotEnergy,
   TimeGrid,
 } from "./types.ts";

@@ -14,7 +14,16 @@ import { HouseholdLoad, h0DayWhPerKwh } from "./load.ts";
 import type { Random } from "./random.ts";
 import { checkSyntheticInputs } from "./schema.ts";
 import { irradiance, type Normal, panelNormal, planeOfArrayWPerM2, sunAt } from "./solar.ts";
-import type { HouseholdAssets, ProfileSource, PvAssets, Site, SlotEnergy, TimeGrid } from "./types.ts";
+import type {
+  EvSession,
+  HouseholdAssets,
+  ProfileSource,
+  PvAssets,
+  Site,
+  SlotConditions,
+  SlotEnergy,
+  TimeGrid,
+} from "./types.ts";
 import { siteWeather, type Weather } from "./weather.ts";
 
 /** System losses of a PV system that does not state its own (PVGIS convention, peers.md §4.6). */
@@ -68,6 +77,7 @@ class SyntheticProfiles implements ProfileSource {
   private readonly slotQuarters: number[] = [];
   private currentDay = Number.NaN;
   private nextIndex = 0;
+  private lastConditions: SlotConditions | null = null;
 
   constructor(
     households: readonly { readonly id: string; readonly assets: HouseholdAssets }[],
@@ -121,6 +131,15 @@ class SyntheticProfiles implements ProfileSource {
     return energies;
   }
 
+  conditions(index: number): SlotConditions {
+    if (index !== this.nextIndex - 1 || this.lastConditions === null) {
+      throw new RangeError(
+        `the conditions of slot ${index} are not at hand: the last slot generated is ${this.nextIndex - 1}`,
+      );
+    }
+    return this.lastConditions;
+  }
+
   /** Generates the next slot. */
   private step(): SlotEnergy[] {
     const startMs = this.grid.startMs + this.nextIndex * this.slotMs;
@@ -130,6 +149,12 @@ class SyntheticProfiles implements ProfileSource {
     this.locateH0(startMs);
     const slotSeconds = this.slotMs / 1000;
     const [loadCarry, pvCarry, evCarry, heatPumpCarry] = this.carries;
+    const endMs = startMs + this.slotMs;
+    this.lastConditions = {
+      outdoorTemperatureC: weather.temperatureC,
+      dailyMeanTemperatureC: weather.dailyMeanTemperatureC,
+      evSessions: this.models.map((model): EvSession | null => model.ev?.sessionIn(startMs, endMs) ?? null),
+    };
     return this.models.map((model, h) => ({
       loadWh: roundCarrying(loadCarry, h, model.load.slotWh(this.slotDays, this.slotQuarters)),
       pvWh: roundCarrying(
@@ -137,11 +162,7 @@ class SyntheticProfiles implements ProfileSource {
         h,
         model.orientation < 0 ? 0 : model.pvWhPerWPerM2 * (this.poaWPerM2[model.orientation] as number),
       ),
-      evWh: roundCarrying(
-        evCarry,
-        h,
-        model.ev === null ? 0 : model.ev.slotWh(startMs, startMs + this.slotMs),
-      ),
+      evWh: roundCarrying(evCarry, h, model.ev === null ? 0 : model.ev.slotWh(startMs, endMs)),
       heatPumpWh: roundCarrying(
         heatPumpCarry,
         h,

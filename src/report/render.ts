@@ -3,10 +3,13 @@
  * script, nothing fetched) with the run's KPIs, five charts and the households that saved most and least.
  * @module
  */
+
+import type { ComparisonRow } from "../sim/compare.ts";
 import type { HouseholdOutcome, RunSeries, RunSummary } from "../sim/types.ts";
 import { moneyToEurString, priceToEurPerKwh, whToKwh } from "../units/index.ts";
 import { type Buckets, bucketSlots, meanPerBucket, sumPerBucket, timeTicks } from "./aggregate.ts";
 import { type ChartSeries, type ChartSpec, maxCategoryLabels, renderChart } from "./chart.ts";
+import { comparisonSection } from "./comparison.ts";
 import {
   escapeHtml,
   formatCount,
@@ -24,6 +27,8 @@ export interface ReportInput {
   readonly households: readonly HouseholdOutcome[];
   /** Page heading; by default "Simulation report: <scenario>". */
   readonly title?: string;
+  /** Rule-based against strategic agents on the same scenario and seed (`snippet compare`). */
+  readonly comparison?: readonly ComparisonRow[];
 }
 
 /** Households listed at each end of the ranking table. */
@@ -61,6 +66,7 @@ export function renderReport(input: ReportInput): string {
   return page(title, [
     runSection(input.summary, input.series.slots),
     kpiSection(input.summary),
+    ...(input.comparison === undefined ? [] : [comparisonSection(input.comparison)]),
     `<section><h2>Charts</h2>\n${charts.map((spec, index) => figure(spec, `chart${index}`)).join("\n")}\n</section>`,
     householdSection(ranked),
   ]);

@@ -1,37 +1,66 @@
 /**
- * Turns a validated scenario into what the slot loop runs: the time grid, each household's rule-based
- * agent and representative, the zones, and the tariff of each slot.
+ * Turns a validated scenario into what the slot loop runs: the time grid, each household's agent
+ * (rule-based, or strategic with its planner) and representative, the zones, the public outlook the
+ * planners forecast from, and the tariff of each slot.
  * @module
  */
-import { type RuleBasedPreferences, ruleBasedAgent } from "../agents/rule-based.ts";
+import type { Agent, AgentHousehold } from "../agents/agent.ts";
+import { Outlook } from "../agents/forecast.ts";
+import { ruleBasedAgent } from "../agents/rule-based.ts";
+import type { LpSolver } from "../agents/solver.ts";
+import { strategicAgent } from "../agents/strategic.ts";
 import type { TimeGrid } from "../profiles/types.ts";
-import type { Scenario } from "./scenario.ts";
+import { MS_PER_MINUTE } from "../units/index.ts";
+import { type Scenario, tariffAt } from "./scenario.ts";
 import type { Community } from "./slot.ts";
 
 const DEFAULT_FORECAST_ERROR = 0.1;
 
-/** The community of a scenario, with rule-based agents. */
-export function communityOf(scenario: Scenario): Community {
+/** Which agents a run's households use. */
+export type AgentKind = "rule-based" | "strategic";
+
+/** How the households' agents work: rule-based, or strategic with a solver and a planning rhythm. */
+export type AgentSetup =
+  | { readonly kind: "rule-based" }
+  | {
+      readonly kind: "strategic";
+      readonly solver: LpSolver;
+      readonly horizonHours?: number;
+      readonly replanHours?: number;
+    };
+
+/** The community of a scenario (rule-based agents unless `agents` says otherwise). */
+export function communityOf(scenario: Scenario, agents: AgentSetup = { kind: "rule-based" }): Community {
   const represented = scenario.roles === "S2" || scenario.roles === "S3";
+  const startMs = Date.parse(scenario.start);
   return {
     householdIds: scenario.households.map((household) => household.id),
-    agents: scenario.households.map((household) =>
-      ruleBasedAgent({
-        id: household.id,
-        ...(household.zone === undefined ? {} : { zone: household.zone }),
-        ...(household.connectionCapWh === undefined ? {} : { connectionCapWh: household.connectionCapWh }),
-        // zod leaves absent optional fields out, as RuleBasedPreferences expects.
-        ...(household.preferences === undefined
-          ? {}
-          : { preferences: household.preferences as RuleBasedPreferences }),
-      }),
-    ),
+    agents: scenario.households.map((household, h): Agent => {
+      // zod leaves absent optional fields out, as AgentHousehold expects.
+      const settings = household as AgentHousehold;
+      return agents.kind === "rule-based"
+        ? ruleBasedAgent(settings, scenario.slotMinutes)
+        : strategicAgent(
+            settings,
+            {
+              solver: agents.solver,
+              startMs,
+              slotMinutes: scenario.slotMinutes,
+              ...(agents.horizonHours === undefined ? {} : { horizonHours: agents.horizonHours }),
+              ...(agents.replanHours === undefined ? {} : { replanHours: agents.replanHours }),
+            },
+            `households[${h}]`,
+          );
+    }),
     representativeOf: scenario.households.map((household) =>
       represented ? (household.representative ?? null) : null,
     ),
     ...(scenario.zones === undefined ? {} : { zones: scenario.zones }),
     billingModel: "ucs-uniform",
     forecastErrorFraction: scenario.forecastErrorFraction ?? DEFAULT_FORECAST_ERROR,
+    outlook: new Outlook(startMs, scenario.slotMinutes * MS_PER_MINUTE, (slotStartMs) =>
+      tariffAt(scenario, slotStartMs),
+    ),
   };
 }
 

@@ -10,7 +10,7 @@ import type { RunStore } from "../store/types.ts";
 import { MS_PER_MINUTE } from "../units/index.ts";
 import { ValidationError } from "../validation/index.ts";
 import { RunAccumulator } from "./accumulate.ts";
-import { communityOf, timeGridOf } from "./community.ts";
+import { type AgentKind, type AgentSetup, communityOf, timeGridOf } from "./community.ts";
 import { type Scenario, tariffAt } from "./scenario.ts";
 import { type CommunityEngine, referenceEngine, simulateSlot } from "./slot.ts";
 import type { EngineName, SlotRecord } from "./types.ts";
@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Who clears the community stage (default: the reference, in process). */
   readonly engine?: { readonly name: EngineName; readonly clear: CommunityEngine };
+  /** The households' agents (default: rule-based). */
+  readonly agents?: AgentSetup;
 }
 
 export interface RunResult {
@@ -47,9 +49,14 @@ export interface RunResult {
 /** How many stored slots a resumed run reads back at once. */
 const READ_BACK_PAGE_SLOTS = 960;
 
-/** The id of a run: the same scenario, seed and length always name the same run. */
-export function runIdOf(scenario: Scenario, seed: number, days: number): string {
-  return `${scenario.name}-seed${seed}-days${days}`;
+/** The id of a run: the same scenario, seed, length and agents always name the same run. */
+export function runIdOf(
+  scenario: Scenario,
+  seed: number,
+  days: number,
+  agents: AgentKind = "rule-based",
+): string {
+  return `${scenario.name}-seed${seed}-days${days}${agents === "rule-based" ? "" : `-${agents}`}`;
 }
 
 /** Runs (or resumes) a simulation to its last slot. */
@@ -57,13 +64,22 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const { scenario, days, seed, store, profiles } = options;
   const engine = options.engine ?? { name: "reference", clear: referenceEngine };
   const grid = timeGridOf(scenario, days);
-  const community = communityOf(scenario);
-  const runId = runIdOf(scenario, seed, days);
+  const agents = options.agents ?? { kind: "rule-based" };
+  const community = communityOf(scenario, agents);
+  const runId = runIdOf(scenario, seed, days, agents.kind);
   const stored = await store.openRun({
     id: runId,
     scenario: scenario.name,
     seed,
-    config: { scenario, days, engine: engine.name },
+    config: {
+      scenario,
+      days,
+      engine: engine.name,
+      agents:
+        agents.kind === "rule-based"
+          ? agents.kind
+          : { kind: agents.kind, horizonHours: agents.horizonHours, replanHours: agents.replanHours },
+    },
     householdIds: community.householdIds,
   });
   if (stored > 0 && !options.resume) {
@@ -87,25 +103,27 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     for (const record of await store.readSlots(runId, from, Math.min(stored, from + READ_BACK_PAGE_SLOTS)))
       feed(record);
   }
-  // Profiles carry state from slot to slot (batteries, room temperatures, weather), so they replay.
-  for (let index = 0; index < stored; index++) profiles.slot(index);
-
   const random = seededRandom(seed);
   const slotsPerDay = (24 * 60) / grid.slotMinutes;
   let batch: SlotRecord[] = [];
-  for (let index = stored; index < grid.slotCount; index++) {
+  for (let index = 0; index < grid.slotCount; index++) {
     const startMs = grid.startMs + index * grid.slotMinutes * MS_PER_MINUTE;
+    const forecasts = profiles.slot(index);
+    // Profiles and agents carry state from slot to slot (weather, batteries, rooms, plans, forecasts):
+    // the stored slots replay through them, cleared by the reference, which the engines equal.
     const record = await simulateSlot(
       community,
       {
         index,
         startMs,
         prices: tariffAt(scenario, startMs),
-        forecasts: profiles.slot(index),
+        forecasts,
+        ...(profiles.conditions === undefined ? {} : { conditions: profiles.conditions(index) }),
         meterRandom: random.fork(`meter:${index}`),
       },
-      engine.clear,
+      index < stored ? referenceEngine : engine.clear,
     );
+    if (index < stored) continue;
     feed(record);
     batch.push(record);
     if (batch.length === slotsPerDay || index === grid.slotCount - 1) {

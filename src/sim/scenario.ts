@@ -66,6 +66,14 @@ const assetsSchema = z.strictObject({
       maxTemperatureC: finite("room temperature", 5, 30),
     })
     .optional(),
+  battery: z
+    .strictObject({
+      capacityKwh: finite("battery capacity", 0.1, 10_000),
+      powerKw: finite("battery power", 0.1, 10_000),
+      efficiency: finite("battery efficiency", 0.5, 1).optional(),
+      minSocFraction: finite("battery minimum state of charge", 0, 0.9).optional(),
+    })
+    .optional(),
 });
 
 const preferencesSchema = z.strictObject({
@@ -79,6 +87,8 @@ const preferencesSchema = z.strictObject({
   tradingWindows: z.array(z.strictObject({ fromHour: hourField, toHour: hourField })).optional(),
   /** How eagerly it trades, 0..1: a buyer's limit rises and a seller's falls with it (see agents/rule-based.ts). */
   eagerness: finite("eagerness", 0, 1).optional(),
+  /** The most it gives away (offers at price 0) per calendar month, kWh. */
+  donationBudgetKwhPerMonth: finite("donation budget", 0, 1_000_000).optional(),
 });
 
 const householdSchema = z.strictObject({

@@ -4,7 +4,8 @@
  * energy (forecast plus error), and UCS billing bills every household.
  * @module
  */
-import type { Agent } from "../agents/agent.ts";
+import { type Agent, type AgentDecision, type HouseholdEnergy, netPositionWh } from "../agents/agent.ts";
+import type { Outlook } from "../agents/forecast.ts";
 import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../agents/representative.ts";
 import { type BillingModel, billSlot } from "../billing/index.ts";
 import {
@@ -18,7 +19,7 @@ import {
   type Zone,
 } from "../market/index.ts";
 import type { Random } from "../profiles/random.ts";
-import type { SlotEnergy } from "../profiles/types.ts";
+import type { SlotConditions, SlotEnergy } from "../profiles/types.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "./types.ts";
 
 /** The community as the slot loop sees it: households in scenario order, each with its agent. */
@@ -29,8 +30,10 @@ export interface Community {
   readonly representativeOf: readonly (string | null)[];
   readonly zones?: readonly Zone[];
   readonly billingModel: BillingModel;
-  /** One standard deviation of the forecast error, as a share of the slot's energy. */
+  /** One standard deviation of the forecast error of load and PV, as a share of the slot's energy. */
   readonly forecastErrorFraction: number;
+  /** The public outlook (prices, weather) the planning agents forecast from, fed after every slot. */
+  readonly outlook: Outlook;
 }
 
 export interface SlotInput {
@@ -39,6 +42,8 @@ export interface SlotInput {
   readonly prices: { readonly feedIn: number; readonly retail: number; readonly networkFee: number };
   /** Aligned with the community's households. */
   readonly forecasts: readonly SlotEnergy[];
+  /** The slot's weather and EV stays, when the profiles know them. */
+  readonly conditions?: SlotConditions;
   /** This slot's own stream for meter errors, so that a resumed run draws the same errors. */
   readonly meterRandom: Random;
 }
@@ -59,13 +64,29 @@ export async function simulateSlot(
   engine: CommunityEngine = referenceEngine,
 ): Promise<SlotRecord> {
   const slot = new Date(input.startMs).toISOString();
-  const intents = community.agents.map((agent, h) =>
-    agent.plan({
-      slotStartMs: input.startMs,
-      prices: input.prices,
-      forecast: input.forecasts[h] as SlotEnergy,
+  const { conditions, startMs } = input;
+  if (conditions !== undefined) community.outlook.recordWeather(startMs, conditions.outdoorTemperatureC);
+  const decisions = await Promise.all(
+    community.agents.map((agent, h): Promise<AgentDecision> => {
+      const evSession = conditions?.evSessions[h] ?? null;
+      return agent.plan({
+        slotStartMs: startMs,
+        prices: input.prices,
+        forecast: input.forecasts[h] as SlotEnergy,
+        ...(conditions === undefined
+          ? {}
+          : {
+              conditions: {
+                outdoorTemperatureC: conditions.outdoorTemperatureC,
+                dailyMeanTemperatureC: conditions.dailyMeanTemperatureC,
+                evSession,
+              },
+            }),
+        outlook: community.outlook,
+      });
     }),
   );
+  const intents = decisions.map((decision) => decision.intent);
   const { direct, aggregates } = groupByRepresentative(community, intents);
   const plan = planSlot({
     slot,
@@ -88,24 +109,28 @@ export async function simulateSlot(
   }
   const orderOf = new Map(outcome.orders.map((order) => [order.id, order]));
 
-  const households = intents.map((intent, h): Omit<HouseholdSlotRecord, "bill"> => {
-    const order = orderOf.get(intent.id);
-    // A represented household that stayed out of its representative's aggregate deals with its supplier.
-    const cappedWh = Math.min(intent.volumeWh, intent.connectionCapWh ?? intent.volumeWh);
-    return {
-      id: intent.id,
-      order:
-        order === undefined
-          ? null
-          : { side: order.side, volumeWh: order.volumeWh, limitPrice: order.limitPrice },
-      committed: commitmentsOf.get(intent.id) ?? stageCommitments(intent.side, 0, cappedWh, [], undefined),
-      metered: meterReading(
-        input.forecasts[h] as SlotEnergy,
+  const households = intents.map(
+    (intent, h): Omit<HouseholdSlotRecord, "bill"> & { actual: HouseholdEnergy } => {
+      const order = orderOf.get(intent.id);
+      const actual = actualEnergy(
+        (decisions[h] as AgentDecision).energy,
         community.forecastErrorFraction,
         input.meterRandom,
-      ),
-    };
-  });
+      );
+      // A represented household that stayed out of its representative's aggregate deals with its supplier.
+      const cappedWh = Math.min(intent.volumeWh, intent.connectionCapWh ?? intent.volumeWh);
+      return {
+        id: intent.id,
+        order:
+          order === undefined
+            ? null
+            : { side: order.side, volumeWh: order.volumeWh, limitPrice: order.limitPrice },
+        committed: commitmentsOf.get(intent.id) ?? stageCommitments(intent.side, 0, cappedWh, [], undefined),
+        metered: meterReading(actual),
+        actual,
+      };
+    },
+  );
   const billing = billSlot(
     {
       slot,
@@ -115,6 +140,22 @@ export async function simulateSlot(
     },
     community.billingModel,
   );
+  community.outlook.recordClearing(startMs, outcome.community.clearingPrice);
+  households.forEach(({ order, committed, actual }, h) => {
+    const donatedWh = committed.bilateral
+      .filter((trade) => trade.side === "sell" && trade.price === 0)
+      .reduce((sum, trade) => sum + trade.volumeWh, 0);
+    const filledWh = committed.communityBuyWh + committed.communitySellWh;
+    (community.agents[h] as Agent).observe({
+      slotStartMs: startMs,
+      actual,
+      donatedWh,
+      communityFill:
+        order === null || order.volumeWh === 0
+          ? null
+          : { side: order.side, share: filledWh / order.volumeWh },
+    });
+  });
   return {
     index: input.index,
     slot,
@@ -154,17 +195,19 @@ function groupByRepresentative(
 }
 
 /**
- * What the meter reads: the forecast consumption and generation, each off by a normal error of
- * `errorFraction` of itself, netted at the connection.
+ * What really flowed: the load and PV the agent expected, each off by a normal error of
+ * `errorFraction` of itself; the devices did what the agent decided.
  */
-function meterReading(
-  forecast: SlotEnergy,
-  errorFraction: number,
-  random: Random,
-): { importWh: number; exportWh: number } {
-  const consumptionWh = forecast.loadWh + forecast.evWh + forecast.heatPumpWh;
-  const actualConsumptionWh = Math.max(0, Math.round(consumptionWh * (1 + random.normal(0, errorFraction))));
-  const actualGenerationWh = Math.max(0, Math.round(forecast.pvWh * (1 + random.normal(0, errorFraction))));
-  const netWh = actualConsumptionWh - actualGenerationWh;
+function actualEnergy(expected: HouseholdEnergy, errorFraction: number, random: Random): HouseholdEnergy {
+  return {
+    ...expected,
+    loadWh: Math.max(0, Math.round(expected.loadWh * (1 + random.normal(0, errorFraction)))),
+    pvWh: Math.max(0, Math.round(expected.pvWh * (1 + random.normal(0, errorFraction)))),
+  };
+}
+
+/** What the meter reads: the household's energy netted at the connection. */
+function meterReading(actual: HouseholdEnergy): { importWh: number; exportWh: number } {
+  const netWh = netPositionWh(actual);
   return netWh >= 0 ? { importWh: netWh, exportWh: 0 } : { importWh: 0, exportWh: -netWh };
 }
