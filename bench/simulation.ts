@@ -12,7 +12,10 @@ import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./support.ts";
 import { seededIntegers } from "./support.ts";
 
-/** A community of `count` households: 40 % with PV, 15 % with an EV, 15 % with a heat pump, some partners. */
+/**
+ * A community of `count` households: 40 % with PV (half of them with a home battery), 15 % with an EV,
+ * 15 % with a heat pump, some partners.
+ */
 export function largeScenario(count: number, seed: number): unknown {
   const random = seededIntegers(seed);
   const households = Array.from({ length: count }, (_, h) => {
@@ -23,6 +26,7 @@ export function largeScenario(count: number, seed: number): unknown {
         tiltDeg: random.next(20, 40),
         azimuthDeg: random.next(-60, 60),
       };
+    if (h % 5 === 1) assets.battery = { capacityKwh: random.next(5, 13), powerKw: random.next(3, 6) };
     if (h % 7 === 3) {
       assets.ev = {
         batteryKwh: 60,
@@ -62,8 +66,12 @@ export function largeScenario(count: number, seed: number): unknown {
   };
 }
 
-/** Runs `snippet simulate` once under GNU time and reads its wall time and peak RSS. */
-function timedSimulation(households: number, days: number): { seconds: number; peakRssMiB: number } {
+/** Runs `snippet simulate` once under GNU time (with `extraArgs`) and reads its wall time and peak RSS. */
+export function timedSimulation(
+  households: number,
+  days: number,
+  extraArgs: readonly string[] = [],
+): { seconds: number; peakRssMiB: number } {
   const dir = mkdtempSync(join(tmpdir(), "snippet-bench-sim-"));
   try {
     const scenarioFile = join(dir, "scenario.json");
@@ -85,6 +93,7 @@ function timedSimulation(households: number, days: number): { seconds: number; p
         "1",
         "--out",
         join(dir, "out"),
+        ...extraArgs,
       ],
       { encoding: "utf8", maxBuffer: 64 << 20 },
     );

@@ -67,7 +67,7 @@ class StrategicAgent implements Agent {
   private readonly fills: FillHistory;
   private readonly donations: DonationBudget;
   private current: { readonly fromMs: number; readonly schedule: Plan } | null = null;
-  /** Whether the last plan scheduled the EV and heat pump (it cannot without the slot's conditions). */
+  /** Whether the last slot scheduled the EV and heat pump (it cannot without the slot's conditions). */
   private devicesPlanned = true;
 
   constructor(
@@ -95,52 +95,42 @@ class StrategicAgent implements Agent {
     const { slotStartMs, forecast, conditions } = context;
     // Without conditions (measured series) the EV and heat pump run as measured; only the battery moves.
     const planned = conditions !== undefined;
-    const arrived = planned && this.ev?.stay.enter(conditions.evSession) === true;
-    const offset = this.current === null ? -1 : Math.round((slotStartMs - this.current.fromMs) / this.slotMs);
-    if (this.current === null || offset >= this.replanSlots || arrived) {
-      this.current = { fromMs: slotStartMs, schedule: await this.replan(context) };
-    }
-    const j = Math.round((slotStartMs - this.current.fromMs) / this.slotMs);
-    const schedule = this.current.schedule;
+    this.devicesPlanned = planned;
+    const ev = planned ? this.ev : null;
+    const heatPump = planned ? this.heatPump : null;
+    const arrived = ev?.stay.enter(conditions?.evSession ?? null) === true;
+    // A household with nothing to move has nothing to plan: it orders its forecast at its outside option.
+    const slot = this.battery === null && ev === null && heatPump === null ? null : await this.planned(context, arrived);
     const slotEndMs = slotStartMs + this.slotMs;
+    const scheduled = (values: Float64Array | undefined): number => (slot === null ? 0 : (values?.[slot.j] ?? 0));
 
     let evWh = forecast.evWh;
-    let heatPumpWh = forecast.heatPumpWh;
-    if (planned && this.ev !== null) {
-      const stay = this.ev.stay;
+    if (ev !== null) {
+      const stay = ev.stay;
       const departMs = stay.current?.departMs ?? slotEndMs;
-      evWh = stay.run(
-        schedule.evWh[j] ?? 0,
-        stay.maxWhIn(slotStartMs, slotEndMs),
-        stay.maxWhIn(slotEndMs, departMs),
-      );
+      evWh = stay.run(scheduled(slot?.plan.evWh), stay.maxWhIn(slotStartMs, slotEndMs), stay.maxWhIn(slotEndMs, departMs));
     }
-    if (planned && this.heatPump !== null) {
-      heatPumpWh = this.heatPump.run(
-        schedule.heatPumpWh[j] ?? 0,
-        conditions.outdoorTemperatureC,
-        inHeatingSeason(conditions.dailyMeanTemperatureC),
-      );
-    }
-    const batteryWh = this.battery?.run(schedule.batteryWh[j] ?? 0) ?? 0;
-    const energy: HouseholdEnergy = {
-      loadWh: forecast.loadWh,
-      pvWh: forecast.pvWh,
-      evWh,
-      heatPumpWh,
-      batteryWh,
-    };
+    const heatPumpWh =
+      heatPump === null || conditions === undefined
+        ? forecast.heatPumpWh
+        : heatPump.run(
+            scheduled(slot?.plan.heatPumpWh),
+            conditions.outdoorTemperatureC,
+            inHeatingSeason(conditions.dailyMeanTemperatureC),
+          );
+    const batteryWh = this.battery?.run(scheduled(slot?.plan.batteryWh)) ?? 0;
+    const energy: HouseholdEnergy = { loadWh: forecast.loadWh, pvWh: forecast.pvWh, evWh, heatPumpWh, batteryWh };
     const netWh = Math.round(netPositionWh(energy));
     const side = netWh > 0 ? "buy" : "sell";
-    const values = schedule.values;
+    const values = slot?.plan.values;
     const flexible: FlexiblePart[] =
       side === "buy"
         ? [
-            { wh: Math.max(0, batteryWh), value: values.charge[j] as number },
-            { wh: planned && this.ev !== null ? evWh : 0, value: values.ev[j] as number },
-            { wh: planned && this.heatPump !== null ? heatPumpWh : 0, value: values.heat[j] as number },
+            { wh: Math.max(0, batteryWh), value: scheduled(values?.charge) },
+            { wh: ev === null ? 0 : evWh, value: scheduled(values?.ev) },
+            { wh: heatPump === null ? 0 : heatPumpWh, value: scheduled(values?.heat) },
           ]
-        : [{ wh: Math.max(0, -batteryWh), value: values.discharge[j] as number }];
+        : [{ wh: Math.max(0, -batteryWh), value: scheduled(values?.discharge) }];
     return {
       intent: intentOf(
         this.household,
@@ -151,6 +141,17 @@ class StrategicAgent implements Agent {
       ),
       energy,
     };
+  }
+
+  /** The plan in force for this slot and the slot's place in it: re-planned at the interval and when the car arrives. */
+  private async planned(context: AgentContext, arrived: boolean): Promise<{ plan: Plan; j: number }> {
+    const { slotStartMs } = context;
+    const offset = this.current === null ? -1 : Math.round((slotStartMs - this.current.fromMs) / this.slotMs);
+    if (this.current === null || offset >= this.replanSlots || arrived) {
+      this.current = { fromMs: slotStartMs, schedule: await this.replan(context) };
+      return { plan: this.current.schedule, j: 0 };
+    }
+    return { plan: this.current.schedule, j: offset };
   }
 
   observe(feedback: SlotFeedback): void {
@@ -167,7 +168,6 @@ class StrategicAgent implements Agent {
 
   private async replan(context: AgentContext): Promise<Plan> {
     const { slotStartMs, forecast, conditions, outlook } = context;
-    this.devicesPlanned = conditions !== undefined;
     const slots = this.horizonSlots;
     const fixedWh = conditions === undefined ? forecast.evWh + forecast.heatPumpWh : 0;
     const baseWh = [
