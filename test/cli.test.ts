@@ -225,6 +225,27 @@ describe("bad input", () => {
     }
   });
 
+  it("rejects bad agent settings of simulate and compare as usage errors naming the option", async () => {
+    for (const [argv, message] of [
+      [["simulate", "--agents", "clever"], /Allowed choices are rule-based, strategic/],
+      [
+        ["simulate", "--agents", "strategic", "--replan-hours", "0"],
+        /--replan-hours.*expected a whole number from 1 to 168/,
+      ],
+      [["compare", "--horizon-hours", "1.5"], /--horizon-hours.*expected a whole number from 1 to 168/],
+      [["compare", "--days", "0"], /--days.*expected a whole number from 1 to 366/],
+      [
+        ["compare", "--scenario", "/nonexistent/scenario"],
+        /--scenario: "\/nonexistent\/scenario" is neither a file nor a scenario/,
+      ],
+    ] as const) {
+      const run = await runCli(argv);
+      assert.equal(run.code, 2, argv.join(" "));
+      assert.equal(run.stdout, "", argv.join(" "));
+      assert.match(run.stderr, message, argv.join(" "));
+    }
+  });
+
   it("rejects a node without a valid party or configuration", async () => {
     for (const [argv, message] of [
       [["node", "--config", "nodes.json"], /required option '--party <index>' not specified/],

@@ -156,6 +156,64 @@ describe("snippet simulate", () => {
     }
   });
 
+  it("with --agents strategic plans every household's devices, the same bytes for the same seed", () => {
+    const strategicArgs = (out: string): string[] => [
+      ...args(out, 1),
+      "--agents",
+      "strategic",
+      "--replan-hours",
+      "2",
+    ];
+    for (const out of ["strategic-a", "strategic-b"]) {
+      const run = runSnippetProcess(strategicArgs(join(work, out)));
+      assert.equal(run.code, 0, run.stderr);
+    }
+    for (const file of OUTPUT_FILES) {
+      assert.ok(
+        readFileSync(join(work, "strategic-a", file)).equals(readFileSync(join(work, "strategic-b", file))),
+        `${file} differs`,
+      );
+    }
+    const rule = runSnippetProcess(args(join(work, "rule-1day"), 1));
+    assert.equal(rule.code, 0, rule.stderr);
+    assert.ok(
+      !readFileSync(join(work, "strategic-a", "readings.csv")).equals(
+        readFileSync(join(work, "rule-1day", "readings.csv")),
+      ),
+      "strategic agents move the devices: other meter readings",
+    );
+  });
+
+  it("compare writes the table of rule-based against strategic agents, in Markdown, JSON and the report", () => {
+    const out = join(work, "compare");
+    const run = runSnippetProcess([
+      "compare",
+      "--scenario",
+      "winter-cooperative",
+      "--days",
+      "1",
+      "--out",
+      out,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /\| agents \| household cost \|/);
+    assert.match(run.stdout, /\| rule-based \|/);
+    assert.match(run.stdout, /\| strategic \| .* \(−?\+?[0-9.,]+ ?%\)/);
+    const comparison = JSON.parse(readFileSync(join(out, "comparison.json"), "utf8"));
+    assert.deepEqual(
+      comparison.rows.map((row: { agents: string }) => row.agents),
+      ["rule-based", "strategic"],
+    );
+    assert.equal(
+      readFileSync(join(out, "comparison.md"), "utf8").trim(),
+      run.stdout.split("\nreport:")[0]?.trim(),
+    );
+    assert.match(
+      readFileSync(join(out, "report.html"), "utf8"),
+      /Rule-based and strategic agents, same scenario and seed/,
+    );
+  });
+
   it("refuses to overwrite a stored run without --resume", () => {
     const again = runSnippetProcess(args(join(work, "a"), 2));
     assert.equal(again.code, 2);
