@@ -10,6 +10,7 @@ import { billingBenchmarks } from "./billing.ts";
 import { clearingBenchmarks } from "./clearing.ts";
 import { mpcBenchmarks, mpcClearingBenchmarks } from "./mpc.ts";
 import { simulationBenchmarks } from "./simulation.ts";
+import { strategicBenchmarks } from "./strategic.ts";
 import type { BenchRow } from "./support.ts";
 
 /** Benchmark groups by name: `npm run bench -- clearing billing` runs only those. */
@@ -17,6 +18,7 @@ const GROUPS: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   clearing: clearingBenchmarks,
   billing: billingBenchmarks,
   simulation: simulationBenchmarks,
+  strategic: strategicBenchmarks,
   mpc: mpcBenchmarks,
   "mpc-clearing": mpcClearingBenchmarks,
 };
