@@ -14,6 +14,7 @@ import {
   clearCommunity,
   type HouseholdIntent,
   planSlot,
+  type Side,
   settleSlot,
   stageCommitments,
   type Zone,
@@ -108,6 +109,15 @@ export async function simulateSlot(
     });
   }
   const orderOf = new Map(outcome.orders.map((order) => [order.id, order]));
+  // What each household put to the community: its own order, or its part of its representative's.
+  const communityOrderOf = new Map<string, { side: Side; volumeWh: number }>(
+    [
+      ...outcome.orders.map((order): [string, Side, number] => [order.id, order.side, order.volumeWh]),
+      ...aggregates.flatMap((aggregate) =>
+        aggregate.clients.map((client): [string, Side, number] => [client.id, client.side, client.volumeWh]),
+      ),
+    ].map(([id, side, volumeWh]) => [id, { side, volumeWh }]),
+  );
 
   const households = intents.map(
     (intent, h): Omit<HouseholdSlotRecord, "bill"> & { actual: HouseholdEnergy } => {
@@ -141,17 +151,18 @@ export async function simulateSlot(
     community.billingModel,
   );
   community.outlook.recordClearing(startMs, outcome.community.clearingPrice);
-  households.forEach(({ order, committed, actual }, h) => {
+  households.forEach(({ id, committed, actual }, h) => {
     const donatedWh = committed.bilateral
       .filter((trade) => trade.side === "sell" && trade.price === 0)
       .reduce((sum, trade) => sum + trade.volumeWh, 0);
     const filledWh = committed.communityBuyWh + committed.communitySellWh;
+    const order = communityOrderOf.get(id);
     (community.agents[h] as Agent).observe({
       slotStartMs: startMs,
       actual,
       donatedWh,
       communityFill:
-        order === null || order.volumeWh === 0
+        order === undefined || order.volumeWh === 0
           ? null
           : { side: order.side, share: filledWh / order.volumeWh },
     });
