@@ -20,7 +20,10 @@ describe("HomeBattery", () => {
     assert.equal(battery.efficiency, 0.95);
     assert.equal(battery.maxWhPerSlot, 2500);
     assert.equal(battery.socWh, 5000);
-    const custom = new HomeBattery({ capacityKwh: 4, powerKw: 2, efficiency: 0.9, minSocFraction: 0.25 }, 0.25);
+    const custom = new HomeBattery(
+      { capacityKwh: 4, powerKw: 2, efficiency: 0.9, minSocFraction: 0.25 },
+      0.25,
+    );
     assert.equal(custom.minWh, 1000);
     assert.equal(custom.efficiency, 0.9);
     assert.equal(custom.maxWhPerSlot, 500);
@@ -79,7 +82,10 @@ describe("HomeBattery", () => {
             assert.equal(done, feasible, "run does what feasible promised");
             assert.ok(Number.isInteger(done), `${done} is whole Wh`);
             assert.ok(Math.abs(done) <= battery.maxWhPerSlot, `${done} within the power limit`);
-            assert.ok(wish >= 0 ? done >= 0 && done <= wish : done <= 0 && done >= wish, "never beyond the wish");
+            assert.ok(
+              wish >= 0 ? done >= 0 && done <= wish : done <= 0 && done >= wish,
+              "never beyond the wish",
+            );
             const expected = before + (done > 0 ? done * battery.efficiency : done / battery.efficiency);
             assert.ok(close(battery.socWh, expected, 1e-6), "state of charge moves by the efficiency");
             assert.ok(battery.socWh >= battery.minWh - 1e-6, `${battery.socWh} above the minimum`);
@@ -177,12 +183,22 @@ describe("PlannedHeatPump", () => {
             const freeC = step.decay * startC + step.driftC;
             const energy = heatPump.run(plannedWh, outdoorC, heating);
             assert.ok(Number.isInteger(energy), `${energy} is whole Wh`);
-            assert.ok(energy >= 0 && energy <= (heating ? heatPump.maxWhPerSlot : 0), `${energy} Wh in range`);
+            assert.ok(
+              energy >= 0 && energy <= (heating ? heatPump.maxWhPerSlot : 0),
+              `${energy} Wh in range`,
+            );
             assert.ok(close(heatPump.temperatureC, freeC + step.warmingCPerWh * energy, 1e-9), "1R1C step");
             const roundingC = step.warmingCPerWh / 2 + 1e-9;
-            const canHold = heating && freeC + step.warmingCPerWh * Math.floor(heatPump.maxWhPerSlot) >= spec.minTemperatureC;
-            if (canHold) assert.ok(heatPump.temperatureC >= spec.minTemperatureC - roundingC, "not below the band");
-            if (energy > 0) assert.ok(heatPump.temperatureC <= spec.maxTemperatureC + roundingC, "heats no higher than the band");
+            const canHold =
+              heating &&
+              freeC + step.warmingCPerWh * Math.floor(heatPump.maxWhPerSlot) >= spec.minTemperatureC;
+            if (canHold)
+              assert.ok(heatPump.temperatureC >= spec.minTemperatureC - roundingC, "not below the band");
+            if (energy > 0)
+              assert.ok(
+                heatPump.temperatureC <= spec.maxTemperatureC + roundingC,
+                "heats no higher than the band",
+              );
           }
         },
       ),
@@ -192,7 +208,11 @@ describe("PlannedHeatPump", () => {
 
 describe("EvStay", () => {
   const hour = 3_600_000;
-  const stay = (arriveMs: number, departMs: number, needWh: number): EvSession => ({ arriveMs, departMs, needWh });
+  const stay = (arriveMs: number, departMs: number, needWh: number): EvSession => ({
+    arriveMs,
+    departMs,
+    needWh,
+  });
 
   it("reports a new stay once, and keeps what it charged while the stay goes on", () => {
     const ev = new EvStay(11);
@@ -265,12 +285,18 @@ describe("EvStay", () => {
             const slotMax = withPlan.maxWhIn(startMs, startMs + slotMs);
             const laterMax = withPlan.maxWhIn(startMs + slotMs, session.departMs);
             const charged = withPlan.run(plans[slot] as number, slotMax, laterMax);
-            assert.ok(Number.isInteger(charged) && charged >= 0 && charged <= slotMax, `${charged} within ${slotMax}`);
+            assert.ok(
+              Number.isInteger(charged) && charged >= 0 && charged <= slotMax,
+              `${charged} within ${slotMax}`,
+            );
             const lazyWh = lazy.run(0, slotMax, laterMax);
             if (lazyWh > 0 && firstLazySlot < 0) firstLazySlot = slot;
             lazyTotal += lazyWh;
             // Whatever it charged, the rest of the stay can still deliver what remains.
-            assert.ok(withPlan.remainingWh <= laterMax + 1e-9, `slot ${slot}: ${withPlan.remainingWh} still feasible`);
+            assert.ok(
+              withPlan.remainingWh <= laterMax + 1e-9,
+              `slot ${slot}: ${withPlan.remainingWh} still feasible`,
+            );
           }
           assert.equal(withPlan.remainingWh, 0, "the need is met");
           assert.equal(lazyTotal, needWh, "with no plan it charges exactly the need");

@@ -26,7 +26,7 @@ export class HomeBattery {
     this.minWh = this.capacityWh * (asset.minSocFraction ?? DEFAULT_MIN_SOC_FRACTION);
     this.efficiency = asset.efficiency ?? DEFAULT_EFFICIENCY;
     this.maxWhPerSlot = asset.powerKw * 1000 * slotHours;
-    this.soc = this.capacityWh * INITIAL_SOC_FRACTION;
+    this.soc = Math.max(this.minWh, this.capacityWh * INITIAL_SOC_FRACTION);
   }
 
   get socWh(): number {
@@ -35,9 +35,16 @@ export class HomeBattery {
 
   /** `wantedWh` (charge positive) clipped to the power and the state of charge, as whole Wh. */
   feasible(wantedWh: number): number {
-    const maxChargeWh = Math.min(this.maxWhPerSlot, (this.capacityWh - this.soc) / this.efficiency);
-    const maxDischargeWh = Math.min(this.maxWhPerSlot, (this.soc - this.minWh) * this.efficiency);
-    return Math.trunc(Math.max(-maxDischargeWh, Math.min(maxChargeWh, wantedWh)));
+    const maxChargeWh = Math.max(
+      0,
+      Math.min(this.maxWhPerSlot, (this.capacityWh - this.soc) / this.efficiency),
+    );
+    const maxDischargeWh = Math.max(
+      0,
+      Math.min(this.maxWhPerSlot, (this.soc - this.minWh) * this.efficiency),
+    );
+    // `|| 0` turns −0 into 0.
+    return Math.trunc(Math.max(-maxDischargeWh, Math.min(maxChargeWh, wantedWh))) || 0;
   }
 
   /** Runs the slot at `wantedWh`, clipped; returns what it did. */
@@ -76,18 +83,11 @@ export class PlannedHeatPump {
     const maxWh = heating ? this.maxWhPerSlot : 0;
     const freeC = step.decay * this.roomC + step.driftC;
     const toReachWh = (targetC: number): number => (targetC - freeC) / step.warmingCPerWh;
-    const energyWh = Math.round(
-      Math.max(
-        0,
-        Math.min(
-          maxWh,
-          Math.max(
-            toReachWh(this.asset.minTemperatureC),
-            Math.min(plannedWh, toReachWh(this.asset.maxTemperatureC)),
-          ),
-        ),
-      ),
+    const wantedWh = Math.max(
+      toReachWh(this.asset.minTemperatureC),
+      Math.min(plannedWh, toReachWh(this.asset.maxTemperatureC)),
     );
+    const energyWh = Math.min(Math.floor(maxWh), Math.max(0, Math.round(wantedWh)));
     this.roomC = freeC + step.warmingCPerWh * energyWh;
     return energyWh;
   }
@@ -126,11 +126,16 @@ export class EvStay {
 
   /**
    * Charges the slot: the planned energy, raised when the stay would otherwise end short of its need
-   * (`laterMaxWh`: what the rest of the stay can still deliver), never above the charger's limit.
+   * (`laterMaxWh`: what the rest of the stay can still deliver), never above the charger's limit or
+   * past the need (the plan's slots each round to whole Wh).
    */
   run(plannedWh: number, slotMaxWh: number, laterMaxWh: number): number {
     const mustWh = Math.max(0, this.remainingWh - laterMaxWh);
-    const energyWh = Math.min(Math.floor(slotMaxWh), Math.max(Math.ceil(mustWh), Math.round(plannedWh)));
+    const energyWh = Math.min(
+      Math.floor(slotMaxWh),
+      Math.ceil(this.remainingWh),
+      Math.max(Math.ceil(mustWh), Math.round(plannedWh)),
+    );
     this.chargedWh += energyWh;
     return energyWh;
   }

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { checkProperty } from "../../test/support/property.ts";
 import type { Tariff } from "./agent.ts";
-import { FillHistory, OwnForecast, Outlook } from "./forecast.ts";
+import { FillHistory, Outlook, OwnForecast } from "./forecast.ts";
 
 const startMs = Date.UTC(2026, 0, 5);
 const hourMs = 3_600_000;
@@ -13,8 +13,7 @@ const at = (day: number, hour: number): number => startMs + day * dayMs + hour *
 /** A time-of-use tariff: cheaper at night (before 6 h UTC). */
 const day: Tariff = { feedIn: 800, retail: 3000, networkFee: 500 };
 const night: Tariff = { feedIn: 600, retail: 2500, networkFee: 400 };
-const tariffAt = (slotStartMs: number): Tariff =>
-  new Date(slotStartMs).getUTCHours() < 6 ? night : day;
+const tariffAt = (slotStartMs: number): Tariff => (new Date(slotStartMs).getUTCHours() < 6 ? night : day);
 
 const close = (actual: number | undefined, expected: number): boolean =>
   actual !== undefined && Math.abs(actual - expected) < 1e-9;
@@ -164,7 +163,8 @@ describe("OwnForecast", () => {
     const own = new OwnForecast(startMs, hourMs);
     // Day d at hour h: load 100·(d + 1) + h, PV 10·h.
     const observe = (dayIndex: number): void => {
-      for (let hour = 0; hour < 24; hour++) own.observe(at(dayIndex, hour), 100 * (dayIndex + 1) + hour, 10 * hour);
+      for (let hour = 0; hour < 24; hour++)
+        own.observe(at(dayIndex, hour), 100 * (dayIndex + 1) + hour, 10 * hour);
     };
     const net = (dayIndex: number, hour: number): number => 100 * (dayIndex + 1) + hour - 10 * hour;
     const mean = (days: number[], hour: number): number =>
@@ -175,14 +175,17 @@ describe("OwnForecast", () => {
       own.netWh(at(1, 0), 24),
       Array.from({ length: 24 }, (_, hour) => net(0, hour)),
     );
+    const expectMeans = (forecastDay: number, days: number[]): void => {
+      own.netWh(at(forecastDay, 0), 24).forEach((value, hour) => {
+        assert.ok(close(value, mean(days, hour)), `hour ${hour}: the mean of days ${days.join(", ")}`);
+      });
+    };
     observe(1);
-    own.netWh(at(2, 0), 24).forEach((value, hour) => assert.ok(close(value, mean([0, 1], hour))));
+    expectMeans(2, [0, 1]);
     observe(2);
-    own.netWh(at(3, 0), 24).forEach((value, hour) => assert.ok(close(value, mean([0, 1, 2], hour))));
+    expectMeans(3, [0, 1, 2]);
     observe(3);
-    own.netWh(at(4, 0), 24).forEach((value, hour) =>
-      assert.ok(close(value, mean([1, 2, 3], hour)), `hour ${hour}: the oldest day is dropped`),
-    );
+    expectMeans(4, [1, 2, 3]);
   });
 
   it("falls back to the last slot seen at times of day it has not seen", () => {

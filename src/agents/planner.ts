@@ -27,7 +27,7 @@ export interface BatteryState {
   /** One-way efficiency. */
   readonly efficiency: number;
   readonly socWh: number;
-  /** What a Wh left in the battery at the horizon's end is worth, price units per kWh. */
+  /** What a Wh left in the battery at the horizon's end is worth once discharged (so after the discharge efficiency), price units per kWh. */
   readonly terminalPrice: number;
 }
 
@@ -63,6 +63,12 @@ export interface PlanningProblem {
   readonly exportPrice: readonly number[];
   /** The DSO's cap on the connection per slot, both directions: the devices never push past it. */
   readonly connectionCapWh?: number;
+  /**
+   * What each Wh of the horizon's highest slot import costs on top of its energy, price units per Wh
+   * (a capacity tariff, or the DSO's request to spread load): it keeps a cheap slot from drawing every
+   * device at once.
+   */
+  readonly peakPricePerWh?: number;
   readonly battery?: BatteryState;
   readonly ev?: EvState;
   readonly heatPump?: HeatPumpState;
@@ -189,12 +195,20 @@ function buildProgram(problem: PlanningProblem, program: ProgramBuilder): Layout
     for (let t = 0; t < slots; t++) make(t);
     return first;
   };
+  const peakPrice = problem.peakPricePerWh ?? 0;
+  // import_t − peak ≤ 0 for every slot, so that the peak variable is the horizon's highest import.
+  const peakRows = peakPrice > 0 ? problem.baseWh.map(() => program.row(Number.NEGATIVE_INFINITY, 0)) : [];
   const importAt = family((t) =>
     program.column(
       (problem.importPrice[t] as number) / WH_PER_KWH,
       0,
       Math.max(cap, problem.baseWh[t] as number),
-      [[balanceRows[t] as number, 1]],
+      peakPrice > 0
+        ? [
+            [balanceRows[t] as number, 1],
+            [peakRows[t] as number, 1],
+          ]
+        : [[balanceRows[t] as number, 1]],
     ),
   );
   const exportAt = family((t) =>
@@ -205,6 +219,13 @@ function buildProgram(problem: PlanningProblem, program: ProgramBuilder): Layout
       [[balanceRows[t] as number, -1]],
     ),
   );
+  if (peakPrice > 0)
+    program.column(
+      peakPrice,
+      0,
+      Number.POSITIVE_INFINITY,
+      peakRows.map((row): [number, number] => [row, -1]),
+    );
   let chargeAt = -1;
   let dischargeAt = -1;
   if (battery !== undefined) {
@@ -308,8 +329,9 @@ function readPlan(
 ): Plan {
   const { slots } = layout;
   const { colValue, colDual, rowDual } = solution;
-  const family = (at: number): Float64Array =>
-    at < 0 ? new Float64Array(at === layout.roomAt ? 0 : slots) : colValue.slice(at, at + slots);
+  // An absent device does nothing in every slot; an absent room has no temperatures.
+  const family = (at: number, absentLength = slots): Float64Array =>
+    at < 0 ? new Float64Array(absentLength) : colValue.slice(at, at + slots);
   // The balance rows come first, one per slot.
   const balance = rowDual.slice(0, slots).map((dual) => dual * WH_PER_KWH);
   // A device variable enters its balance row with weight −1 (consumes) or +1 (discharges).
@@ -323,7 +345,7 @@ function readPlan(
     batteryWh: charge.map((chargeWh, t) => chargeWh - (discharge[t] as number)),
     evWh: family(layout.evAt),
     heatPumpWh: family(layout.heatAt),
-    temperatureC: family(layout.roomAt),
+    temperatureC: family(layout.roomAt, 0),
     values: {
       balance,
       charge: deviceValues(layout.chargeAt, 1),

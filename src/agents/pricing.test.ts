@@ -104,7 +104,8 @@ describe("limitPrice", () => {
         (side, volumeWh, parts, prices) => {
           const limit = limitPrice(side, volumeWh, parts, prices);
           assert.ok(Number.isInteger(limit), `${limit} is an integer`);
-          const high = side === "buy" ? Math.max(prices.feedIn, prices.retail - prices.networkFee) : prices.retail;
+          const high =
+            side === "buy" ? Math.max(prices.feedIn, prices.retail - prices.networkFee) : prices.retail;
           assert.ok(limit >= prices.feedIn && limit <= high, `${limit} in [${prices.feedIn}, ${high}]`);
         },
       ),
@@ -122,7 +123,9 @@ describe("limitPrice", () => {
         randomTariff,
         (side, volumeWh, parts, which, raise, prices) => {
           const index = which % parts.length;
-          const raised = parts.map((part, i) => (i === index ? { ...part, value: part.value + raise } : part));
+          const raised = parts.map((part, i) =>
+            i === index ? { ...part, value: part.value + raise } : part,
+          );
           assert.ok(limitPrice(side, volumeWh, raised, prices) >= limitPrice(side, volumeWh, parts, prices));
         },
       ),

@@ -78,8 +78,14 @@ function assertFeasible(lp: LinearProgram, colValue: Float64Array): void {
     assert.ok(value <= (lp.colUpper[j] as number) + TOLERANCE, `column ${j} at ${value} is above its bound`);
   });
   activities(lp, colValue).forEach((activity, i) => {
-    assert.ok(activity >= (lp.rowLower[i] as number) - TOLERANCE, `row ${i} at ${activity} is below its bound`);
-    assert.ok(activity <= (lp.rowUpper[i] as number) + TOLERANCE, `row ${i} at ${activity} is above its bound`);
+    assert.ok(
+      activity >= (lp.rowLower[i] as number) - TOLERANCE,
+      `row ${i} at ${activity} is below its bound`,
+    );
+    assert.ok(
+      activity <= (lp.rowUpper[i] as number) + TOLERANCE,
+      `row ${i} at ${activity} is above its bound`,
+    );
   });
 }
 
@@ -106,26 +112,24 @@ const coveringProgram = fc
     maxLength: 6,
   })
   .chain((columns) =>
-    fc
-      .integer({ min: 0, max: columns.reduce((sum, column) => sum + column.upper, 0) })
-      .map((demand) => {
-        let left = demand;
-        let optimum = 0;
-        for (const column of [...columns].sort((a, b) => a.cost - b.cost)) {
-          const take = Math.min(left, column.upper);
-          optimum += take * column.cost;
-          left -= take;
-        }
-        const lp = program({
-          cost: columns.map((column) => column.cost),
-          colLower: columns.map(() => 0),
-          colUpper: columns.map((column) => column.upper),
-          rows: [columns.map(() => 1)],
-          rowLower: [demand],
-          rowUpper: [Number.POSITIVE_INFINITY],
-        });
-        return { lp, optimum };
-      }),
+    fc.integer({ min: 0, max: columns.reduce((sum, column) => sum + column.upper, 0) }).map((demand) => {
+      let left = demand;
+      let optimum = 0;
+      for (const column of [...columns].sort((a, b) => a.cost - b.cost)) {
+        const take = Math.min(left, column.upper);
+        optimum += take * column.cost;
+        left -= take;
+      }
+      const lp = program({
+        cost: columns.map((column) => column.cost),
+        colLower: columns.map(() => 0),
+        colUpper: columns.map((column) => column.upper),
+        rows: [columns.map(() => 1)],
+        rowLower: [demand],
+        rowUpper: [Number.POSITIVE_INFINITY],
+      });
+      return { lp, optimum };
+    }),
   );
 
 /** The LpSolver contract, registered once per implementation. */
@@ -212,7 +216,10 @@ function runSolverContract(name: string, make: () => Promise<LpSolver>): void {
             assert.equal(found.colValue.length, lp.colCost.length, `program ${index}: one value per column`);
             assertFeasible(lp, found.colValue);
             const cost = objective(lp, found.colValue);
-            assert.ok(Math.abs(cost - optimum) < TOLERANCE, `program ${index}: cost ${cost}, optimum ${optimum}`);
+            assert.ok(
+              Math.abs(cost - optimum) < TOLERANCE,
+              `program ${index}: cost ${cost}, optimum ${optimum}`,
+            );
             assertReducedCosts(lp, found);
           });
         }),
@@ -236,15 +243,20 @@ const generalProgram = fc
     fc.record({
       cost: fc.array(fc.integer({ min: -10, max: 10 }), { minLength: columns, maxLength: columns }),
       colUpper: fc.array(fc.integer({ min: 1, max: 10 }), { minLength: columns, maxLength: columns }),
-      matrix: fc.array(fc.array(fc.integer({ min: -5, max: 5 }), { minLength: columns, maxLength: columns }), {
-        minLength: rows,
-        maxLength: rows,
-      }),
+      matrix: fc.array(
+        fc.array(fc.integer({ min: -5, max: 5 }), { minLength: columns, maxLength: columns }),
+        {
+          minLength: rows,
+          maxLength: rows,
+        },
+      ),
       rowBounds: fc.array(
-        fc.tuple(fc.integer({ min: -20, max: 20 }), fc.integer({ min: 0, max: 20 })).map(([lower, width]) => ({
-          lower,
-          upper: lower + width,
-        })),
+        fc
+          .tuple(fc.integer({ min: -20, max: 20 }), fc.integer({ min: 0, max: 20 }))
+          .map(([lower, width]) => ({
+            lower,
+            upper: lower + width,
+          })),
         { minLength: rows, maxLength: rows },
       ),
     }),
@@ -280,7 +292,10 @@ describe("workerSolver against highsSolver", () => {
           assertFeasible(lp, actual.colValue);
           const cost = objective(lp, actual.colValue);
           const expectedCost = objective(lp, expected.colValue);
-          assert.ok(Math.abs(cost - expectedCost) < TOLERANCE, `program ${index}: ${cost} vs ${expectedCost}`);
+          assert.ok(
+            Math.abs(cost - expectedCost) < TOLERANCE,
+            `program ${index}: ${cost} vs ${expectedCost}`,
+          );
         }
       }),
       propertyOptions(0.1),

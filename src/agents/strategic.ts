@@ -37,10 +37,17 @@ export interface PlanningOptions {
   readonly horizonHours?: number;
   /** How often it re-plans, hours (default 4); it also re-plans when its EV arrives. */
   readonly replanHours?: number;
+  /** What a kW of the horizon's highest import costs in the plan, price units per kW (default PEAK_PRICE_PER_KW). */
+  readonly peakPricePerKw?: number;
 }
 
 export const DEFAULT_HORIZON_HOURS = 24;
 export const DEFAULT_REPLAN_HOURS = 4;
+/**
+ * 0.10 EUR per kW of a day's highest quarter-hour import, about what a capacity tariff of 36 EUR per
+ * kW and year charges: enough to spread a cheap hour's charging over several slots.
+ */
+export const PEAK_PRICE_PER_KW = 1000;
 const MS_PER_HOUR = 3_600_000;
 
 /**
@@ -100,15 +107,21 @@ class StrategicAgent implements Agent {
     const heatPump = planned ? this.heatPump : null;
     const arrived = ev?.stay.enter(conditions?.evSession ?? null) === true;
     // A household with nothing to move has nothing to plan: it orders its forecast at its outside option.
-    const slot = this.battery === null && ev === null && heatPump === null ? null : await this.planned(context, arrived);
+    const slot =
+      this.battery === null && ev === null && heatPump === null ? null : await this.planned(context, arrived);
     const slotEndMs = slotStartMs + this.slotMs;
-    const scheduled = (values: Float64Array | undefined): number => (slot === null ? 0 : (values?.[slot.j] ?? 0));
+    const scheduled = (values: Float64Array | undefined): number =>
+      slot === null ? 0 : (values?.[slot.j] ?? 0);
 
     let evWh = forecast.evWh;
     if (ev !== null) {
       const stay = ev.stay;
       const departMs = stay.current?.departMs ?? slotEndMs;
-      evWh = stay.run(scheduled(slot?.plan.evWh), stay.maxWhIn(slotStartMs, slotEndMs), stay.maxWhIn(slotEndMs, departMs));
+      evWh = stay.run(
+        scheduled(slot?.plan.evWh),
+        stay.maxWhIn(slotStartMs, slotEndMs),
+        stay.maxWhIn(slotEndMs, departMs),
+      );
     }
     const heatPumpWh =
       heatPump === null || conditions === undefined
@@ -119,7 +132,13 @@ class StrategicAgent implements Agent {
             inHeatingSeason(conditions.dailyMeanTemperatureC),
           );
     const batteryWh = this.battery?.run(scheduled(slot?.plan.batteryWh)) ?? 0;
-    const energy: HouseholdEnergy = { loadWh: forecast.loadWh, pvWh: forecast.pvWh, evWh, heatPumpWh, batteryWh };
+    const energy: HouseholdEnergy = {
+      loadWh: forecast.loadWh,
+      pvWh: forecast.pvWh,
+      evWh,
+      heatPumpWh,
+      batteryWh,
+    };
     const netWh = Math.round(netPositionWh(energy));
     const side = netWh > 0 ? "buy" : "sell";
     const values = slot?.plan.values;
@@ -180,6 +199,8 @@ class StrategicAgent implements Agent {
       baseWh,
       importPrice,
       exportPrice,
+      peakPricePerWh:
+        ((this.options.peakPricePerKw ?? PEAK_PRICE_PER_KW) * (60 / this.options.slotMinutes)) / 1000,
       ...(this.household.connectionCapWh === undefined
         ? {}
         : { connectionCapWh: this.household.connectionCapWh }),
@@ -188,7 +209,8 @@ class StrategicAgent implements Agent {
         : {
             battery: {
               capacityWh: battery.capacityWh,
-              minWh: battery.minWh,
+              // A battery below its minimum (a raised setting) may stay there until it is charged.
+              minWh: Math.min(battery.minWh, battery.socWh),
               maxWhPerSlot: battery.maxWhPerSlot,
               efficiency: battery.efficiency,
               socWh: battery.socWh,
