@@ -26,17 +26,18 @@ export interface AgentContext {
    * arrival, thermostat) would run them, which a planning agent replaces with its schedule.
    */
   readonly forecast: SlotEnergy;
-  /** This slot's outdoor temperature and its EV's stay; absent for measured series. */
-  readonly conditions?: HouseholdConditions;
+  /** This slot's weather; absent for measured series, whose devices cannot be planned. */
+  readonly weather?: SlotWeather;
+  /** Its EV's stay at home that this slot overlaps; null when away, absent with no weather. */
+  readonly evSession?: EvSession | null;
   /** Public expectations of the coming slots: prices from past clearings, the weather. */
   readonly outlook: Outlook;
 }
 
-/** The weather and the household's EV in one slot. */
-export interface HouseholdConditions {
+/** The weather of one slot, the same for the whole community. */
+export interface SlotWeather {
   readonly outdoorTemperatureC: number;
   readonly dailyMeanTemperatureC: number;
-  readonly evSession: EvSession | null;
 }
 
 /** The energy a household moves in a slot, with its home battery (charge positive, discharge negative). */
@@ -64,7 +65,8 @@ export interface SlotFeedback {
 /** Prepares one household's decisions, slot by slot in order. */
 export interface Agent {
   readonly householdId: string;
-  plan(context: AgentContext): Promise<AgentDecision>;
+  /** Synchronous when it has nothing to wait for (no solver), which keeps big communities fast. */
+  plan(context: AgentContext): AgentDecision | Promise<AgentDecision>;
   /** After the slot: the household's own meter and bilateral results. */
   observe(feedback: SlotFeedback): void;
 }
@@ -141,6 +143,7 @@ export class DonationBudget {
   }
 
   record(slotStartMs: number, donatedWh: number): void {
+    if (this.budgetKwhPerMonth === undefined) return;
     const month = this.monthOf(slotStartMs);
     if (month !== this.month) {
       this.month = month;

@@ -35,12 +35,14 @@ export function ruleBasedAgent(household: AgentHousehold, slotMinutes: number): 
   const donations = new DonationBudget(household.preferences?.donationBudgetKwhPerMonth);
   return {
     householdId: household.id,
-    async plan(context: AgentContext): Promise<AgentDecision> {
+    plan(context: AgentContext): AgentDecision {
       const { forecast, slotStartMs } = context;
+      const forecastNetWh = netPositionWh(forecast);
       // Self-consumption: the battery takes the surplus and covers the deficit, as far as it can.
-      const batteryWh = battery?.run(-netPositionWh(forecast)) ?? 0;
-      const energy = { ...forecast, batteryWh };
-      const netWh = netPositionWh(energy);
+      const batteryWh = battery?.run(-forecastNetWh) ?? 0;
+      const { loadWh, pvWh, evWh, heatPumpWh } = forecast;
+      const energy = { loadWh, pvWh, evWh, heatPumpWh, batteryWh };
+      const netWh = forecastNetWh + batteryWh;
       const limitPrice =
         netWh > 0 ? buyLimit(context.prices, eagerness) : sellLimit(context.prices, eagerness);
       return {

@@ -295,7 +295,8 @@ async function drive(scenario: Scenario, days: number, solver: LpSolver) {
       slotStartMs,
       prices: tariffAt(scenario, slotStartMs),
       forecast,
-      conditions: { ...conditions, evSession: conditions.evSessions[0] ?? null },
+      weather: conditions,
+      evSession: conditions.evSessions[0] ?? null,
       outlook,
     });
     agent.observe({ slotStartMs, actual: decision.energy, donatedWh: 0, communityFill: null });

@@ -74,7 +74,7 @@ class StrategicAgent implements Agent {
   private readonly fills: FillHistory;
   private readonly donations: DonationBudget;
   private current: { readonly fromMs: number; readonly schedule: Plan } | null = null;
-  /** Whether the last slot scheduled the EV and heat pump (it cannot without the slot's conditions). */
+  /** Whether the last slot scheduled the EV and heat pump (it cannot without the slot's weather). */
   private devicesPlanned = true;
 
   constructor(
@@ -99,13 +99,13 @@ class StrategicAgent implements Agent {
   }
 
   async plan(context: AgentContext): Promise<AgentDecision> {
-    const { slotStartMs, forecast, conditions } = context;
-    // Without conditions (measured series) the EV and heat pump run as measured; only the battery moves.
-    const planned = conditions !== undefined;
+    const { slotStartMs, forecast, weather } = context;
+    // Without weather (measured series) the EV and heat pump run as measured; only the battery moves.
+    const planned = weather !== undefined;
     this.devicesPlanned = planned;
     const ev = planned ? this.ev : null;
     const heatPump = planned ? this.heatPump : null;
-    const arrived = ev?.stay.enter(conditions?.evSession ?? null) === true;
+    const arrived = ev?.stay.enter(context.evSession ?? null) === true;
     // A household with nothing to move has nothing to plan: it orders its forecast at its outside option.
     const slot =
       this.battery === null && ev === null && heatPump === null ? null : await this.planned(context, arrived);
@@ -124,12 +124,12 @@ class StrategicAgent implements Agent {
       );
     }
     const heatPumpWh =
-      heatPump === null || conditions === undefined
+      heatPump === null || weather === undefined
         ? forecast.heatPumpWh
         : heatPump.run(
             scheduled(slot?.plan.heatPumpWh),
-            conditions.outdoorTemperatureC,
-            inHeatingSeason(conditions.dailyMeanTemperatureC),
+            weather.outdoorTemperatureC,
+            inHeatingSeason(weather.dailyMeanTemperatureC),
           );
     const batteryWh = this.battery?.run(scheduled(slot?.plan.batteryWh)) ?? 0;
     const energy: HouseholdEnergy = {
@@ -166,7 +166,8 @@ class StrategicAgent implements Agent {
   private async planned(context: AgentContext, arrived: boolean): Promise<{ plan: Plan; j: number }> {
     const { slotStartMs } = context;
     const offset = this.current === null ? -1 : Math.round((slotStartMs - this.current.fromMs) / this.slotMs);
-    if (this.current === null || offset >= this.replanSlots || arrived) {
+    // A plan shorter than the interval is renewed when it runs out.
+    if (this.current === null || offset >= Math.min(this.replanSlots, this.horizonSlots) || arrived) {
       this.current = { fromMs: slotStartMs, schedule: await this.replan(context) };
       return { plan: this.current.schedule, j: 0 };
     }
@@ -186,9 +187,9 @@ class StrategicAgent implements Agent {
   }
 
   private async replan(context: AgentContext): Promise<Plan> {
-    const { slotStartMs, forecast, conditions, outlook } = context;
+    const { slotStartMs, forecast, weather, outlook } = context;
     const slots = this.horizonSlots;
-    const fixedWh = conditions === undefined ? forecast.evWh + forecast.heatPumpWh : 0;
+    const fixedWh = weather === undefined ? forecast.evWh + forecast.heatPumpWh : 0;
     const baseWh = [
       forecast.loadWh - forecast.pvWh + fixedWh,
       ...this.own.netWh(slotStartMs + this.slotMs, slots - 1),
@@ -217,14 +218,14 @@ class StrategicAgent implements Agent {
               terminalPrice: exportPrice.reduce((sum, price) => sum + price, 0) / slots,
             },
           }),
-      ...(conditions === undefined || this.ev === null ? {} : { ev: this.evState(slotStartMs) }),
-      ...(conditions === undefined || this.heatPump === null
+      ...(weather === undefined || this.ev === null ? {} : { ev: this.evState(slotStartMs) }),
+      ...(weather === undefined || this.heatPump === null
         ? {}
         : (() => {
             const heatPump = this.heatPump;
             const temperatures = outlook.temperatures(slotStartMs, slots);
-            temperatures[0] = conditions.outdoorTemperatureC;
-            const maxWh = inHeatingSeason(conditions.dailyMeanTemperatureC) ? heatPump.maxWhPerSlot : 0;
+            temperatures[0] = weather.outdoorTemperatureC;
+            const maxWh = inHeatingSeason(weather.dailyMeanTemperatureC) ? heatPump.maxWhPerSlot : 0;
             return {
               heatPump: {
                 temperatureC: heatPump.temperatureC,

@@ -67,26 +67,29 @@ export async function simulateSlot(
   const slot = new Date(input.startMs).toISOString();
   const { conditions, startMs } = input;
   if (conditions !== undefined) community.outlook.recordWeather(startMs, conditions.outdoorTemperatureC);
-  const decisions = await Promise.all(
-    community.agents.map((agent, h): Promise<AgentDecision> => {
-      const evSession = conditions?.evSessions[h] ?? null;
-      return agent.plan({
-        slotStartMs: startMs,
-        prices: input.prices,
-        forecast: input.forecasts[h] as SlotEnergy,
-        ...(conditions === undefined
-          ? {}
-          : {
-              conditions: {
-                outdoorTemperatureC: conditions.outdoorTemperatureC,
-                dailyMeanTemperatureC: conditions.dailyMeanTemperatureC,
-                evSession,
-              },
-            }),
-        outlook: community.outlook,
-      });
-    }),
+  const answers = community.agents.map((agent, h) =>
+    agent.plan(
+      conditions === undefined
+        ? {
+            slotStartMs: startMs,
+            prices: input.prices,
+            forecast: input.forecasts[h] as SlotEnergy,
+            outlook: community.outlook,
+          }
+        : {
+            slotStartMs: startMs,
+            prices: input.prices,
+            forecast: input.forecasts[h] as SlotEnergy,
+            weather: conditions,
+            evSession: conditions.evSessions[h] ?? null,
+            outlook: community.outlook,
+          },
+    ),
   );
+  // Planners answer with promises (their solver runs on threads); rule-based agents answer at once.
+  const decisions = answers.some((answer) => answer instanceof Promise)
+    ? await Promise.all(answers)
+    : (answers as AgentDecision[]);
   const intents = decisions.map((decision) => decision.intent);
   const { direct, aggregates } = groupByRepresentative(community, intents);
   const plan = planSlot({
@@ -110,14 +113,10 @@ export async function simulateSlot(
   }
   const orderOf = new Map(outcome.orders.map((order) => [order.id, order]));
   // What each household put to the community: its own order, or its part of its representative's.
-  const communityOrderOf = new Map<string, { side: Side; volumeWh: number }>(
-    [
-      ...outcome.orders.map((order): [string, Side, number] => [order.id, order.side, order.volumeWh]),
-      ...aggregates.flatMap((aggregate) =>
-        aggregate.clients.map((client): [string, Side, number] => [client.id, client.side, client.volumeWh]),
-      ),
-    ].map(([id, side, volumeWh]) => [id, { side, volumeWh }]),
-  );
+  const communityOrderOf = new Map<string, { readonly side: Side; readonly volumeWh: number }>();
+  for (const order of outcome.orders) communityOrderOf.set(order.id, order);
+  for (const aggregate of aggregates)
+    for (const client of aggregate.clients) communityOrderOf.set(client.id, client);
 
   const households = intents.map(
     (intent, h): Omit<HouseholdSlotRecord, "bill"> & { actual: HouseholdEnergy } => {
@@ -152,9 +151,9 @@ export async function simulateSlot(
   );
   community.outlook.recordClearing(startMs, outcome.community.clearingPrice);
   households.forEach(({ id, committed, actual }, h) => {
-    const donatedWh = committed.bilateral
-      .filter((trade) => trade.side === "sell" && trade.price === 0)
-      .reduce((sum, trade) => sum + trade.volumeWh, 0);
+    let donatedWh = 0;
+    for (const trade of committed.bilateral)
+      if (trade.side === "sell" && trade.price === 0) donatedWh += trade.volumeWh;
     const filledWh = committed.communityBuyWh + committed.communitySellWh;
     const order = communityOrderOf.get(id);
     (community.agents[h] as Agent).observe({
@@ -211,9 +210,11 @@ function groupByRepresentative(
  */
 function actualEnergy(expected: HouseholdEnergy, errorFraction: number, random: Random): HouseholdEnergy {
   return {
-    ...expected,
     loadWh: Math.max(0, Math.round(expected.loadWh * (1 + random.normal(0, errorFraction)))),
     pvWh: Math.max(0, Math.round(expected.pvWh * (1 + random.normal(0, errorFraction)))),
+    evWh: expected.evWh,
+    heatPumpWh: expected.heatPumpWh,
+    batteryWh: expected.batteryWh,
   };
 }
 
