@@ -27,9 +27,9 @@ export interface AgentContext {
    */
   readonly forecast: SlotEnergy;
   /** This slot's weather; absent for measured series, whose devices cannot be planned. */
-  readonly weather?: SlotWeather;
+  readonly weather?: SlotWeather | undefined;
   /** Its EV's stay at home that this slot overlaps; null when away, absent with no weather. */
-  readonly evSession?: EvSession | null;
+  readonly evSession?: EvSession | null | undefined;
   /** Public expectations of the coming slots: prices from past clearings, the weather. */
   readonly outlook: Outlook;
 }

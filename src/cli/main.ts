@@ -86,6 +86,13 @@ function wholeNumberOption(flags: string, description: string, min: number, max:
   });
 }
 
+/** How far strategic agents plan ahead (simulate and compare). */
+const horizonOption = (): Option =>
+  wholeNumberOption("--horizon-hours <hours>", "strategic agents plan this far ahead", 1, 168).default(24);
+/** How often strategic agents re-plan (simulate and compare). */
+const replanOption = (): Option =>
+  wholeNumberOption("--replan-hours <hours>", "strategic agents re-plan this often", 1, 168).default(4);
+
 /** `scenarios/x.json` → `x`: the name of a scenario argument, for default output folders. */
 function scenarioNameOf(argument: string): string {
   return (
@@ -220,14 +227,8 @@ function buildProgram(streams: CliStreams): Command {
         .choices(["rule-based", "strategic"])
         .default("rule-based"),
     )
-    .addOption(
-      wholeNumberOption("--horizon-hours <hours>", "strategic agents plan this far ahead", 1, 168).default(
-        24,
-      ),
-    )
-    .addOption(
-      wholeNumberOption("--replan-hours <hours>", "strategic agents re-plan this often", 1, 168).default(4),
-    )
+    .addOption(horizonOption())
+    .addOption(replanOption())
     .action(
       async (options: {
         scenario: string;
@@ -277,14 +278,8 @@ function buildProgram(streams: CliStreams): Command {
     .addOption(wholeNumberOption("--days <days>", "days to simulate", 1, 366).default(7))
     .addOption(wholeNumberOption("--seed <seed>", "seed of every random draw", 0, 2 ** 31 - 1).default(1))
     .option("--out <dir>", "output folder (default: out/<scenario>-compare)")
-    .addOption(
-      wholeNumberOption("--horizon-hours <hours>", "strategic agents plan this far ahead", 1, 168).default(
-        24,
-      ),
-    )
-    .addOption(
-      wholeNumberOption("--replan-hours <hours>", "strategic agents re-plan this often", 1, 168).default(4),
-    )
+    .addOption(horizonOption())
+    .addOption(replanOption())
     .action(
       async (options: {
         scenario: string;

@@ -68,23 +68,14 @@ export async function simulateSlot(
   const { conditions, startMs } = input;
   if (conditions !== undefined) community.outlook.recordWeather(startMs, conditions.outdoorTemperatureC);
   const answers = community.agents.map((agent, h) =>
-    agent.plan(
-      conditions === undefined
-        ? {
-            slotStartMs: startMs,
-            prices: input.prices,
-            forecast: input.forecasts[h] as SlotEnergy,
-            outlook: community.outlook,
-          }
-        : {
-            slotStartMs: startMs,
-            prices: input.prices,
-            forecast: input.forecasts[h] as SlotEnergy,
-            weather: conditions,
-            evSession: conditions.evSessions[h] ?? null,
-            outlook: community.outlook,
-          },
-    ),
+    agent.plan({
+      slotStartMs: startMs,
+      prices: input.prices,
+      forecast: input.forecasts[h] as SlotEnergy,
+      weather: conditions,
+      evSession: conditions?.evSessions[h],
+      outlook: community.outlook,
+    }),
   );
   // Planners answer with promises (their solver runs on threads); rule-based agents answer at once.
   const decisions = answers.some((answer) => answer instanceof Promise)
