@@ -86,6 +86,22 @@ describe("snippet simulate", () => {
     assertEnginesAgree("default", (out) => args(out, 1));
   });
 
+  it("with --engine mpc and strategic agents, representatives included, to the same outputs as the reference", () => {
+    assertEnginesAgree("strategic", (out) => [
+      "simulate",
+      "--scenario",
+      "winter-cooperative",
+      "--days",
+      "1",
+      "--seed",
+      "2",
+      "--agents",
+      "strategic",
+      "--out",
+      out,
+    ]);
+  });
+
   it("with --engine mpc splits congested feeder zones on the nodes as the reference does", () => {
     // The congested feeder: on its first day, sunny middays split the hill off.
     assertEnginesAgree("zoned", (out) => [
