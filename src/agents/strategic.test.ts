@@ -202,6 +202,23 @@ describe("strategic agents", () => {
     );
   });
 
+  it("name the connection cap when it is too tight to keep the room warm", async () => {
+    const scenario = scenarioWith([
+      { id: "ok", assets: { annualKwh: 3000 } },
+      { id: "cold", assets: { annualKwh: 3000, heatPump }, connectionCapWh: 10 },
+    ]);
+    await assert.rejects(
+      simulate(scenario, 1, { kind: "strategic", solver }),
+      (error: unknown) =>
+        error instanceof ValidationError &&
+        error.issues.some(
+          (issue) =>
+            issue.path === "households[1].connectionCapWh" &&
+            /10 Wh per slot is too little/.test(issue.message),
+        ),
+    );
+  });
+
   it("resume a killed run with the same results as an uninterrupted one", async () => {
     const scenario = scenarioWith([
       { id: "a", assets: { annualKwh: 3000, battery, pv: { kWp: 6, tiltDeg: 35, azimuthDeg: 0 } } },
