@@ -1,27 +1,13 @@
 /**
  * Exact marginal rationing (spec/market.md) on shares: each marginal order gets ⌊R·m/M⌋ of the
- * shared volume R, then the Wh left over go one each to the first marginal orders in ascending id
- * order. R and M are public (the spec allows them); m, the quotients and the leftover stay secret.
- *
- * ⌊R·m/M⌋ without a division protocol: with m's bits b_t, R·m = Σ b_t·R·2^t and
- * R·2^t = K_t·M + L_t (K_t, L_t public), so ⌊R·m/M⌋ = Σ b_t·K_t + ⌊F/M⌋ with F = Σ b_t·L_t < bits·M;
- * the small quotient ⌊F/M⌋ < bits is found digit by digit, one comparison per order and step.
+ * shared volume R (`floorScaled`), then the Wh left over go one each to the first marginal orders in
+ * ascending id order. R and M are public (the spec allows them); m, the quotients and the leftover
+ * stay secret.
  * @module
  */
-import {
-  add,
-  addPublic,
-  concat,
-  linearCombination,
-  mul,
-  mulPublic,
-  publicShared,
-  type Shared,
-  slice,
-  sub,
-} from "../arithmetic.ts";
-import { lessThanZero, oneMinus } from "../compare.ts";
-import { bitDecompose } from "../decompose.ts";
+import { add, concat, mul, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import { lessThanZero } from "../compare.ts";
+import { bitLength, floorScaled } from "../divide.ts";
 import type { Party } from "../party.ts";
 import { total, zeros } from "./book.ts";
 
@@ -55,78 +41,19 @@ export async function ration(
 async function divide(party: Party, sides: readonly RationSide[], volumeBits: number): Promise<Shared[]> {
   const counts = sides.map((side) => side.marginal.own.length);
   const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
-  // A marginal volume is at most its side's M, which is public: only that many bits need decomposing.
-  const width = Math.min(volumeBits, Math.max(...sides.map((side) => bitLength(side.marginalWh))));
-  const { bits, stride } = await bitDecompose(party, concat(sides.map((s) => s.marginal)), width);
-  const bit = (t: number, side: number) =>
-    slice(
-      bits,
-      t * stride + (offsets[side] as number),
-      t * stride + (offsets[side] as number) + (counts[side] as number),
-    );
-
-  // Per side: q0 = Σ b_t·K_t and F = Σ b_t·L_t = R·m − M·q0, as Σ b_t·(K_t·M + L_t) = R·m (local).
-  const quotients: Shared[] = [];
-  const remainders: Shared[] = [];
-  let compareBits = width + 2;
-  sides.forEach((side, k) => {
-    const count = counts[k] as number;
-    const planes = Array.from({ length: width }, (_, t) => bit(t, k));
-    const multiples = planes.map((_, t) =>
-      side.marginalWh === 0n ? 0n : (side.sharedWh << BigInt(t)) / side.marginalWh,
-    );
-    const quotient = linearCombination(count, planes, multiples);
-    quotients.push(quotient);
-    remainders.push(
-      sub(
-        mulPublic(side.marginal, BigInt.asUintN(64, side.sharedWh)),
-        mulPublic(quotient, BigInt.asUintN(64, side.marginalWh)),
-      ),
-    );
-    compareBits = Math.max(compareBits, bitLength(BigInt(width) * side.marginalWh) + 2);
-  });
-
-  // ⌊F/M⌋ < bits: its digits from the top, base 4 (a lone top bit when the bit count is odd), every
-  // candidate of a step compared at once — F − (prefix + c·4^d)·M is linear in the partial quotient,
-  // which stays shared — so half the steps of a bit per step. The first step also asks [m > 0].
-  const quotientBits = bitLength(BigInt(Math.max(width - 1, 1)));
-  const prefixes = counts.map((count) => zeros(count));
-  let present: Shared[] = [];
-  for (let low = quotientBits - (quotientBits % 2 === 1 ? 1 : 2); low >= 0; low -= 2) {
-    const first = present.length === 0;
-    const candidates = first && quotientBits % 2 === 1 ? [1n] : [1n, 2n, 3n];
-    const checks = sides.flatMap((side, k) => {
-      const rest = sub(
-        remainders[k] as Shared,
-        mulPublic(prefixes[k] as Shared, BigInt.asUintN(64, side.marginalWh)),
-      );
-      return candidates.map((c) =>
-        addPublic(party.id, rest, BigInt.asUintN(64, -((c << BigInt(low)) * side.marginalWh))),
-      );
-    });
-    if (first) checks.push(...sides.map((side) => sub(zeros(side.marginal.own.length), side.marginal)));
-    const below = await lessThanZero(party, concat(checks), compareBits);
-    let at = 0;
-    const next = (count: number) => {
-      const part = slice(below, at, at + count);
-      at += count;
-      return part;
-    };
-    sides.forEach((_, k) => {
-      // The digit is how many candidates F reaches: Σ (1 − below).
-      const reached = candidates.map(() => oneMinus(party, next(counts[k] as number)));
-      prefixes[k] = add(prefixes[k] as Shared, mulPublic(reached.reduce(add), 1n << BigInt(low)));
-    });
-    if (first) present = counts.map((count) => next(count));
-  }
+  const { quotients, positive: present } = await floorScaled(
+    party,
+    sides.map((side) => ({ values: side.marginal, numerator: side.sharedWh, denominator: side.marginalWh })),
+    volumeBits,
+    true,
+  );
 
   // Leftover r = R − Σ q, one Wh each to marginal orders while their rank in id order is below r.
   const ranks: Shared[] = [];
   const leftovers: Shared[] = [];
   sides.forEach((side, k) => {
     const count = counts[k] as number;
-    const quotient = add(quotients[k] as Shared, prefixes[k] as Shared);
-    quotients[k] = quotient;
+    const quotient = quotients[k] as Shared;
     ranks.push(exclusivePrefixSums(present[k] as Shared));
     const leftover = sub(publicShared(party.id, new BigUint64Array([side.sharedWh])), total(quotient));
     leftovers.push({
@@ -151,8 +78,4 @@ function exclusivePrefixSums(x: Shared): Shared {
     out.next[i] = (out.next[i - 1] as bigint) + (x.next[i - 1] as bigint);
   }
   return out;
-}
-
-function bitLength(value: bigint): number {
-  return value <= 0n ? 1 : value.toString(2).length;
 }
