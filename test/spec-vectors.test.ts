@@ -3,7 +3,7 @@
  * docs/market-splitting.md (test/vectors/market-splitting), run through the real `snippet` process:
  * with `--indent 1` the output is the expected file byte for byte (plus the final newline), and the
  * default one-line output is the same JSON value. The clearing vectors also go through
- * `--engine mpc`, on three local node processes.
+ * `--engine mpc`, on three local node processes, and so do the billing vectors, bills and statements.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -64,6 +64,32 @@ describe("snippet bill on the billing vectors", () => {
         readFileSync(`${dir}${base}.input.json`, "utf8"),
         `${dir}${expected}`,
       );
+    });
+  }
+});
+
+describe("snippet bill --engine mpc on the billing vectors: byte for byte what the reference gives", () => {
+  let cluster: LocalCluster;
+  before(async () => {
+    cluster = await startLocalCluster();
+  });
+  after(() => cluster.stop());
+  const dir = vectors("spec/bill");
+  for (const expected of readdirSync(dir).filter((file) => file.endsWith(".expected.json"))) {
+    const [base, model] = expected.split(".") as [string, string];
+    it(`${base} with ${model}`, () => {
+      const input = readFileSync(`${dir}${base}.input.json`, "utf8");
+      assertMatches(
+        ["bill", "-", "--model", model, "--engine", "mpc", "--nodes", cluster.configPath],
+        input,
+        `${dir}${expected}`,
+      );
+      const statements = (engine: string[]) =>
+        runSnippetProcess(["bill", "-", "--model", model, "--statements", ...engine], input);
+      const reference = statements([]);
+      const mpc = statements(["--engine", "mpc", "--nodes", cluster.configPath]);
+      assert.equal(mpc.code, 0, mpc.stderr);
+      assert.equal(mpc.stdout, reference.stdout, "the same statements");
     });
   }
 });

@@ -4,7 +4,7 @@
  * @module
  */
 export type { BillResult, Statement, StatementEnergy, StatementMoney } from "./period.ts";
-export { billPeriod, StatementBook } from "./period.ts";
+export { billPeriod, StatementBook, summarizeBills } from "./period.ts";
 export { parseBillRequest } from "./schema.ts";
 export type {
   BilateralCommitment,
@@ -19,4 +19,4 @@ export type {
   SlotBilling,
 } from "./types.ts";
 export { BILLING_MODELS } from "./types.ts";
-export { billSlot, committedTotals, deviationPrice, plainTariffMoney } from "./ucs.ts";
+export { billSlot, commitmentParts, committedTotals, deviationPrice, plainTariffMoney } from "./ucs.ts";

@@ -33,13 +33,20 @@ export interface BillResult {
 
 /** Bills every slot of a validated request (see {@link parseBillRequest}). */
 export function billPeriod(request: BillRequest, model: BillingModel): BillResult {
+  return summarizeBills(
+    model,
+    request.slots.map((slot) => billSlot(slot, model)),
+  );
+}
+
+/** The `snippet bill` result of billed slots, whoever billed them (the reference, or the MPC nodes). */
+export function summarizeBills(model: BillingModel, billings: readonly SlotBilling[]): BillResult {
   const bills = new Map<
     string,
     { total: ExactTotal; slots: BillResult["bills"][number]["slots"][number][] }
   >();
   const supplierDeviationMoney = new ExactTotal();
-  for (const slot of request.slots) {
-    const billing = billSlot(slot, model);
+  for (const billing of billings) {
     supplierDeviationMoney.add(Number(billing.supplierDeviationMoney));
     for (const bill of billing.bills) {
       let entry = bills.get(bill.id);
@@ -48,7 +55,7 @@ export function billPeriod(request: BillRequest, model: BillingModel): BillResul
         bills.set(bill.id, entry);
       }
       entry.total.add(bill.money);
-      entry.slots.push({ slot: slot.slot, money: bill.money, deviationWh: bill.deviationWh });
+      entry.slots.push({ slot: billing.slot, money: bill.money, deviationWh: bill.deviationWh });
     }
   }
   return {

@@ -142,6 +142,30 @@ function commitmentBill(
   deviationWh: number,
   deviationMoney: SlotMoney,
 ): HouseholdSlotBill {
+  const parts = commitmentParts(household, slot);
+  return {
+    id: household.id,
+    deviationWh,
+    money:
+      parts.communityMoney +
+      parts.bilateralMoney +
+      parts.supplierMoney +
+      parts.networkFeeMoney +
+      deviationMoney,
+    ...parts,
+    deviationMoney,
+    plainTariffMoney: 0,
+  };
+}
+
+/**
+ * What a household's commitments cost at their prices, by stage, and the network fee on its peer
+ * purchases: all its own data and public prices (zero for a household without commitments).
+ */
+export function commitmentParts(
+  household: HouseholdSlot,
+  slot: Pick<BillingSlot, "prices" | "clearingPrice">,
+): Pick<HouseholdSlotBill, "communityMoney" | "bilateralMoney" | "supplierMoney" | "networkFeeMoney"> {
   const c = household.committed;
   const { feedIn, retail, networkFee } = slot.prices;
   // A household with community volume always has a price: validation guarantees it.
@@ -159,15 +183,5 @@ function commitmentBill(
   }
   const supplierMoney = cost(c.supplierBuyWh, retail) - cost(c.supplierSellWh, feedIn);
   const networkFeeMoney = cost(peerBoughtWh, networkFee);
-  return {
-    id: household.id,
-    deviationWh,
-    money: communityMoney + bilateralMoney + supplierMoney + networkFeeMoney + deviationMoney,
-    communityMoney,
-    bilateralMoney,
-    supplierMoney,
-    networkFeeMoney,
-    deviationMoney,
-    plainTariffMoney: 0,
-  };
+  return { communityMoney, bilateralMoney, supplierMoney, networkFeeMoney };
 }

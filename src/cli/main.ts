@@ -7,10 +7,12 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import {
   BILLING_MODELS,
   type BillingModel,
-  billPeriod,
+  type BillRequest,
   billSlot,
   parseBillRequest,
+  type SlotBilling,
   StatementBook,
+  summarizeBills,
 } from "../billing/index.ts";
 import { type ClearRequest, clearCommunity, parseClearRequest } from "../market/index.ts";
 import { PeerError } from "../mpc/transport/types.ts";
@@ -54,10 +56,19 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
   }
 }
 
-const engineOption = (): Option =>
-  new Option("--engine <engine>", "clearing engine: reference (the plaintext specification)")
-    .choices(["reference"])
+const engineOption = (what: string): Option =>
+  new Option(
+    "--engine <engine>",
+    `${what}: reference (the plaintext specification) or mpc (three MPC nodes on secret shares)`,
+  )
+    .choices(["reference", "mpc"])
     .default("reference");
+
+const nodesOption = (): Option =>
+  new Option(
+    "--nodes <file>",
+    "with --engine mpc: the running nodes' configuration (default: start three local nodes)",
+  );
 
 const indentOption = (): Option =>
   new Option("--indent <spaces>", "indent the JSON output by this many spaces (0: one line)")
@@ -119,18 +130,8 @@ function buildProgram(streams: CliStreams): Command {
     .command("clear")
     .description("Clear one slot of the community auction (JSON in and out, spec/io.md).")
     .argument("[file]", "input JSON file, or - for stdin", "-")
-    .addOption(
-      new Option(
-        "--engine <engine>",
-        "reference (the plaintext specification) or mpc (three MPC nodes on secret shares)",
-      )
-        .choices(["reference", "mpc"])
-        .default("reference"),
-    )
-    .option(
-      "--nodes <file>",
-      "with --engine mpc: the running nodes' configuration (default: start three local nodes)",
-    )
+    .addOption(engineOption("engine"))
+    .addOption(nodesOption())
     .addOption(indentOption())
     .action(async (file: string, options: { indent: number; engine: string; nodes?: string }) => {
       // Loaded on demand: the reference engine starts fast without the MPC code. Started before the
@@ -149,7 +150,7 @@ function buildProgram(streams: CliStreams): Command {
         mpc?.abandon();
         throw error;
       }
-      const result = mpc === undefined ? clearCommunity(request) : await mpc.clear(request);
+      const result = mpc === undefined ? clearCommunity(request) : await mpc.run(request);
       streams.stdout.write(toJson(result, options.indent));
     });
 
@@ -164,21 +165,47 @@ function buildProgram(streams: CliStreams): Command {
         .choices(BILLING_MODELS)
         .default("ucs-uniform"),
     )
-    .addOption(engineOption())
+    .addOption(engineOption("billing engine"))
+    .addOption(nodesOption())
     .option("--statements", "print period statements (energy and money by stage, saving) instead of bills")
     .addOption(indentOption())
-    .action(async (file: string, options: { model: BillingModel; statements?: boolean; indent: number }) => {
-      const request = parseBillRequest(parseJsonText(await readInputText(file, streams)));
-      if (options.statements !== true) {
-        streams.stdout.write(toJson(billPeriod(request, options.model), options.indent));
-        return;
-      }
-      const book = new StatementBook();
-      for (const slot of request.slots) book.add(slot, billSlot(slot, options.model));
-      streams.stdout.write(
-        toJson({ version: 1, model: options.model, statements: book.statements() }, options.indent),
-      );
-    });
+    .action(
+      async (
+        file: string,
+        options: {
+          model: BillingModel;
+          statements?: boolean;
+          indent: number;
+          engine: string;
+          nodes?: string;
+        },
+      ) => {
+        const mpc =
+          options.engine === "mpc"
+            ? (await import("./mpc.ts")).mpcBilling(options.nodes, options.model)
+            : undefined;
+        let request: BillRequest;
+        try {
+          request = parseBillRequest(parseJsonText(await readInputText(file, streams)));
+        } catch (error) {
+          mpc?.abandon();
+          throw error;
+        }
+        const billings =
+          mpc === undefined
+            ? request.slots.map((slot) => billSlot(slot, options.model))
+            : await mpc.run(request.slots);
+        if (options.statements !== true) {
+          streams.stdout.write(toJson(summarizeBills(options.model, billings), options.indent));
+          return;
+        }
+        const book = new StatementBook();
+        request.slots.forEach((slot, t) => book.add(slot, billings[t] as SlotBilling));
+        streams.stdout.write(
+          toJson({ version: 1, model: options.model, statements: book.statements() }, options.indent),
+        );
+      },
+    );
 
   program
     .command("simulate")
@@ -210,18 +237,8 @@ function buildProgram(streams: CliStreams): Command {
       "--meter-csv <file>",
       "real meter series (timestamp,household,importWh,exportWh) in place of synthetic profiles",
     )
-    .addOption(
-      new Option(
-        "--engine <engine>",
-        "community stage: reference (plaintext) or mpc (three MPC nodes on secret shares)",
-      )
-        .choices(["reference", "mpc"])
-        .default("reference"),
-    )
-    .option(
-      "--nodes <file>",
-      "with --engine mpc: the running nodes' configuration (default: start three local nodes)",
-    )
+    .addOption(engineOption("community stage"))
+    .addOption(nodesOption())
     .addOption(
       new Option("--agents <kind>", "the households' agents: rule-based, or strategic (HiGHS planning)")
         .choices(["rule-based", "strategic"])

@@ -1,35 +1,41 @@
 /**
- * `snippet clear --engine mpc`: the slot cleared by three MPC nodes — running ones named by a node
- * configuration, or three local `snippet node` processes started for the purpose and stopped after.
- * Loaded only when the MPC engine is asked for.
+ * `snippet clear --engine mpc` and `snippet bill --engine mpc`: the work done by three MPC nodes —
+ * running ones named by a node configuration, or three local `snippet node` processes started for
+ * the purpose and stopped after. Loaded only when the MPC engine is asked for.
  * @module
  */
+import type { BillingModel, BillingSlot, SlotBilling } from "../billing/types.ts";
 import type { ClearRequest, ClearResult } from "../market/types.ts";
+import { prepareBill } from "../mpc/billing/client.ts";
+import { type BillPublic, MAX_HOUSEHOLD_SLOTS } from "../mpc/billing/program.ts";
 import { prepareClear } from "../mpc/clearing/client.ts";
 import type { ClearPublic } from "../mpc/clearing/program.ts";
 import { startLocalCluster } from "../mpc/local-cluster.ts";
 import { NodeClient } from "../mpc/node-client.ts";
 import { loadNodeConfig } from "../mpc/node-config.ts";
 
-/** The MPC engine for one `snippet clear`. */
-export interface MpcClearing {
-  /** Clears the request on the nodes. */
-  clear(request: ClearRequest): Promise<ClearResult>;
+/** The MPC engine for one command's request. */
+export interface MpcEngine<Request, Result> {
+  run(request: Request): Promise<Result>;
   /** Drops the engine unused (the request was refused): closes what is already connected. */
   abandon(): void;
 }
 
 /**
- * The engine on the nodes of `nodesConfig`, or on three local node processes when it is absent.
+ * An engine on the nodes of `nodesConfig`, or on three local node processes when it is absent.
  * Running nodes are dialled at once, so that the TLS setup overlaps reading and validating the
- * request; local nodes start only for a request the engine can clear.
+ * request; local nodes start only for a request `prepare` accepts.
  */
-export function mpcClearing(nodesConfig: string | undefined): MpcClearing {
+function mpcEngine<Request, Prepared, Result>(
+  nodesConfig: string | undefined,
+  prepare: (request: Request) => Prepared,
+  execute: (client: NodeClient, prepared: Prepared) => Promise<Result>,
+): MpcEngine<Request, Result> {
   const connecting =
     nodesConfig === undefined
       ? undefined
       : loadNodeConfig(nodesConfig).then((config) => NodeClient.connect(config));
-  // A failure to connect is reported by `clear`, or not at all when the request is refused first.
+  // A failure to connect is reported by `run`, or not at all when the request is refused first.
   connecting?.catch(() => undefined);
   const abandon = () =>
     void connecting?.then(
@@ -38,11 +44,11 @@ export function mpcClearing(nodesConfig: string | undefined): MpcClearing {
     );
   return {
     abandon,
-    async clear(request) {
-      let prepared: ReturnType<typeof prepareClear>;
+    async run(request) {
+      let prepared: Prepared;
       try {
-        // Encoding first: what the engine cannot clear is refused before any node starts.
-        prepared = prepareClear(request);
+        // Encoding first: what the engine cannot take is refused before any node starts.
+        prepared = prepare(request);
       } catch (error) {
         abandon();
         throw error;
@@ -53,10 +59,7 @@ export function mpcClearing(nodesConfig: string | undefined): MpcClearing {
           ? (connecting as Promise<NodeClient>)
           : NodeClient.connect(cluster.config));
         try {
-          const outcome = await client.run("clear", prepared.params, prepared.inputs, {
-            bitWords: prepared.bitWords,
-          });
-          return prepared.finish(outcome.public as ClearPublic, outcome.outputs);
+          return await execute(client, prepared);
         } finally {
           client.close();
         }
@@ -65,4 +68,54 @@ export function mpcClearing(nodesConfig: string | undefined): MpcClearing {
       }
     },
   };
+}
+
+/** The clearing of one slot on the nodes. */
+export function mpcClearing(nodesConfig: string | undefined): MpcEngine<ClearRequest, ClearResult> {
+  return mpcEngine(nodesConfig, prepareClear, async (client, prepared) => {
+    const outcome = await client.run("clear", prepared.params, prepared.inputs, {
+      bitWords: prepared.bitWords,
+    });
+    return prepared.finish(outcome.public as ClearPublic, outcome.outputs);
+  });
+}
+
+/**
+ * The bills of a period's slots on the nodes, in runs of the `bill` program of at most
+ * MAX_HOUSEHOLD_SLOTS household-slots each.
+ */
+export function mpcBilling(
+  nodesConfig: string | undefined,
+  model: BillingModel,
+): MpcEngine<readonly BillingSlot[], SlotBilling[]> {
+  return mpcEngine(
+    nodesConfig,
+    (slots: readonly BillingSlot[]) => batches(slots).map((batch) => prepareBill(batch, model)),
+    async (client, prepared) => {
+      const billings: SlotBilling[] = [];
+      for (const batch of prepared) {
+        const outcome = await client.run("bill", batch.params, batch.inputs);
+        billings.push(...batch.finish(outcome.public as BillPublic, outcome.outputs));
+      }
+      return billings;
+    },
+  );
+}
+
+/** Consecutive slots in runs of at most MAX_HOUSEHOLD_SLOTS household-slots. */
+function batches(slots: readonly BillingSlot[]): BillingSlot[][] {
+  const runs: BillingSlot[][] = [];
+  let current: BillingSlot[] = [];
+  let size = 0;
+  for (const slot of slots) {
+    if (current.length > 0 && size + slot.households.length > MAX_HOUSEHOLD_SLOTS) {
+      runs.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(slot);
+    size += slot.households.length;
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
 }

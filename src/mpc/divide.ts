@@ -41,6 +41,7 @@ export async function floorScaled(
   valueBits: number,
   withPositive = false,
 ): Promise<{ quotients: Shared[]; positive: Shared[] }> {
+  if (groups.length === 0) return { quotients: [], positive: [] };
   const counts = groups.map((group) => group.values.own.length);
   const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
   // A value is at most its group's M, which is public: only that many bits need decomposing.

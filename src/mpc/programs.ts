@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { integerField, parseWith } from "../validation/index.ts";
 import { concat, mul, type Shared, slice } from "./arithmetic.ts";
+import { billProgram } from "./billing/program.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
 import { clearProgram } from "./clearing/program.ts";
 import { equals, lessThan, MAX_COMPARE_BITS } from "./compare.ts";
@@ -120,6 +121,7 @@ export const PROGRAMS: Readonly<Record<string, Program<unknown>>> = {
   shuffle: shuffleRows as Program<unknown>,
   "auction-search": auctionSearch as Program<unknown>,
   clear: clearProgram as Program<unknown>,
+  bill: billProgram as Program<unknown>,
 };
 
 /** Parses a request's program name and parameters, with errors that name the field. */

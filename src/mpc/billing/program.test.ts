@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { billingSlot } from "../../../test/support/communities.ts";
+import { deal, runParties } from "../../../test/support/mpc.ts";
+import { propertyOptions } from "../../../test/support/property.ts";
+import {
+  type BillingModel,
+  type BillingSlot,
+  billPeriod,
+  billSlot,
+  parseBillRequest,
+  summarizeBills,
+} from "../../billing/index.ts";
+import type { Shared } from "../arithmetic.ts";
+import { type NodeShares, reconstruct } from "../client.ts";
+import { prepareBill } from "./client.ts";
+import { type BillPublic, billParamsSchema, billProgram } from "./program.ts";
+
+const MODELS: readonly BillingModel[] = ["ucs-uniform", "ucs-proportional"];
+
+/** Bills the slots on three in-memory parties; returns the slot bills and what each party learned in the clear. */
+async function billPrivately(slots: readonly BillingSlot[], model: BillingModel) {
+  const prepared = prepareBill(slots, model);
+  const dealt = deal(prepared.inputs, 5);
+  const results = await runParties(async (p) => {
+    p.recordDisclosures = true;
+    const result = await billProgram.run(p, billParamsSchema.parse(prepared.params), dealt[p.id]);
+    return { ...result, disclosed: p.disclosed.map((values) => [...values]) };
+  });
+  const published = results[0].public as BillPublic;
+  const outputs = reconstruct(results.map((r) => r.outputs as Shared) as NodeShares);
+  return {
+    billings: prepared.finish(published, outputs),
+    published,
+    disclosed: results.map((r) => r.disclosed),
+  };
+}
+
+const vectorDir = new URL("../../../test/vectors/spec/bill/", import.meta.url);
+
+describe("the bill program", () => {
+  for (const file of readdirSync(vectorDir).filter((name) => name.endsWith(".input.json"))) {
+    for (const model of MODELS) {
+      const expectedFile = file.replace(".input.json", `.${model}.expected.json`);
+      if (!readdirSync(vectorDir).includes(expectedFile)) continue;
+      it(`bills the spec vector ${file} (${model}) as the reference does`, async () => {
+        const request = parseBillRequest(JSON.parse(readFileSync(new URL(file, vectorDir), "utf8")));
+        const { billings } = await billPrivately(request.slots, model);
+        const result = summarizeBills(model, billings);
+        assert.deepEqual(result, billPeriod(request, model));
+        const expected = JSON.parse(readFileSync(new URL(expectedFile, vectorDir), "utf8"));
+        assert.deepEqual(
+          JSON.parse(JSON.stringify(result, (_, v) => (typeof v === "bigint" ? Number(v) : v))),
+          expected,
+        );
+      });
+    }
+  }
+
+  it("equals the reference on random periods, every part of every slot bill, in both models", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(billingSlot(800), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(...MODELS),
+        async (slots, model) => {
+          const { billings } = await billPrivately(slots, model);
+          assert.deepEqual(
+            billings,
+            slots.map((slot) => billSlot(slot, model)),
+          );
+        },
+      ),
+      propertyOptions(0.05),
+    );
+  });
+
+  it("bills households without commitments at the plain tariff, and split-off zones at their own price", async () => {
+    const slot: BillingSlot = {
+      slot: "2026-06-01T12:00:00Z",
+      prices: { feedIn: 500, retail: 2800, networkFee: 300 },
+      clearingPrice: 1500,
+      households: [
+        {
+          id: "idle",
+          committed: {
+            communityBuyWh: 0,
+            communitySellWh: 0,
+            bilateral: [],
+            supplierBuyWh: 0,
+            supplierSellWh: 0,
+          },
+          metered: { importWh: 120, exportWh: 0 },
+        },
+        {
+          id: "hill",
+          committed: {
+            communityBuyWh: 0,
+            communitySellWh: 400,
+            communityPrice: 900,
+            bilateral: [],
+            supplierBuyWh: 0,
+            supplierSellWh: 100,
+          },
+          metered: { importWh: 0, exportWh: 450 },
+        },
+        {
+          id: "town",
+          committed: {
+            communityBuyWh: 400,
+            communitySellWh: 0,
+            bilateral: [{ partner: "x", side: "buy", volumeWh: 50, price: 0 }],
+            supplierBuyWh: 30,
+            supplierSellWh: 0,
+          },
+          metered: { importWh: 500, exportWh: 0 },
+        },
+      ],
+    };
+    for (const model of MODELS) {
+      const { billings } = await billPrivately([slot], model);
+      assert.deepEqual(billings, [billSlot(slot, model)], model);
+    }
+  });
+
+  it("opens only each slot's TD, its number of sharers and (proportional) their total deviation", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(billingSlot(800), { minLength: 1, maxLength: 2 }),
+        fc.constantFrom(...MODELS),
+        async (slots, model) => {
+          const { disclosed, published } = await billPrivately(slots, model);
+          const word = (value: number) => BigInt.asUintN(64, BigInt(value));
+          const allowed = [
+            published.slots.map((s) => word(s.totalDeviationWh)),
+            published.slots.map((s) => word(s.sharers)),
+            ...(model === "ucs-proportional" ? [published.slots.map((s) => word(s.sharedWh))] : []),
+          ];
+          for (const view of disclosed) assert.deepEqual(view, allowed);
+          // And they are the reference's figures.
+          slots.forEach((slot, t) => {
+            const reference = billSlot(slot, model);
+            assert.equal(published.slots[t]?.totalDeviationWh, reference.totalDeviationWh);
+          });
+        },
+      ),
+      propertyOptions(0.02),
+    );
+  });
+});

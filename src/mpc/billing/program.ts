@@ -1,0 +1,279 @@
+/**
+ * The `bill` program (seed step 5): Universal Cost Split billing of spec/billing.md on shares. For
+ * every household and slot the nodes get shares of its commitments and its meter reading; they open
+ * only what the split needs per slot — the net deviation TD, how many households share the pool
+ * and, for the proportional split, the sum of their deviations — and return each household's bill
+ * as shares, for the household and its supplier alone.
+ *
+ * Per household and slot (all slots of a request at once, so rounds do not grow with the period):
+ *   b = community + supplier + bilateral buys, s = the same sells, d = (exp − s) − (imp − b)
+ *   c = [b + s > 0] (a household without commitments pays the plain tariff), d' = c·d, TD = Σ d'
+ *   on the side that caused TD: [d' < 0] or [d' > 0]; its share of the pool (TD's cost), equal or by |d'|
+ *   money = plain + c·(commitments + share − DP·d' − plain)
+ * @module
+ */
+import { z } from "zod";
+import { BILLING_MODELS, type BillingModel } from "../../billing/types.ts";
+import { integerField, oneOfField, priceField } from "../../validation/index.ts";
+import { add, concat, mul, mulPublic, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import { equalsZero, lessThanZero, oneMinus } from "../compare.ts";
+import { floorScaled } from "../divide.ts";
+import type { Party } from "../party.ts";
+import type { Program } from "../programs.ts";
+
+/** The input words of one household in one slot, in this order; each column holds all household-slots. */
+export const BILL_FIELDS = [
+  "communityBuyWh",
+  "communitySellWh",
+  "supplierBuyWh",
+  "supplierSellWh",
+  "bilateralBuyWh",
+  "bilateralSellWh",
+  /** Σ bilateral buys × price − sells × price, money units: the household's own agreements. */
+  "bilateralMoney",
+  "importWh",
+  "exportWh",
+] as const;
+
+/** The output words of one household in one slot, in this order (columns, as the inputs). */
+export const BILL_OUTPUTS = ["money", "deviationWh", "deviationMoney", "plainTariffMoney"] as const;
+
+/**
+ * Bits of a household's committed total and deviation: six committed volumes and two readings of at
+ * most 2^32 − 1 Wh each (spec/io.md) stay below 2^35; one more for the sign.
+ */
+const DEVIATION_BITS = 36;
+/** Household-slots of one run: its inputs stay within a request's bound of 4·10^6 words. */
+export const MAX_HOUSEHOLD_SLOTS = Math.floor(4_000_000 / BILL_FIELDS.length);
+const MAX_SLOTS = 100_000;
+const countField = integerField(0, MAX_HOUSEHOLD_SLOTS, "not a count", `above ${MAX_HOUSEHOLD_SLOTS}`);
+
+const slotSchema = z.strictObject({
+  households: countField,
+  feedIn: priceField,
+  retail: priceField,
+  networkFee: priceField,
+  /** DP: the clearing price, or the middle of the tariffs when the slot had no community trade. */
+  deviationPrice: priceField,
+  /** The community price of the slot's households, and [household index, price] for split-off zones. */
+  communityPrice: priceField,
+  zonePrices: z.array(z.tuple([countField, priceField])).max(MAX_HOUSEHOLD_SLOTS),
+});
+
+export const billParamsSchema = z.strictObject({
+  model: oneOfField(BILLING_MODELS as unknown as readonly [BillingModel, ...BillingModel[]]),
+  slots: z
+    .array(slotSchema)
+    .min(1, { error: () => "is empty" })
+    .max(MAX_SLOTS),
+});
+export type BillParams = z.infer<typeof billParamsSchema>;
+export type BillSlotParams = BillParams["slots"][number];
+
+/** What the nodes publish per slot: TD, the number of households sharing its pool, and their Σ|d|. */
+export interface BillPublic {
+  readonly slots: readonly {
+    readonly totalDeviationWh: number;
+    readonly sharers: number;
+    readonly sharedWh: number;
+  }[];
+}
+
+export const billProgram: Program<BillParams> = {
+  description:
+    "UCS billing of spec/billing.md: per household and slot, its commitments and meter reading in " +
+    `(${BILL_FIELDS.join(", ")}, column by column); out, per household and slot, ${BILL_OUTPUTS.join(", ")} ` +
+    "as shares; published per slot: TD, the sharers and their total deviation",
+  params: billParamsSchema,
+  inputWords: (params) => householdSlots(params) * BILL_FIELDS.length,
+  async run(party, params, inputs) {
+    return billOnShares(party, params, inputs);
+  },
+};
+
+function householdSlots(params: BillParams): number {
+  return params.slots.reduce((sum, slot) => sum + slot.households, 0);
+}
+
+async function billOnShares(
+  party: Party,
+  params: BillParams,
+  inputs: Shared,
+): Promise<{ public: BillPublic; outputs: Shared }> {
+  const n = householdSlots(params);
+  const counts = params.slots.map((slot) => slot.households);
+  const column = (field: (typeof BILL_FIELDS)[number]) => {
+    const k = BILL_FIELDS.indexOf(field);
+    return slice(inputs, k * n, (k + 1) * n);
+  };
+  const [cb, cs, sb, ss, bb, bs, bilateralMoney, imp, exp] = BILL_FIELDS.map(column) as [
+    Shared,
+    Shared,
+    Shared,
+    Shared,
+    Shared,
+    Shared,
+    Shared,
+    Shared,
+    Shared,
+  ];
+  const bought = add(add(cb, sb), bb);
+  const sold = add(add(cs, ss), bs);
+  const deviation = add(sub(exp, sold), sub(bought, imp));
+
+  // c = [b + s > 0]; d' = c·d, TD per slot opened.
+  const committed = oneMinus(party, await equalsZero(party, add(bought, sold), DEVIATION_BITS));
+  const effective = await mul(party, committed, deviation);
+  const totals = signed(await open(party, segmentSums(effective, counts)));
+
+  // The side that caused TD: [d' < 0] when TD < 0, [d' > 0] when TD > 0, nobody when TD = 0.
+  const orientation = perHousehold(counts, (t) => BigInt(-Math.sign(totals[t] as number)));
+  const oriented = mulPublic(effective, orientation); // −|d'| on the sharing side
+  const sharing = await lessThanZero(party, oriented, DEVIATION_BITS);
+  const sharers = signed(await open(party, segmentSums(sharing, counts)));
+
+  const poolMoney = params.slots.map((slot, t) => poolOf(slot, totals[t] as number));
+  let share: Shared;
+  let sharedWh: number[];
+  if (params.model === "ucs-uniform") {
+    sharedWh = counts.map(() => 0);
+    share = mulPublic(
+      sharing,
+      perHousehold(counts, (t) =>
+        (sharers[t] as number) === 0 ? 0n : (poolMoney[t] as bigint) / BigInt(sharers[t] as number),
+      ),
+    );
+  } else {
+    // |d'| of the sharers: the oriented deviation is −|d'| where they share.
+    const magnitude = await mul(party, sharing, sub(publicShared(party.id, new BigUint64Array(n)), oriented));
+    sharedWh = signed(await open(party, segmentSums(magnitude, counts)));
+    const groups = params.slots.flatMap((_, t) => {
+      const from = offset(counts, t);
+      return (sharedWh[t] as number) > 0
+        ? [{ slot: t, values: slice(magnitude, from, from + (counts[t] as number)) }]
+        : [];
+    });
+    const { quotients } = await floorScaled(
+      party,
+      groups.map(({ slot, values }) => ({
+        values,
+        numerator: poolMoney[slot] as bigint,
+        denominator: BigInt(sharedWh[slot] as number),
+      })),
+      DEVIATION_BITS,
+    );
+    const parts: Shared[] = [];
+    let next = 0;
+    params.slots.forEach((_, t) => {
+      const count = counts[t] as number;
+      parts.push(
+        (sharedWh[t] as number) > 0
+          ? (quotients[next++] as Shared)
+          : publicShared(party.id, new BigUint64Array(count)),
+      );
+    });
+    share = concat(parts);
+  }
+
+  const price = (pick: (slot: BillSlotParams) => number) =>
+    perHousehold(counts, (t) => BigInt(pick(params.slots[t] as BillSlotParams)));
+  const deviationMoney = sub(
+    share,
+    mulPublic(
+      effective,
+      price((slot) => slot.deviationPrice),
+    ),
+  );
+  const communityPrices = perHousehold(counts, (t) =>
+    BigInt((params.slots[t] as BillSlotParams).communityPrice),
+  );
+  params.slots.forEach((slot, t) => {
+    for (const [index, zonePrice] of slot.zonePrices)
+      communityPrices[offset(counts, t) + index] = BigInt(zonePrice);
+  });
+  const retail = price((slot) => slot.retail);
+  const negFeedIn = perHousehold(counts, (t) =>
+    BigInt.asUintN(64, -BigInt((params.slots[t] as BillSlotParams).feedIn)),
+  );
+  const fee = price((slot) => slot.networkFee);
+  const commitments = add(
+    add(mulPublic(sub(cb, cs), communityPrices), bilateralMoney),
+    add(add(mulPublic(sb, retail), mulPublic(ss, negFeedIn)), mulPublic(add(cb, bb), fee)),
+  );
+  const plain = add(mulPublic(imp, retail), mulPublic(exp, negFeedIn));
+  const [extra, plainPaid] = splitHalves(
+    await mul(
+      party,
+      concat([committed, committed]),
+      concat([sub(add(commitments, deviationMoney), plain), plain]),
+    ),
+    n,
+  );
+  const money = add(plain, extra);
+  const plainTariffMoney = sub(plain, plainPaid);
+  return {
+    public: {
+      slots: totals.map((totalDeviationWh, t) => ({
+        totalDeviationWh,
+        sharers: sharers[t] as number,
+        sharedWh: sharedWh[t] as number,
+      })),
+    },
+    outputs: concat([money, effective, deviationMoney, plainTariffMoney]),
+  };
+}
+
+/**
+ * The money a slot's deviation pool holds: |TD| × (retail − DP) when the community fell short,
+ * |TD| × (DP − feedIn) when it over-delivered.
+ */
+function poolOf(slot: BillSlotParams, totalDeviationWh: number): bigint {
+  if (totalDeviationWh === 0) return 0n;
+  const pricePerWh =
+    totalDeviationWh < 0 ? slot.retail - slot.deviationPrice : slot.deviationPrice - slot.feedIn;
+  return BigInt(Math.abs(totalDeviationWh)) * BigInt(Math.max(0, pricePerWh));
+}
+
+/** A public value per household-slot, from its slot's index. */
+function perHousehold(counts: readonly number[], valueOf: (slot: number) => bigint): BigUint64Array {
+  const out = new BigUint64Array(counts.reduce((a, b) => a + b, 0));
+  let at = 0;
+  counts.forEach((count, t) => {
+    out.fill(BigInt.asUintN(64, valueOf(t)), at, at + count);
+    at += count;
+  });
+  return out;
+}
+
+function offset(counts: readonly number[], slot: number): number {
+  let at = 0;
+  for (let t = 0; t < slot; t++) at += counts[t] as number;
+  return at;
+}
+
+/** Σ of each slot's segment: local. */
+function segmentSums(x: Shared, counts: readonly number[]): Shared {
+  const sums = { own: new BigUint64Array(counts.length), next: new BigUint64Array(counts.length) };
+  let at = 0;
+  counts.forEach((count, t) => {
+    let own = 0n;
+    let next = 0n;
+    for (let i = at; i < at + count; i++) {
+      own += x.own[i] as bigint;
+      next += x.next[i] as bigint;
+    }
+    sums.own[t] = BigInt.asUintN(64, own);
+    sums.next[t] = BigInt.asUintN(64, next);
+    at += count;
+  });
+  return sums;
+}
+
+function splitHalves(x: Shared, n: number): [Shared, Shared] {
+  return [slice(x, 0, n), slice(x, n, 2 * n)];
+}
+
+/** Ring elements as signed numbers (every opened figure here is a safe integer). */
+function signed(values: BigUint64Array): number[] {
+  return Array.from(values, (value) => Number(BigInt.asIntN(64, value)));
+}
