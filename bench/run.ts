@@ -9,6 +9,7 @@ import { cpus, totalmem } from "node:os";
 import { billingBenchmarks } from "./billing.ts";
 import { clearingBenchmarks } from "./clearing.ts";
 import { mpcBenchmarks, mpcClearingBenchmarks } from "./mpc.ts";
+import { mpcBillingBenchmarks } from "./mpc-billing.ts";
 import { simulationBenchmarks } from "./simulation.ts";
 import { strategicBenchmarks } from "./strategic.ts";
 import type { BenchRow } from "./support.ts";
@@ -21,6 +22,7 @@ const GROUPS: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   strategic: strategicBenchmarks,
   mpc: mpcBenchmarks,
   "mpc-clearing": mpcClearingBenchmarks,
+  "mpc-billing": mpcBillingBenchmarks,
 };
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in GROUPS));
