@@ -200,7 +200,9 @@ function buildProgram(streams: CliStreams): Command {
           return;
         }
         const book = new StatementBook();
-        request.slots.forEach((slot, t) => book.add(slot, billings[t] as SlotBilling));
+        request.slots.forEach((slot, t) => {
+          book.add(slot, billings[t] as SlotBilling);
+        });
         streams.stdout.write(
           toJson({ version: 1, model: options.model, statements: book.statements() }, options.indent),
         );

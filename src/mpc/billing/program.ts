@@ -235,11 +235,11 @@ function poolOf(slot: BillSlotParams, totalDeviationWh: number): bigint {
 }
 
 /** A public value per household-slot, from its slot's index. */
-function perHousehold(counts: readonly number[], valueOf: (slot: number) => bigint): BigUint64Array {
+function perHousehold(counts: readonly number[], valueIn: (slot: number) => bigint): BigUint64Array {
   const out = new BigUint64Array(counts.reduce((a, b) => a + b, 0));
   let at = 0;
   counts.forEach((count, t) => {
-    out.fill(BigInt.asUintN(64, valueOf(t)), at, at + count);
+    out.fill(BigInt.asUintN(64, valueIn(t)), at, at + count);
     at += count;
   });
   return out;
