@@ -19,4 +19,11 @@ export type {
   SlotBilling,
 } from "./types.ts";
 export { BILLING_MODELS } from "./types.ts";
-export { billSlot, commitmentParts, committedTotals, deviationPrice, plainTariffMoney } from "./ucs.ts";
+export {
+  billSlot,
+  commitmentParts,
+  committedTotals,
+  deviationPrice,
+  estimatedReading,
+  plainTariffMoney,
+} from "./ucs.ts";

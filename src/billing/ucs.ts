@@ -20,7 +20,10 @@ export function deviationPrice(slot: Pick<BillingSlot, "prices" | "clearingPrice
 }
 
 /** A household's committed import `b_k` and export `s_k`, Wh. */
-export function committedTotals(household: HouseholdSlot): { importWh: number; exportWh: number } {
+export function committedTotals(household: HouseholdSlot): {
+  importWh: number;
+  exportWh: number;
+} {
   const c = household.committed;
   let importWh = c.communityBuyWh + c.supplierBuyWh;
   let exportWh = c.communitySellWh + c.supplierSellWh;
@@ -111,6 +114,23 @@ function deviationOf(household: HouseholdSlot): number | null {
   if (committed.importWh === 0 && committed.exportWh === 0) return null;
   const { importWh, exportWh } = household.metered;
   return exportWh - committed.exportWh - (importWh - committed.importWh);
+}
+
+/**
+ * The reading billed for a slot whose meter never reported (spec rule of this product): the
+ * household's committed net position, so its deviation is 0 — it neither pays for nor profits from
+ * the others' deviations, and the supplier's balance is what the meters that did report make it.
+ * The statement marks the slot as estimated; a reading that comes later replaces it on re-billing.
+ */
+export function estimatedReading(committed: HouseholdSlot["committed"]): MeterReading {
+  const { importWh, exportWh } = committedTotals({
+    id: "",
+    committed,
+    metered: { importWh: 0, exportWh: 0 },
+  });
+  return importWh >= exportWh
+    ? { importWh: importWh - exportWh, exportWh: 0 }
+    : { importWh: 0, exportWh: exportWh - importWh };
 }
 
 /** What metered energy costs at the plain tariff: import at retail, export at feed-in. */

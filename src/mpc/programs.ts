@@ -10,6 +10,7 @@ import { billProgram } from "./billing/program.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
 import { clearProgram } from "./clearing/program.ts";
 import { equals, lessThan, MAX_COMPARE_BITS } from "./compare.ts";
+import { meterTotalsProgram } from "./metering/program.ts";
 import type { Party } from "./party.ts";
 import { shuffle } from "./shuffle.ts";
 import { concatWords } from "./words.ts";
@@ -122,6 +123,7 @@ export const PROGRAMS: Readonly<Record<string, Program<unknown>>> = {
   "auction-search": auctionSearch as Program<unknown>,
   clear: clearProgram as Program<unknown>,
   bill: billProgram as Program<unknown>,
+  "meter-totals": meterTotalsProgram as Program<unknown>,
 };
 
 /** Parses a request's program name and parameters, with errors that name the field. */
