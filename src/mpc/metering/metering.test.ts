@@ -135,7 +135,8 @@ describe("a node's meter intake", () => {
               { importWh, exportWh },
               keyOf(ids[m] as string).privateKey,
             );
-            intakes.forEach((intake, node) => assert.equal(intake.accept(envelopes[node], AFTER_SLOT), null));
+            for (const [node, intake] of intakes.entries())
+              assert.equal(intake.accept(envelopes[node], AFTER_SLOT), null);
           });
           const closed = intakes.map((intake) => intake.close(SLOT).shares);
           assert.deepEqual(
