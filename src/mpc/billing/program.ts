@@ -70,7 +70,7 @@ export const billParamsSchema = z.strictObject({
 export type BillParams = z.infer<typeof billParamsSchema>;
 export type BillSlotParams = BillParams["slots"][number];
 
-/** What the nodes publish per slot: TD, the number of households sharing its pool, and their Σ|d|. */
+/** What the nodes publish per slot: TD, and the number of households sharing its pool (uniform) or their Σ|d| (proportional). */
 export interface BillPublic {
   readonly slots: readonly {
     readonly totalDeviationWh: number;
@@ -83,7 +83,7 @@ export const billProgram: Program<BillParams> = {
   description:
     "UCS billing of spec/billing.md: per household and slot, its commitments and meter reading in " +
     `(${BILL_FIELDS.join(", ")}, column by column); out, per household and slot, ${BILL_OUTPUTS.join(", ")} ` +
-    "as shares; published per slot: TD, the sharers and their total deviation",
+    "as shares; published per slot: TD, and the sharers (uniform) or their total deviation (proportional)",
   params: billParamsSchema,
   inputWords: (params) => householdSlots(params) * BILL_FIELDS.length,
   async run(party, params, inputs) {
@@ -130,7 +130,11 @@ async function billOnShares(
   const orientation = perHousehold(counts, (t) => BigInt(-Math.sign(totals[t] as number)));
   const oriented = mulPublic(effective, orientation); // −|d'| on the sharing side
   const sharing = await lessThanZero(party, oriented, DEVIATION_BITS);
-  const sharers = signed(await open(party, segmentSums(sharing, counts)));
+  // The uniform split needs how many share; the proportional one only their total deviation.
+  const sharers =
+    params.model === "ucs-uniform"
+      ? signed(await open(party, segmentSums(sharing, counts)))
+      : counts.map(() => 0);
 
   const poolMoney = params.slots.map((slot, t) => poolOf(slot, totals[t] as number));
   let share: Shared;
