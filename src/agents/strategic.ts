@@ -20,10 +20,18 @@ import {
   intentOf,
   netPositionWh,
   type SlotFeedback,
+  type SlotWeather,
 } from "./agent.ts";
 import { EvStay, HomeBattery, PlannedHeatPump } from "./devices.ts";
 import { FillHistory, OwnForecast } from "./forecast.ts";
-import { type EvState, type Plan, type PlanningProblem, planHousehold } from "./planner.ts";
+import {
+  type BatteryState,
+  type EvState,
+  type HeatPumpState,
+  type Plan,
+  type PlanningProblem,
+  planHousehold,
+} from "./planner.ts";
 import { type FlexiblePart, limitPrice } from "./pricing.ts";
 import type { LpSolver } from "./solver.ts";
 
@@ -195,7 +203,6 @@ class StrategicAgent implements Agent {
       ...this.own.netWh(slotStartMs + this.slotMs, slots - 1),
     ];
     const { importPrice, exportPrice } = outlook.prices(slotStartMs, slots, this.fills);
-    const battery = this.battery;
     const problem: PlanningProblem = {
       baseWh,
       importPrice,
@@ -205,39 +212,11 @@ class StrategicAgent implements Agent {
       ...(this.household.connectionCapWh === undefined
         ? {}
         : { connectionCapWh: this.household.connectionCapWh }),
-      ...(battery === null
-        ? {}
-        : {
-            battery: {
-              capacityWh: battery.capacityWh,
-              // A battery below its minimum (a raised setting) may stay there until it is charged.
-              minWh: Math.min(battery.minWh, battery.socWh),
-              maxWhPerSlot: battery.maxWhPerSlot,
-              efficiency: battery.efficiency,
-              socWh: battery.socWh,
-              terminalPrice: exportPrice.reduce((sum, price) => sum + price, 0) / slots,
-            },
-          }),
+      ...(this.battery === null ? {} : { battery: this.batteryState(this.battery, exportPrice) }),
       ...(weather === undefined || this.ev === null ? {} : { ev: this.evState(slotStartMs) }),
       ...(weather === undefined || this.heatPump === null
         ? {}
-        : (() => {
-            const heatPump = this.heatPump;
-            const temperatures = outlook.temperatures(slotStartMs, slots);
-            temperatures[0] = weather.outdoorTemperatureC;
-            const maxWh = inHeatingSeason(weather.dailyMeanTemperatureC) ? heatPump.maxWhPerSlot : 0;
-            return {
-              heatPump: {
-                temperatureC: heatPump.temperatureC,
-                minTemperatureC: heatPump.asset.minTemperatureC,
-                maxTemperatureC: heatPump.asset.maxTemperatureC,
-                maxWhPerSlot: new Array<number>(slots).fill(maxWh),
-                steps: temperatures.map((outdoorC) =>
-                  thermalStep(heatPump.asset, outdoorC, this.slotMs / 1000),
-                ),
-              },
-            };
-          })()),
+        : { heatPump: this.heatPumpState(this.heatPump, context, weather) }),
     };
     try {
       return await planHousehold(problem, this.options.solver);
@@ -250,6 +229,37 @@ class StrategicAgent implements Agent {
         })),
       );
     }
+  }
+
+  /** The battery now; what is left in it at the horizon's end is worth the mean expected export price. */
+  private batteryState(battery: HomeBattery, exportPrice: readonly number[]): BatteryState {
+    return {
+      capacityWh: battery.capacityWh,
+      // A battery below its minimum (a raised setting) may stay there until it is charged.
+      minWh: Math.min(battery.minWh, battery.socWh),
+      maxWhPerSlot: battery.maxWhPerSlot,
+      efficiency: battery.efficiency,
+      socWh: battery.socWh,
+      terminalPrice: exportPrice.reduce((sum, price) => sum + price, 0) / exportPrice.length,
+    };
+  }
+
+  /** The room now and its thermal steps at the forecast outdoor temperatures (the current one observed). */
+  private heatPumpState(
+    heatPump: PlannedHeatPump,
+    context: AgentContext,
+    weather: SlotWeather,
+  ): HeatPumpState {
+    const temperatures = context.outlook.temperatures(context.slotStartMs, this.horizonSlots);
+    temperatures[0] = weather.outdoorTemperatureC;
+    const maxWh = inHeatingSeason(weather.dailyMeanTemperatureC) ? heatPump.maxWhPerSlot : 0;
+    return {
+      temperatureC: heatPump.temperatureC,
+      minTemperatureC: heatPump.asset.minTemperatureC,
+      maxTemperatureC: heatPump.asset.maxTemperatureC,
+      maxWhPerSlot: new Array<number>(this.horizonSlots).fill(maxWh),
+      steps: temperatures.map((outdoorC) => thermalStep(heatPump.asset, outdoorC, this.slotMs / 1000)),
+    };
   }
 
   /** The EV's stays over the horizon: the current one as it is, later ones as the owner's usual days. */
