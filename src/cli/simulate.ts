@@ -96,7 +96,7 @@ export async function simulate(
       profiles,
       sinks: [csv],
       onProgress: progress.update,
-      ...(mpc === undefined ? {} : { engine: { name: "mpc", clear: mpc.clear } }),
+      ...(mpc === undefined ? {} : { engine: { name: "mpc", clear: mpc.clear, bill: mpc.bill } }),
       ...(solver === undefined ? {} : { agents: strategicSetup(solver, options) }),
     });
     progress.done(result.resumedFrom);

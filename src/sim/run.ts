@@ -12,7 +12,7 @@ import { ValidationError } from "../validation/index.ts";
 import { RunAccumulator } from "./accumulate.ts";
 import { type AgentKind, type AgentSetup, communityOf, timeGridOf } from "./community.ts";
 import { type Scenario, tariffAt } from "./scenario.ts";
-import { type CommunityEngine, referenceEngine, simulateSlot } from "./slot.ts";
+import { REFERENCE_ENGINES, type SlotEngines, simulateSlot } from "./slot.ts";
 import type { EngineName, SlotRecord } from "./types.ts";
 
 /** Something that consumes a run's slot records in order (the accumulator, CSV writers). */
@@ -33,8 +33,8 @@ export interface RunOptions {
   readonly sinks?: readonly RunSink[];
   /** Called after each slot with the number of slots done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
-  /** Who clears the community stage (default: the reference, in process). */
-  readonly engine?: { readonly name: EngineName; readonly clear: CommunityEngine };
+  /** Who clears the community stage and bills the slots (default: the reference, in process). */
+  readonly engine?: { readonly name: EngineName } & SlotEngines;
   /** The households' agents (default: rule-based). */
   readonly agents?: AgentSetup;
 }
@@ -62,7 +62,7 @@ export function runIdOf(
 /** Runs (or resumes) a simulation to its last slot. */
 export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const { scenario, days, seed, store, profiles } = options;
-  const engine = options.engine ?? { name: "reference", clear: referenceEngine };
+  const engine = options.engine ?? { name: "reference", ...REFERENCE_ENGINES };
   const grid = timeGridOf(scenario, days);
   const agents = options.agents ?? { kind: "rule-based" };
   const community = communityOf(scenario, agents);
@@ -110,7 +110,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     const startMs = grid.startMs + index * grid.slotMinutes * MS_PER_MINUTE;
     const forecasts = profiles.slot(index);
     // Profiles and agents carry state from slot to slot (weather, batteries, rooms, plans, forecasts):
-    // the stored slots replay through them, cleared by the reference, which the engines equal.
+    // the stored slots replay through them, cleared and billed by the reference, which the engines equal.
     const record = await simulateSlot(
       community,
       {
@@ -121,7 +121,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         ...(profiles.conditions === undefined ? {} : { conditions: profiles.conditions(index) }),
         meterRandom: random.fork(`meter:${index}`),
       },
-      index < stored ? referenceEngine : engine.clear,
+      index < stored ? REFERENCE_ENGINES : engine,
     );
     if (index < stored) continue;
     feed(record);

@@ -7,7 +7,7 @@
 import { type Agent, type AgentDecision, type HouseholdEnergy, netPositionWh } from "../agents/agent.ts";
 import type { Outlook } from "../agents/forecast.ts";
 import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../agents/representative.ts";
-import { type BillingModel, billSlot } from "../billing/index.ts";
+import { type BillingModel, type BillingSlot, billSlot, type SlotBilling } from "../billing/index.ts";
 import {
   type ClearRequest,
   type ClearResult,
@@ -58,11 +58,25 @@ export type CommunityEngine = (request: ClearRequest) => Promise<ClearResult>;
 /** The reference engine: the plaintext specification. */
 export const referenceEngine: CommunityEngine = async (request) => clearCommunity(request);
 
+/** Bills a slot: the plaintext reference in process, or the MPC nodes on shares. */
+export type BillingEngine = (slot: BillingSlot, model: BillingModel) => Promise<SlotBilling>;
+
+/** The reference billing: the plaintext specification. */
+export const referenceBilling: BillingEngine = async (slot, model) => billSlot(slot, model);
+
+/** Who clears and who bills a slot; the reference for both unless an engine says otherwise. */
+export interface SlotEngines {
+  readonly clear: CommunityEngine;
+  readonly bill: BillingEngine;
+}
+
+export const REFERENCE_ENGINES: SlotEngines = { clear: referenceEngine, bill: referenceBilling };
+
 /** Runs one slot through all five steps. */
 export async function simulateSlot(
   community: Community,
   input: SlotInput,
-  engine: CommunityEngine = referenceEngine,
+  engines: SlotEngines = REFERENCE_ENGINES,
 ): Promise<SlotRecord> {
   const slot = new Date(input.startMs).toISOString();
   const { conditions, startMs } = input;
@@ -89,7 +103,7 @@ export async function simulateSlot(
     households: [...direct, ...aggregates.map((aggregate) => aggregate.intent)],
     ...(community.zones === undefined ? {} : { zones: community.zones }),
   });
-  const outcome = settleSlot(plan, await engine(plan.communityRequest));
+  const outcome = settleSlot(plan, await engines.clear(plan.communityRequest));
   const commitmentsOf = new Map(outcome.commitments.map((entry) => [entry.id, entry.committed]));
   const fillOf = new Map(outcome.community.fills.map((fill) => [fill.id, fill.filledWh]));
   for (const aggregate of aggregates) {
@@ -131,7 +145,7 @@ export async function simulateSlot(
       };
     },
   );
-  const billing = billSlot(
+  const billing = await engines.bill(
     {
       slot,
       prices: input.prices,

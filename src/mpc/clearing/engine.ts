@@ -1,10 +1,14 @@
 /**
- * The community stage of a running market on the MPC nodes, slot after slot: a slot the nodes
- * cannot clear (a node died or stalled) is reported, left uncleared — its households deal with their
- * supplier — and the next slot goes to fresh nodes (local ones are restarted) instead of hanging.
+ * The community stage and the billing of a running market on the MPC nodes, slot after slot: a slot
+ * the nodes cannot clear (a node died or stalled) is reported, left uncleared — its households deal
+ * with their supplier — and the next slot goes to fresh nodes (local ones are restarted) instead of
+ * hanging.
  * @module
  */
+import type { BillingModel, BillingSlot, SlotBilling } from "../../billing/types.ts";
 import type { ClearRequest, ClearResult } from "../../market/types.ts";
+import { prepareBill } from "../billing/client.ts";
+import type { BillPublic } from "../billing/program.ts";
 import { type LocalCluster, startLocalCluster } from "../local-cluster.ts";
 import { NodeClient } from "../node-client.ts";
 import { loadNodeConfig, type NodeConfig } from "../node-config.ts";
@@ -67,6 +71,17 @@ export class MpcCommunityEngine {
       await this.#disconnect();
       return uncleared(request);
     }
+  };
+
+  /**
+   * The slot's bills, computed by the nodes on shares (the `bill` program). A slot cannot go unbilled:
+   * when the nodes fail, the error ends the run, which resumes from its last stored day.
+   */
+  readonly bill = async (slot: BillingSlot, model: BillingModel): Promise<SlotBilling> => {
+    if (this.#client === undefined) await this.#connect();
+    const prepared = prepareBill([slot], model);
+    const outcome = await (this.#client as NodeClient).run("bill", prepared.params, prepared.inputs);
+    return prepared.finish(outcome.public as BillPublic, outcome.outputs)[0] as SlotBilling;
   };
 
   async close(): Promise<void> {
