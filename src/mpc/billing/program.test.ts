@@ -15,6 +15,7 @@ import {
 } from "../../billing/index.ts";
 import type { Shared } from "../arithmetic.ts";
 import { type NodeShares, reconstruct } from "../client.ts";
+import { resolveProgram } from "../programs.ts";
 import { prepareBill } from "./client.ts";
 import { type BillPublic, billParamsSchema, billProgram } from "./program.ts";
 
@@ -121,6 +122,30 @@ describe("the bill program", () => {
     for (const model of MODELS) {
       const { billings } = await billPrivately([slot], model);
       assert.deepEqual(billings, [billSlot(slot, model)], model);
+    }
+  });
+
+  it("refuses parameters that do not fit their households, naming the field", () => {
+    const slot = {
+      households: 2,
+      feedIn: 500,
+      retail: 2800,
+      networkFee: 0,
+      deviationPrice: 1500,
+      communityPrice: 1500,
+      zonePrices: [[2, 900]],
+    };
+    const cases: [unknown, RegExp][] = [
+      [
+        { model: "ucs-uniform", slots: [slot] },
+        /slots\[0\]\.zonePrices\[0\]\[0\]: 2 is not one of the slot's 2 households/,
+      ],
+      [{ model: "ucs-magic", slots: [{ ...slot, zonePrices: [] }] }, /model/],
+      [{ model: "ucs-uniform", slots: [] }, /slots: is empty/],
+      [{ model: "ucs-uniform", slots: [{ ...slot, zonePrices: [], retail: 70_000 }] }, /slots\[0\]\.retail/],
+    ];
+    for (const [params, message] of cases) {
+      assert.throws(() => resolveProgram("bill", params), message);
     }
   });
 

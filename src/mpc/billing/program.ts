@@ -60,13 +60,27 @@ const slotSchema = z.strictObject({
   zonePrices: z.array(z.tuple([countField, priceField])).max(MAX_HOUSEHOLD_SLOTS),
 });
 
-export const billParamsSchema = z.strictObject({
-  model: oneOfField(BILLING_MODELS as unknown as readonly [BillingModel, ...BillingModel[]]),
-  slots: z
-    .array(slotSchema)
-    .min(1, { error: () => "is empty" })
-    .max(MAX_SLOTS),
-});
+export const billParamsSchema = z
+  .strictObject({
+    model: oneOfField(BILLING_MODELS as unknown as readonly [BillingModel, ...BillingModel[]]),
+    slots: z
+      .array(slotSchema)
+      .min(1, { error: () => "is empty" })
+      .max(MAX_SLOTS),
+  })
+  .superRefine((params, context) => {
+    // A zone price names a household of its own slot, never one of the next slot's.
+    params.slots.forEach((slot, t) => {
+      slot.zonePrices.forEach(([index], z) => {
+        if (index >= slot.households)
+          context.addIssue({
+            code: "custom",
+            path: ["slots", t, "zonePrices", z, 0],
+            message: `${index} is not one of the slot's ${slot.households} households`,
+          });
+      });
+    });
+  });
 export type BillParams = z.infer<typeof billParamsSchema>;
 export type BillSlotParams = BillParams["slots"][number];
 
@@ -102,6 +116,9 @@ async function billOnShares(
 ): Promise<{ public: BillPublic; outputs: Shared }> {
   const n = householdSlots(params);
   const counts = params.slots.map((slot) => slot.households);
+  // Where each slot's households start in every column.
+  const starts: number[] = [];
+  for (let t = 0, at = 0; t < counts.length; at += counts[t] as number, t++) starts.push(at);
   const column = (field: (typeof BILL_FIELDS)[number]) => {
     const k = BILL_FIELDS.indexOf(field);
     return slice(inputs, k * n, (k + 1) * n);
@@ -152,7 +169,7 @@ async function billOnShares(
     const magnitude = await mul(party, sharing, sub(publicShared(party.id, new BigUint64Array(n)), oriented));
     sharedWh = signed(await open(party, segmentSums(magnitude, counts)));
     const groups = params.slots.flatMap((_, t) => {
-      const from = offset(counts, t);
+      const from = starts[t] as number;
       return (sharedWh[t] as number) > 0
         ? [{ slot: t, values: slice(magnitude, from, from + (counts[t] as number)) }]
         : [];
@@ -188,17 +205,13 @@ async function billOnShares(
       price((slot) => slot.deviationPrice),
     ),
   );
-  const communityPrices = perHousehold(counts, (t) =>
-    BigInt((params.slots[t] as BillSlotParams).communityPrice),
-  );
+  const communityPrices = price((slot) => slot.communityPrice);
   params.slots.forEach((slot, t) => {
     for (const [index, zonePrice] of slot.zonePrices)
-      communityPrices[offset(counts, t) + index] = BigInt(zonePrice);
+      communityPrices[(starts[t] as number) + index] = BigInt(zonePrice);
   });
   const retail = price((slot) => slot.retail);
-  const negFeedIn = perHousehold(counts, (t) =>
-    BigInt.asUintN(64, -BigInt((params.slots[t] as BillSlotParams).feedIn)),
-  );
+  const negFeedIn = price((slot) => -slot.feedIn);
   const fee = price((slot) => slot.networkFee);
   const commitments = add(
     add(mulPublic(sub(cb, cs), communityPrices), bilateralMoney),
@@ -247,12 +260,6 @@ function perHousehold(counts: readonly number[], valueIn: (slot: number) => bigi
     at += count;
   });
   return out;
-}
-
-function offset(counts: readonly number[], slot: number): number {
-  let at = 0;
-  for (let t = 0; t < slot; t++) at += counts[t] as number;
-  return at;
 }
 
 /** Σ of each slot's segment: local. */
