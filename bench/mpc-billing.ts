@@ -16,7 +16,7 @@ import { startLocalCluster } from "../src/mpc/local-cluster.ts";
 import { sealReading } from "../src/mpc/metering/envelope.ts";
 import { MeterIntake, type RegisteredMeter } from "../src/mpc/metering/intake.ts";
 import { NodeClient } from "../src/mpc/node-client.ts";
-import { type BenchRow, seededIntegers } from "./support.ts";
+import { type BenchRow, median, seededIntegers } from "./support.ts";
 
 const HOUSEHOLDS = 5_000;
 const MONTH_SLOTS = 2_976;
@@ -89,8 +89,6 @@ async function billOnNodes(
 const protocolMs = (stats: readonly JobStats[]) => Math.max(...stats.map((s) => s.protocolMs));
 const megabytesPerParty = (stats: readonly JobStats[]) =>
   stats.reduce((sum, s) => sum + s.bytesSent, 0) / 3 / 1e6;
-const median = (values: number[]) =>
-  values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /** A node's intake checking one slot's 5,000 sealed readings (signature and digests each). */
 function intakeRow(): BenchRow {

@@ -18,7 +18,7 @@ import type { JobStats } from "../src/mpc/jobs.ts";
 import { startLocalCluster } from "../src/mpc/local-cluster.ts";
 import { NodeClient } from "../src/mpc/node-client.ts";
 import { encodeBook, type GridOrder, searchReference } from "../test/support/price-search-reference.ts";
-import { type BenchRow, seededIntegers } from "./support.ts";
+import { type BenchRow, median, seededIntegers } from "./support.ts";
 
 /** One primitive workload and MP-SPDZ's figure for the same work. */
 interface Workload {
@@ -137,8 +137,6 @@ export async function mpcBenchmarks(): Promise<BenchRow[]> {
         times.push(Math.max(...stats.map((s) => s.protocolMs)));
         walls.push(wall);
       }
-      const median = (values: number[]) =>
-        values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
       const protocolMs = median(times);
       const rounds = stats[0]?.rounds ?? 0;
       const bytes = stats.map((s) => s.bytesSent / workload.operations);
@@ -184,10 +182,6 @@ export async function mpcBenchmarks(): Promise<BenchRow[]> {
     comparison,
   );
   return rows;
-}
-
-function median(values: number[]): number {
-  return values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 }
 
 function printTable(title: string, header: string[], lines: string[][]): void {

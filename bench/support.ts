@@ -38,6 +38,10 @@ export function measure(
     work();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return { medianMs: times[Math.floor(times.length / 2)] as number, minMs: times[0] as number, runs };
+  return { medianMs: median(times), minMs: Math.min(...times), runs };
+}
+
+/** The median of some measurements (the upper one of an even count). */
+export function median(values: readonly number[]): number {
+  return values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 }
