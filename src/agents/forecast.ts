@@ -13,6 +13,28 @@ const SMOOTHING = 0.3;
 /** Days of its own past a household averages for its load and PV forecast. */
 const HISTORY_DAYS = 3;
 
+/** A run's slot grid as the forecasts see it: each slot's index, its time of day, its day. */
+class DailySlots {
+  readonly perDay: number;
+
+  constructor(
+    private readonly startMs: number,
+    readonly slotMs: number,
+  ) {
+    this.perDay = Math.round(86_400_000 / slotMs);
+  }
+
+  /** The slot starting at `slotStartMs`, counted from the run's first. */
+  index(slotStartMs: number): number {
+    return Math.round((slotStartMs - this.startMs) / this.slotMs);
+  }
+
+  /** Its place in the day, 0 .. perDay − 1 (before the run's start too). */
+  timeOfDay(slotStartMs: number): number {
+    return ((this.index(slotStartMs) % this.perDay) + this.perDay) % this.perDay;
+  }
+}
+
 /** Expected prices of the coming slots, price units per kWh. */
 export interface ExpectedPrices {
   readonly importPrice: number[];
@@ -24,7 +46,7 @@ export interface ExpectedPrices {
  * and their outdoor temperatures. Fed with every published slot result, in order.
  */
 export class Outlook {
-  private readonly slotsPerDay: number;
+  private readonly slots: DailySlots;
   private readonly meanPrice: Float64Array;
   private readonly clearRate: Float64Array;
   private readonly seen: Uint8Array;
@@ -35,21 +57,22 @@ export class Outlook {
   private shiftC = 0;
 
   constructor(
-    private readonly startMs: number,
-    private readonly slotMs: number,
+    startMs: number,
+    slotMs: number,
     private readonly tariffAt: (slotStartMs: number) => Tariff,
   ) {
-    this.slotsPerDay = Math.round(86_400_000 / slotMs);
-    this.meanPrice = new Float64Array(this.slotsPerDay);
-    this.clearRate = new Float64Array(this.slotsPerDay);
-    this.seen = new Uint8Array(this.slotsPerDay);
-    this.temperatureByTimeOfDay = new Float64Array(this.slotsPerDay);
-    this.temperatureSeen = new Uint8Array(this.slotsPerDay);
+    this.slots = new DailySlots(startMs, slotMs);
+    const perDay = this.slots.perDay;
+    this.meanPrice = new Float64Array(perDay);
+    this.clearRate = new Float64Array(perDay);
+    this.seen = new Uint8Array(perDay);
+    this.temperatureByTimeOfDay = new Float64Array(perDay);
+    this.temperatureSeen = new Uint8Array(perDay);
   }
 
   /** Records a published slot: its clearing price (null: no community trade). */
   recordClearing(slotStartMs: number, clearingPrice: number | null): void {
-    const b = this.timeOfDay(slotStartMs);
+    const b = this.slots.timeOfDay(slotStartMs);
     const cleared = clearingPrice === null ? 0 : 1;
     if (this.seen[b] === 0) {
       this.seen[b] = 1;
@@ -68,7 +91,7 @@ export class Outlook {
 
   /** Records the outdoor temperature of a slot. */
   recordWeather(slotStartMs: number, temperatureC: number): void {
-    const b = this.timeOfDay(slotStartMs);
+    const b = this.slots.timeOfDay(slotStartMs);
     this.shiftC =
       this.temperatureSeen[b] === 1 ? temperatureC - (this.temperatureByTimeOfDay[b] as number) : 0;
     this.temperatureByTimeOfDay[b] = temperatureC;
@@ -87,9 +110,9 @@ export class Outlook {
     const importPrice: number[] = [];
     const exportPrice: number[] = [];
     for (let k = 0; k < count; k++) {
-      const slotStartMs = fromMs + k * this.slotMs;
+      const slotStartMs = fromMs + k * this.slots.slotMs;
       const { feedIn, retail, networkFee } = this.tariffAt(slotStartMs);
-      const b = this.timeOfDay(slotStartMs);
+      const b = this.slots.timeOfDay(slotStartMs);
       const rate = this.clearRate[b] as number;
       const price = this.meanPrice[b] as number;
       const buyShare = fills?.share("buy", slotStartMs) ?? rate;
@@ -107,7 +130,7 @@ export class Outlook {
   temperatures(fromMs: number, count: number): number[] {
     const result: number[] = [];
     for (let k = 0; k < count; k++) {
-      const b = this.timeOfDay(fromMs + k * this.slotMs);
+      const b = this.slots.timeOfDay(fromMs + k * this.slots.slotMs);
       result.push(
         this.temperatureSeen[b] === 1
           ? (this.temperatureByTimeOfDay[b] as number) + this.shiftC
@@ -116,30 +139,23 @@ export class Outlook {
     }
     return result;
   }
-
-  private timeOfDay(slotStartMs: number): number {
-    const index = Math.round((slotStartMs - this.startMs) / this.slotMs);
-    return ((index % this.slotsPerDay) + this.slotsPerDay) % this.slotsPerDay;
-  }
 }
 
 /** The share of its community orders a household saw filled, per side and time of day (its own data). */
 export class FillHistory {
-  private readonly slotsPerDay: number;
+  private readonly slots: DailySlots;
   private readonly shares: Record<Side, Float64Array>;
   private readonly seen: Record<Side, Uint8Array>;
 
-  constructor(
-    private readonly startMs: number,
-    private readonly slotMs: number,
-  ) {
-    this.slotsPerDay = Math.round(86_400_000 / slotMs);
-    this.shares = { buy: new Float64Array(this.slotsPerDay), sell: new Float64Array(this.slotsPerDay) };
-    this.seen = { buy: new Uint8Array(this.slotsPerDay), sell: new Uint8Array(this.slotsPerDay) };
+  constructor(startMs: number, slotMs: number) {
+    this.slots = new DailySlots(startMs, slotMs);
+    const perDay = this.slots.perDay;
+    this.shares = { buy: new Float64Array(perDay), sell: new Float64Array(perDay) };
+    this.seen = { buy: new Uint8Array(perDay), sell: new Uint8Array(perDay) };
   }
 
   record(side: Side, slotStartMs: number, share: number): void {
-    const b = this.timeOfDay(slotStartMs);
+    const b = this.slots.timeOfDay(slotStartMs);
     const shares = this.shares[side];
     shares[b] =
       this.seen[side][b] === 1 ? (1 - SMOOTHING) * (shares[b] as number) + SMOOTHING * share : share;
@@ -148,18 +164,14 @@ export class FillHistory {
 
   /** The expected filled share of an order on `side` at this time of day; undefined before any. */
   share(side: Side, slotStartMs: number): number | undefined {
-    const b = this.timeOfDay(slotStartMs);
+    const b = this.slots.timeOfDay(slotStartMs);
     return this.seen[side][b] === 1 ? this.shares[side][b] : undefined;
-  }
-
-  private timeOfDay(slotStartMs: number): number {
-    return Math.round((slotStartMs - this.startMs) / this.slotMs) % this.slotsPerDay;
   }
 }
 
 /** A household's forecast of its own load and PV, from the last few days it observed. */
 export class OwnForecast {
-  private readonly slotsPerDay: number;
+  private readonly slots: DailySlots;
   /** Per time of day, the last HISTORY_DAYS observations (ring), load and PV. */
   private readonly loadWh: Float64Array;
   private readonly pvWh: Float64Array;
@@ -167,20 +179,16 @@ export class OwnForecast {
   private lastLoadWh = 0;
   private lastPvWh = 0;
 
-  constructor(
-    private readonly startMs: number,
-    private readonly slotMs: number,
-  ) {
-    this.slotsPerDay = Math.round(86_400_000 / slotMs);
-    this.loadWh = new Float64Array(this.slotsPerDay * HISTORY_DAYS);
-    this.pvWh = new Float64Array(this.slotsPerDay * HISTORY_DAYS);
-    this.count = new Uint8Array(this.slotsPerDay);
+  constructor(startMs: number, slotMs: number) {
+    this.slots = new DailySlots(startMs, slotMs);
+    this.loadWh = new Float64Array(this.slots.perDay * HISTORY_DAYS);
+    this.pvWh = new Float64Array(this.slots.perDay * HISTORY_DAYS);
+    this.count = new Uint8Array(this.slots.perDay);
   }
 
   observe(slotStartMs: number, loadWh: number, pvWh: number): void {
-    const index = Math.round((slotStartMs - this.startMs) / this.slotMs);
-    const b = index % this.slotsPerDay;
-    const day = Math.floor(index / this.slotsPerDay) % HISTORY_DAYS;
+    const b = this.slots.timeOfDay(slotStartMs);
+    const day = Math.floor(this.slots.index(slotStartMs) / this.slots.perDay) % HISTORY_DAYS;
     this.loadWh[b * HISTORY_DAYS + day] = loadWh;
     this.pvWh[b * HISTORY_DAYS + day] = pvWh;
     this.count[b] = Math.min(HISTORY_DAYS, (this.count[b] as number) + 1);
@@ -192,8 +200,7 @@ export class OwnForecast {
   netWh(fromMs: number, count: number): number[] {
     const result: number[] = [];
     for (let k = 0; k < count; k++) {
-      const index = Math.round((fromMs + k * this.slotMs - this.startMs) / this.slotMs);
-      const b = index % this.slotsPerDay;
+      const b = this.slots.timeOfDay(fromMs + k * this.slots.slotMs);
       const days = this.count[b] as number;
       if (days === 0) {
         result.push(this.lastLoadWh - this.lastPvWh);
