@@ -23,6 +23,7 @@ export {
   billSlot,
   commitmentParts,
   committedTotals,
+  DeviationPool,
   deviationPrice,
   estimatedReading,
   plainTariffMoney,

@@ -42,14 +42,10 @@ export function committedTotals(household: HouseholdSlot): {
 export function billSlot(slot: BillingSlot, model: BillingModel): SlotBilling {
   const households = slot.households;
   const dp = deviationPrice(slot);
-  const deviations = new Array<number | null>(households.length);
+  const deviations = households.map(deviationOf);
   let totalDeviationWh = 0;
-  for (let i = 0; i < households.length; i++) {
-    const d = deviationOf(households[i] as HouseholdSlot);
-    deviations[i] = d;
-    if (d !== null) totalDeviationWh += d;
-  }
-  const pool = new DeviationPool(slot, dp, totalDeviationWh, deviations, model);
+  for (const d of deviations) if (d !== null) totalDeviationWh += d;
+  const pool = DeviationPool.of(slot, deviations, model);
   const supplierDeviationMoney = new ExactTotal();
   const bills = new Array<HouseholdSlotBill>(households.length);
   for (let i = 0; i < households.length; i++) {
@@ -70,42 +66,61 @@ export function billSlot(slot: BillingSlot, model: BillingModel): SlotBilling {
  * The cost of a slot's net deviation and who shares it. Only the side that caused it pays: short
  * households when the community fell short (TD < 0), at (retail − DP) per missing Wh; surplus
  * households when it over-delivered (TD > 0), giving up (DP − feedIn) per extra Wh.
+ *
+ * A household's share depends only on its own deviation and three slot aggregates (TD, and the
+ * sharers' count or their total |d|): private billing opens just those, and the bill's recipient
+ * computes the share from them.
  */
-class DeviationPool {
-  private readonly sign: number;
+export class DeviationPool {
   private readonly poolWh: number;
   private readonly pricePerWh: number;
-  private readonly sharers: number = 0;
-  private readonly sharedDeviationWh: number = 0;
 
+  /**
+   * @param sharers how many households are on the side that caused TD.
+   * @param sharedDeviationWh the sum of their |d|.
+   */
   constructor(
-    slot: BillingSlot,
-    dp: number,
-    totalDeviationWh: number,
-    deviations: readonly (number | null)[],
+    slot: Pick<BillingSlot, "prices" | "clearingPrice">,
+    private readonly totalDeviationWh: number,
+    private readonly sharers: number,
+    private readonly sharedDeviationWh: number,
     private readonly model: BillingModel,
   ) {
-    this.sign = Math.sign(totalDeviationWh);
+    const dp = deviationPrice(slot);
     this.poolWh = Math.abs(totalDeviationWh);
-    this.pricePerWh = this.sign < 0 ? slot.prices.retail - dp : dp - slot.prices.feedIn;
-    for (const d of deviations) {
-      if (d === null || !this.shares(d)) continue;
-      this.sharers++;
-      this.sharedDeviationWh += Math.abs(d);
-    }
+    this.pricePerWh = totalDeviationWh < 0 ? slot.prices.retail - dp : dp - slot.prices.feedIn;
   }
 
-  private shares(d: number): boolean {
-    return this.sign !== 0 && Math.sign(d) === this.sign;
+  /** The pool of a slot whose households' deviations are known (null: no commitments). */
+  static of(
+    slot: Pick<BillingSlot, "prices" | "clearingPrice">,
+    deviations: readonly (number | null)[],
+    model: BillingModel,
+  ): DeviationPool {
+    let totalDeviationWh = 0;
+    for (const d of deviations) if (d !== null) totalDeviationWh += d;
+    let sharers = 0;
+    let sharedDeviationWh = 0;
+    for (const d of deviations) {
+      if (d === null || !sharesPool(totalDeviationWh, d)) continue;
+      sharers++;
+      sharedDeviationWh += Math.abs(d);
+    }
+    return new DeviationPool(slot, totalDeviationWh, sharers, sharedDeviationWh, model);
   }
 
   /** The household's share of the pool, floored to whole money units. */
   shareOf(d: number): SlotMoney {
-    if (!this.shares(d)) return 0;
+    if (!sharesPool(this.totalDeviationWh, d)) return 0;
     return this.model === "ucs-uniform"
       ? mulDivFloor([this.poolWh, this.pricePerWh], this.sharers)
       : mulDivFloor([this.poolWh, this.pricePerWh, Math.abs(d)], this.sharedDeviationWh);
   }
+}
+
+/** Whether a household with deviation `d` is on the side that caused TD. */
+function sharesPool(totalDeviationWh: number, d: number): boolean {
+  return totalDeviationWh !== 0 && Math.sign(d) === Math.sign(totalDeviationWh);
 }
 
 /** `d_k = (exp − s) − (imp − b)`, or null for a household without commitments. */

@@ -8,6 +8,7 @@ import {
   type BillingModel,
   type BillingSlot,
   commitmentParts,
+  DeviationPool,
   deviationPrice,
   type HouseholdSlot,
   type HouseholdSlotBill,
@@ -61,14 +62,25 @@ export function prepareBill(slots: readonly BillingSlot[], model: BillingModel):
         Number(BigInt.asIntN(64, outputs[BILL_OUTPUTS.indexOf(name) * n + i] as bigint));
       let i = 0;
       return slots.map((slot, t): SlotBilling => {
+        const figures = published.slots[t] as BillPublic["slots"][number];
+        const pool = new DeviationPool(
+          slot,
+          figures.totalDeviationWh,
+          figures.sharers,
+          figures.sharedWh,
+          model,
+        );
         let supplierDeviationMoney = 0n;
         const bills = slot.households.map((household): HouseholdSlotBill => {
-          const deviationMoney = column("deviationMoney", i);
+          // The nodes leave the household's share of the pool to its recipients (see program.ts).
+          const deviationWh = column("deviationWh", i);
+          const share = pool.shareOf(deviationWh);
+          const deviationMoney = column("deviationMoney", i) + share;
           supplierDeviationMoney += BigInt(deviationMoney);
           const bill = {
             id: household.id,
-            deviationWh: column("deviationWh", i),
-            money: column("money", i),
+            deviationWh,
+            money: column("money", i) + share,
             ...commitmentParts(household, slot),
             deviationMoney,
             plainTariffMoney: column("plainTariffMoney", i),
@@ -79,7 +91,7 @@ export function prepareBill(slots: readonly BillingSlot[], model: BillingModel):
         return {
           slot: slot.slot,
           bills,
-          totalDeviationWh: published.slots[t]?.totalDeviationWh ?? 0,
+          totalDeviationWh: figures.totalDeviationWh,
           supplierDeviationMoney: supplierDeviationMoney as Money,
         };
       });

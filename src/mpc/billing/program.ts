@@ -8,16 +8,20 @@
  * Per household and slot (all slots of a request at once, so rounds do not grow with the period):
  *   b = community + supplier + bilateral buys, s = the same sells, d = (exp − s) − (imp − b)
  *   c = [b + s > 0] (a household without commitments pays the plain tariff), d' = c·d, TD = Σ d'
- *   on the side that caused TD: [d' < 0] or [d' > 0]; its share of the pool (TD's cost), equal or by |d'|
- *   money = plain + c·(commitments + share − DP·d' − plain)
+ *   on the side that caused TD, [sign(TD)·d' > 0]: their count N, or their Σ|d'|, opened
+ *   money = plain + c·(commitments − DP·d' − plain)
+ *
+ * A household's share of the pool (TD's cost, equal or by |d'|) is not computed here: it is a public
+ * function of the household's own d' — an output its recipients get anyway — and of TD and N or
+ * Σ|d'| (`DeviationPool.shareOf`), so the recipient adds it to `money` and `deviationMoney` on
+ * opening. That leaks nothing more and spares the nodes a secret division.
  * @module
  */
 import { z } from "zod";
 import { BILLING_MODELS, type BillingModel } from "../../billing/types.ts";
 import { integerField, oneOfField, priceField } from "../../validation/index.ts";
-import { add, concat, mul, mulPublic, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
+import { add, concat, mul, mulPublic, open, type Shared, slice, sub } from "../arithmetic.ts";
 import { equalsZero, lessThanZero, oneMinus } from "../compare.ts";
-import { floorScaled } from "../divide.ts";
 import type { Party } from "../party.ts";
 import type { Program } from "../programs.ts";
 
@@ -144,66 +148,31 @@ async function billOnShares(
   const totals = signed(await open(party, segmentSums(effective, counts)));
 
   // The side that caused TD: [d' < 0] when TD < 0, [d' > 0] when TD > 0, nobody when TD = 0.
-  const orientation = perHousehold(counts, (t) => BigInt(-Math.sign(totals[t] as number)));
-  const oriented = mulPublic(effective, orientation); // −|d'| on the sharing side
-  const sharing = await lessThanZero(party, oriented, DEVIATION_BITS);
-  // The uniform split needs how many share; the proportional one only their total deviation.
+  const direction = (sign: number) =>
+    perHousehold(counts, (t) => BigInt(sign * Math.sign(totals[t] as number)));
+  const sharing = await lessThanZero(party, mulPublic(effective, direction(-1)), DEVIATION_BITS);
+  // The uniform split needs how many share; the proportional one their total |d'|.
   const sharers =
     params.model === "ucs-uniform"
       ? signed(await open(party, segmentSums(sharing, counts)))
       : counts.map(() => 0);
 
-  const poolMoney = params.slots.map((slot, t) => poolOf(slot, totals[t] as number));
-  let share: Shared;
-  let sharedWh: number[];
-  if (params.model === "ucs-uniform") {
-    sharedWh = counts.map(() => 0);
-    share = mulPublic(
-      sharing,
-      perHousehold(counts, (t) =>
-        (sharers[t] as number) === 0 ? 0n : (poolMoney[t] as bigint) / BigInt(sharers[t] as number),
-      ),
-    );
-  } else {
-    // |d'| of the sharers: the oriented deviation is −|d'| where they share.
-    const magnitude = await mul(party, sharing, sub(publicShared(party.id, new BigUint64Array(n)), oriented));
-    sharedWh = signed(await open(party, segmentSums(magnitude, counts)));
-    const groups = params.slots.flatMap((_, t) => {
-      const from = starts[t] as number;
-      return (sharedWh[t] as number) > 0
-        ? [{ slot: t, values: slice(magnitude, from, from + (counts[t] as number)) }]
-        : [];
-    });
-    const { quotients } = await floorScaled(
-      party,
-      groups.map(({ slot, values }) => ({
-        values,
-        numerator: poolMoney[slot] as bigint,
-        denominator: BigInt(sharedWh[slot] as number),
-      })),
-      DEVIATION_BITS,
-    );
-    const parts: Shared[] = [];
-    let next = 0;
-    params.slots.forEach((_, t) => {
-      const count = counts[t] as number;
-      parts.push(
-        (sharedWh[t] as number) > 0
-          ? (quotients[next++] as Shared)
-          : publicShared(party.id, new BigUint64Array(count)),
-      );
-    });
-    share = concat(parts);
-  }
+  const sharedWh =
+    params.model === "ucs-proportional"
+      ? signed(
+          await open(
+            party,
+            segmentSums(await mul(party, sharing, mulPublic(effective, direction(1))), counts),
+          ),
+        )
+      : counts.map(() => 0);
 
   const price = (pick: (slot: BillSlotParams) => number) =>
     perHousehold(counts, (t) => BigInt(pick(params.slots[t] as BillSlotParams)));
-  const deviationMoney = sub(
-    share,
-    mulPublic(
-      effective,
-      price((slot) => slot.deviationPrice),
-    ),
+  // −DP·d', without the household's share of the pool: its recipient adds that (module summary).
+  const deviationMoney = mulPublic(
+    effective,
+    price((slot) => -slot.deviationPrice),
   );
   const communityPrices = price((slot) => slot.communityPrice);
   params.slots.forEach((slot, t) => {
@@ -238,17 +207,6 @@ async function billOnShares(
     },
     outputs: concat([money, effective, deviationMoney, plainTariffMoney]),
   };
-}
-
-/**
- * The money a slot's deviation pool holds: |TD| × (retail − DP) when the community fell short,
- * |TD| × (DP − feedIn) when it over-delivered.
- */
-function poolOf(slot: BillSlotParams, totalDeviationWh: number): bigint {
-  if (totalDeviationWh === 0) return 0n;
-  const pricePerWh =
-    totalDeviationWh < 0 ? slot.retail - slot.deviationPrice : slot.deviationPrice - slot.feedIn;
-  return BigInt(Math.abs(totalDeviationWh)) * BigInt(Math.max(0, pricePerWh));
 }
 
 /** A public value per household-slot, from its slot's index. */
