@@ -1,26 +1,52 @@
 /**
  * Private metering and billing benchmark (issue: 3 node processes over TLS on the 2-core machine;
  * metering aggregation for 5,000 meters per slot <= 0.02 s; one slot for 5,000 households <= 0.05 s;
- * one month of 2,976 slots for 5,000 households <= 30 s, with rounds and MB per party): the
- * `meter-totals` program by zone, a node's check of 5,000 sealed readings, and the `bill` program on
- * slots like a community's — most households committed in the community and with the supplier, some
- * with a partner, a few idle — every run checked against the reference.
+ * one month of 2,976 slots for 5,000 households <= 30 s, with rounds and MB per party): a node's
+ * check of 5,000 sealed readings; the DSO's zone totals of the readings 5,000 meters sent the nodes;
+ * the `bill` program on a slot from those readings, sealed to the households (the deployed path), and
+ * on slots a client supplies in full (a month in batches) — slots like a community's: most households
+ * committed in the community and with the supplier, some with a partner, a few idle — every bill
+ * checked against the reference.
  * @module
  */
-import { generateKeyPairSync } from "node:crypto";
+import { type KeyObject, randomUUID } from "node:crypto";
 import { type BillingModel, type BillingSlot, billSlot } from "../src/billing/index.ts";
-import { prepareBill } from "../src/mpc/billing/client.ts";
+import { openSealedBills, prepareBill } from "../src/mpc/billing/client.ts";
 import { type BillPublic, MAX_HOUSEHOLD_SLOTS } from "../src/mpc/billing/program.ts";
 import type { JobStats } from "../src/mpc/jobs.ts";
+import { privateKeyFromHex } from "../src/mpc/keys.ts";
 import { startLocalCluster } from "../src/mpc/local-cluster.ts";
+import { closeMetering, meterTotals, sendReading } from "../src/mpc/metering/client.ts";
 import { sealReading } from "../src/mpc/metering/envelope.ts";
-import { MeterIntake, type RegisteredMeter } from "../src/mpc/metering/intake.ts";
-import { NodeClient } from "../src/mpc/node-client.ts";
+import { MeterIntake } from "../src/mpc/metering/intake.ts";
+import { NodeClient, type Signer } from "../src/mpc/node-client.ts";
+import {
+  DSO_ID,
+  type GeneratedRegistry,
+  generateRegistry,
+  meterIdOf,
+  OPERATOR_ID,
+  parseRegistry,
+  partyKeys,
+} from "../src/mpc/registry.ts";
 import { type BenchRow, median, seededIntegers } from "./support.ts";
 
 const HOUSEHOLDS = 5_000;
 const MONTH_SLOTS = 2_976;
 const RUNS = 3;
+const ZONES = 8;
+
+/** The community's registry: household h<k> in zone z<k mod 8>, all with supplier s0. */
+const REGISTRY: GeneratedRegistry = generateRegistry({
+  households: Array.from({ length: HOUSEHOLDS }, (_, h) => ({
+    id: `h${h}`,
+    zone: `z${h % ZONES}`,
+    supplier: "s0",
+  })),
+});
+const signer = (party: string): Signer => ({ party, key: partyKeys(REGISTRY.keys, party).signing });
+const meterKey = (household: string): KeyObject =>
+  privateKeyFromHex("ed25519", REGISTRY.keys.meters[meterIdOf(household)] as string);
 
 /** `count` slots of `households` households from slot `first` on, seeded by the slot index. */
 function slots(first: number, count: number, households: number): BillingSlot[] {
@@ -93,19 +119,17 @@ const megabytesPerParty = (stats: readonly JobStats[]) =>
 /** A node's intake checking one slot's 5,000 sealed readings (signature and digests each). */
 function intakeRow(): BenchRow {
   const slot = "2026-01-01T00:00:00Z";
-  const registry = new Map<string, RegisteredMeter>();
-  const envelopes = Array.from({ length: HOUSEHOLDS }, (_, m) => {
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    registry.set(`m${m}`, { publicKey, zone: `z${m % 8}`, supplier: "s0" });
-    return sealReading(`m${m}`, slot, { importWh: m % 900, exportWh: 0 }, privateKey)[0];
-  });
+  const registry = parseRegistry(REGISTRY.file);
+  const envelopes = Array.from(
+    { length: HOUSEHOLDS },
+    (_, h) => sealReading(meterIdOf(`h${h}`), slot, { importWh: h % 900, exportWh: 0 }, meterKey(`h${h}`))[0],
+  );
   const times: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    const intake = new MeterIntake(0, registry, 900_000);
+    const intake = new MeterIntake(0, registry);
     const started = performance.now();
     for (const envelope of envelopes) {
-      if (intake.accept(envelope, Date.parse(slot) + 901_000) !== null)
-        throw new Error("a valid reading was refused");
+      if (intake.accept(envelope) !== null) throw new Error("a valid reading was refused");
     }
     times.push(performance.now() - started);
   }
@@ -119,55 +143,115 @@ function intakeRow(): BenchRow {
   };
 }
 
-/** The DSO's per-zone totals of one slot's 5,000 readings on the nodes, checked against plain sums. */
-async function meterTotalsRow(client: NodeClient): Promise<BenchRow> {
-  const zones = 8;
-  const random = seededIntegers(99);
-  const readings = Array.from(
-    { length: HOUSEHOLDS },
-    () => [random.next(0, 3000), random.next(0, 3000)] as const,
-  );
-  const inputs = BigUint64Array.from([
-    ...readings.map(([i]) => BigInt(i)),
-    ...readings.map(([, e]) => BigInt(e)),
-  ]);
-  const params = { meters: HOUSEHOLDS, groups: zones, groupOf: readings.map((_, m) => m % zones) };
-  const expected = [0, 1].flatMap((part) =>
-    Array.from({ length: zones }, (_, z) =>
-      readings.reduce(
-        (sum, reading, m) => sum + (m % zones === z ? BigInt(reading[part] as number) : 0n),
-        0n,
+/** Every household's meter sends its reading of `slot` to the nodes; the operator closes the slot's metering. */
+async function meterSlot(client: NodeClient, slot: BillingSlot): Promise<void> {
+  const refusals = await Promise.all(
+    slot.households.map((household) =>
+      sendReading(
+        client,
+        { id: meterIdOf(household.id), key: meterKey(household.id) },
+        slot.slot,
+        household.metered,
       ),
     ),
   );
+  if (refusals.some((refusal) => refusal !== null))
+    throw new Error(`a reading was refused: ${refusals.find(Boolean)}`);
+  const closed = await closeMetering(client, slot.slot, signer(OPERATOR_ID));
+  if (closed.missing.length > 0) throw new Error(`${closed.missing.length} meters missing`);
+}
+
+/** The DSO's per-zone totals of one slot's 5,000 readings on the nodes, checked against plain sums. */
+async function meterTotalsRow(client: NodeClient, slot: BillingSlot): Promise<BenchRow> {
+  const expected = Array.from({ length: ZONES }, (_, z) =>
+    slot.households.reduce(
+      (sum, household, h) =>
+        h % ZONES === z
+          ? {
+              importWh: sum.importWh + household.metered.importWh,
+              exportWh: sum.exportWh + household.metered.exportWh,
+            }
+          : sum,
+      { importWh: 0, exportWh: 0 },
+    ),
+  );
+  const totals = await meterTotals(client, slot.slot, "zone", signer(DSO_ID));
+  if (totals.some((group, z) => JSON.stringify(group.totals) !== JSON.stringify(expected[z])))
+    throw new Error("meter totals differ from the sums");
   const times: number[] = [];
+  const walls: number[] = [];
   let stats: JobStats[] = [];
-  for (let run = 0; run < 1 + RUNS; run++) {
-    const outcome = await client.run("meter-totals", params, inputs);
-    if (outcome.outputs.some((total, k) => total !== expected[k]))
-      throw new Error("meter totals differ from the sums");
-    if (run === 0) continue;
+  for (let run = 0; run < RUNS; run++) {
+    const started = performance.now();
+    const outcome = await client.run("meter-totals", { slot: slot.slot, by: "zone" }, new BigUint64Array(0), {
+      signer: signer(DSO_ID),
+    });
+    walls.push(performance.now() - started);
     stats = outcome.stats;
     times.push(protocolMs(stats));
   }
-
   return {
     name: "mpc metering aggregation: per-zone totals for the DSO",
-    size: `${HOUSEHOLDS} meters, ${zones} zones`,
+    size: `${HOUSEHOLDS} meters, ${ZONES} zones`,
     medianMs: median(times),
     minMs: Math.min(...times),
     runs: RUNS,
     targetMs: 20,
-    note: `${stats[0]?.rounds} rounds, ${megabytesPerParty(stats).toFixed(3)} MB per party; totals to the DSO as shares`,
+    note: `${stats[0]?.rounds} rounds, ${megabytesPerParty(stats).toFixed(3)} MB per party; ${median(walls).toFixed(1)} ms for the DSO's request, signed, end to end; from the readings the meters sent the nodes`,
   };
+}
+
+/** Bills a slot from the nodes' readings (the deployed path), opens every household's sealed bill, checks it. */
+async function billMeteredSlot(
+  client: NodeClient,
+  slot: BillingSlot,
+  model: BillingModel,
+): Promise<JobStats[]> {
+  const prepared = prepareBill([slot], model, { metered: true });
+  const job = randomUUID();
+  const outcome = await client.run("bill", prepared.params, prepared.inputs, {
+    job,
+    signer: signer(OPERATOR_ID),
+  });
+  if (outcome.sealed === undefined) throw new Error("no sealed bills");
+  const outputs = openSealedBills(
+    prepared.params,
+    job,
+    outcome.sealed,
+    (household) => partyKeys(REGISTRY.keys, household).sealing as KeyObject,
+  );
+  const [billing] = prepared.finish(outcome.public as BillPublic, outputs);
+  if (JSON.stringify(billing?.bills) !== JSON.stringify(billSlot(slot, model).bills))
+    throw new Error(`the private bills of ${slot.slot} differ from the reference`);
+  return outcome.stats;
 }
 
 export async function mpcBillingBenchmarks(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [intakeRow()];
-  const cluster = await startLocalCluster({ timeoutMs: 120_000 });
+  const cluster = await startLocalCluster({ timeoutMs: 120_000, registry: REGISTRY });
   const client = await NodeClient.connect(cluster.config);
   try {
-    rows.push(await meterTotalsRow(client));
+    // A slot per run and model: a slot is billed once.
+    const metered = slots(0, 2 * (1 + RUNS), HOUSEHOLDS);
+    for (const slot of metered) await meterSlot(client, slot);
+    rows.push(await meterTotalsRow(client, metered[0] as BillingSlot));
+    for (const [m, model] of (["ucs-uniform", "ucs-proportional"] as const).entries()) {
+      const times: number[] = [];
+      let stats: JobStats[] = [];
+      for (let run = 0; run <= RUNS; run++) {
+        stats = await billMeteredSlot(client, metered[m * (1 + RUNS) + run] as BillingSlot, model);
+        if (run > 0) times.push(protocolMs(stats));
+      }
+      rows.push({
+        name: `mpc billing, one slot from the meters' readings (${model})`,
+        size: `${HOUSEHOLDS} households`,
+        medianMs: median(times),
+        minMs: Math.min(...times),
+        runs: RUNS,
+        targetMs: 50,
+        note: `${stats[0]?.rounds} rounds, ${megabytesPerParty(stats).toFixed(2)} MB per party; bills sealed to the households and kept for the period`,
+      });
+    }
     for (const model of ["ucs-uniform", "ucs-proportional"] as const) {
       const one = slots(0, 1, HOUSEHOLDS);
       await billOnNodes(client, one, model);
@@ -179,13 +263,13 @@ export async function mpcBillingBenchmarks(): Promise<BenchRow[]> {
         stats = outcome.stats;
       }
       rows.push({
-        name: `mpc billing, one slot (${model})`,
+        name: `mpc billing, one slot supplied by the client (${model})`,
         size: `${HOUSEHOLDS} households`,
         medianMs: median(times),
         minMs: Math.min(...times),
         runs: RUNS,
         targetMs: 50,
-        note: `${stats[0]?.rounds} rounds, ${megabytesPerParty(stats).toFixed(2)} MB per party`,
+        note: `${stats[0]?.rounds} rounds, ${megabytesPerParty(stats).toFixed(2)} MB per party; pool shares added by the bills' recipient`,
       });
     }
     for (const model of ["ucs-uniform", "ucs-proportional"] as const) {

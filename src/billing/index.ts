@@ -4,7 +4,7 @@
  * @module
  */
 export type { BillResult, Statement, StatementEnergy, StatementMoney } from "./period.ts";
-export { billPeriod, StatementBook, summarizeBills } from "./period.ts";
+export { billingPeriodOf, billPeriod, StatementBook, summarizeBills } from "./period.ts";
 export { parseBillRequest } from "./schema.ts";
 export type {
   BilateralCommitment,

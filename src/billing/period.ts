@@ -15,6 +15,11 @@ import type {
 } from "./types.ts";
 import { billSlot, plainTariffMoney } from "./ucs.ts";
 
+/** The billing period of a slot: its UTC calendar month, "2026-06". */
+export function billingPeriodOf(slot: string): string {
+  return slot.slice(0, 7);
+}
+
 /** Output of `snippet bill`: households in order of first appearance. */
 export interface BillResult {
   readonly version: 1;

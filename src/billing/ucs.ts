@@ -109,6 +109,11 @@ export class DeviationPool {
     return new DeviationPool(slot, totalDeviationWh, sharers, sharedDeviationWh, model);
   }
 
+  /** What the pool holds, money units: TD's cost. */
+  get money(): bigint {
+    return BigInt(this.poolWh) * BigInt(this.pricePerWh);
+  }
+
   /** The household's share of the pool, floored to whole money units. */
   shareOf(d: number): SlotMoney {
     if (!sharesPool(this.totalDeviationWh, d)) return 0;

@@ -80,6 +80,7 @@ export async function simulate(
     options.engine === "mpc"
       ? await MpcCommunityEngine.start({
           ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
+          households: scenario.households.map(({ id, zone }) => (zone === undefined ? { id } : { id, zone })),
           onFault: progress.fault,
         })
       : undefined;

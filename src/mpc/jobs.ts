@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import { z } from "zod";
 import { idField, parseJsonText } from "../validation/index.ts";
 import type { Shared } from "./arithmetic.ts";
+import { requestAuthSchema } from "./signed-request.ts";
 import { FRAME_HEADER_BYTES, FrameReader, writeFrameHeader } from "./transport/frames.ts";
 
 /** A client asks the three nodes to run a program on its shared inputs. */
@@ -15,8 +16,15 @@ export const jobRequestSchema = z.strictObject({
   job: idField,
   program: z.string().min(1).max(64),
   params: z.record(z.string(), z.unknown()),
+  /** Who asks, for programs that answer only some parties. */
+  auth: requestAuthSchema.optional(),
 });
 export type JobRequest = z.infer<typeof jobRequestSchema>;
+
+/** What a node's answer to a meter's reading of `slot` is filed under. */
+export function readingJob(slot: string): string {
+  return `readings ${slot}`;
+}
 
 /** What one node measured while running a job. */
 export const jobStatsSchema = z.strictObject({
@@ -31,7 +39,20 @@ export type JobStats = z.infer<typeof jobStatsSchema>;
  * its order is held, then its fill when the slot closes; or an error (about one order when it names one).
  */
 export const jobReplySchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("result"), job: idField, public: z.unknown(), stats: jobStatsSchema }),
+  z.strictObject({
+    type: z.literal("result"),
+    job: idField,
+    public: z.unknown(),
+    stats: jobStatsSchema,
+    /** This node's shares of outputs for other parties, sealed to them, for the client to relay. */
+    sealed: z.strictObject({ key: z.string(), boxes: z.record(z.string(), z.string()) }).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("reading"),
+    job: idField,
+    meter: idField,
+    refused: z.string().nullable(),
+  }),
   z.strictObject({ type: z.literal("held"), job: idField, order: idField }),
   z.strictObject({ type: z.literal("fill"), job: idField, order: idField, public: z.unknown() }),
   z.strictObject({

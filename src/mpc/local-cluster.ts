@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateNodeConfig, loadNodeConfig, type NodeConfig } from "./node-config.ts";
+import { type GeneratedRegistry, writeRegistry } from "./registry.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
 
 /** Options of {@link startLocalCluster}. */
@@ -18,6 +19,8 @@ export interface LocalClusterOptions {
   delayMs?: number;
   /** Network timeout of the nodes (default 10 s). */
   timeoutMs?: number;
+  /** A registry of meters and parties the nodes serve from, written beside their configuration. */
+  registry?: GeneratedRegistry;
 }
 
 /** Three running node processes. */
@@ -64,6 +67,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ports: [ports[0], ports[1], ports[2]] as [number, number, number],
     clientPorts: [ports[3], ports[4], ports[5]] as [number, number, number],
     timeoutMs: options.timeoutMs ?? 10_000,
+    ...(options.registry === undefined ? {} : { registry: await writeRegistry(folder, options.registry) }),
   });
   const config = await loadNodeConfig(configPath);
   const processes = PARTIES.map((party) =>

@@ -3,7 +3,7 @@
  * from the configuration), asks them to run a program, and rebuilds the outputs addressed to it.
  * @module
  */
-import { randomUUID } from "node:crypto";
+import { type KeyObject, randomUUID } from "node:crypto";
 import { connect, type TLSSocket } from "node:tls";
 import { parseWith } from "../validation/index.ts";
 import { concat, type Shared } from "./arithmetic.ts";
@@ -24,7 +24,9 @@ import {
   type Message,
   MessageSocket,
 } from "./jobs.ts";
+import type { SealedBoxes } from "./keys.ts";
 import { certificateFingerprint, describeNode, type NodeConfig } from "./node-config.ts";
+import { signRequest } from "./signed-request.ts";
 import { TLS_CIPHER_SUITES } from "./transport/tls.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
 
@@ -36,6 +38,14 @@ export interface JobOutcome {
   outputs: BigUint64Array;
   /** Each node's measurements, by party. */
   stats: [JobStats, JobStats, JobStats];
+  /** Each node's boxes for other parties, by party, when the program seals outputs to them. */
+  sealed?: [SealedBoxes, SealedBoxes, SealedBoxes];
+}
+
+/** A registered party's identity for signing its requests. */
+export interface Signer {
+  readonly party: string;
+  readonly key: KeyObject;
 }
 
 /** A node refused or failed a job; the message names the node and the reason. */
@@ -88,16 +98,21 @@ export class NodeClient {
     program: string,
     params: Record<string, unknown>,
     inputs: BigUint64Array,
-    options: { bitWords?: BigUint64Array; random?: RandomWords; job?: string } = {},
+    options: { bitWords?: BigUint64Array; random?: RandomWords; job?: string; signer?: Signer } = {},
   ): Promise<JobOutcome> {
     const job = options.job ?? randomUUID();
     const random = options.random ?? secureRandomWords;
     // Ring elements first, then bit words shared by XOR: the program knows where one ends.
     const arithmetic = shareInputs(inputs, random);
     const binary = shareBitWords(options.bitWords ?? new BigUint64Array(0), random);
+    const { signer } = options;
+    const auth =
+      signer === undefined
+        ? undefined
+        : signRequest({ job, program, params }, signer.party, signer.key, Date.now());
     const replies = await this.exchange(
       PARTIES.map((party) => ({
-        header: { type: "job", job, program, params },
+        header: { type: "job", job, program, params, ...(auth === undefined ? {} : { auth }) },
         body: encodeShares(concat([arithmetic[party], binary[party]])),
       })) as [Message, Message, Message],
       replyKey(job),
@@ -110,10 +125,14 @@ export class NodeClient {
         );
       return { header, shares: this.sharesOf(party as PartyId, body) };
     });
+    const sealed = results.map((r) => r.header.sealed);
     return {
       public: (results[0] as (typeof results)[0]).header.public,
       outputs: reconstruct(results.map((r) => r.shares) as NodeShares),
       stats: results.map((r) => r.header.stats) as [JobStats, JobStats, JobStats],
+      ...(sealed.every((boxes) => boxes !== undefined)
+        ? { sealed: sealed as [SealedBoxes, SealedBoxes, SealedBoxes] }
+        : {}),
     };
   }
 
@@ -215,7 +234,10 @@ class Inbox {
           this.#fail(new JobError(`${this.node}: ${header.message}`));
           continue;
         }
-        const key = replyKey(header.job, header.type === "result" ? undefined : header.order);
+        const key = replyKey(
+          header.job,
+          header.type === "result" ? undefined : header.type === "reading" ? header.meter : header.order,
+        );
         const waiter = this.#waiting.get(key)?.shift();
         if (waiter !== undefined) waiter.resolve({ header, body });
         else this.#arrived.set(key, [...(this.#arrived.get(key) ?? []), { header, body }]);

@@ -11,6 +11,7 @@ import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { idField, integerField, parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
+import { loadRegistry, type Registry } from "./registry.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
 
 /** One computing node as the others see it. */
@@ -27,11 +28,15 @@ export interface NodeDescription {
   readonly certificatePem: string;
 }
 
-/** The three nodes, by party index, and the network timeout. */
+/** The three nodes, by party index, the network timeout, and the registry they serve from. */
 export interface NodeConfig {
   readonly nodes: readonly [NodeDescription, NodeDescription, NodeDescription];
   /** How long setup may take and how long a receive waits, in milliseconds. */
   readonly timeoutMs: number;
+  /** Meters and parties; without it the nodes run only programs on a client's own inputs. */
+  readonly registry?: Registry;
+  /** Where the registry file is, for the development tools that keep its keys beside it. */
+  readonly registryPath?: string;
 }
 
 const portField = integerField(1, 65535, "not a TCP port (1..65535)", "not a TCP port (1..65535)");
@@ -56,6 +61,11 @@ const nodeConfigFileSchema = z.strictObject({
     error: (issue) => `lists ${lengthOf(issue.input)} nodes; it must list exactly 3, one per party`,
   }),
   timeoutMs: integerField(1, 3_600_000, "not a positive timeout", "above one hour"),
+  /** The registry file of meters and parties, relative to this file. */
+  registry: z
+    .string({ error: () => "is not a registry path" })
+    .min(1, { error: () => "is an empty registry path" })
+    .optional(),
 });
 
 /** The node configuration file as written, with certificate paths. */
@@ -146,7 +156,20 @@ export async function loadNodeConfig(configPath: string): Promise<NodeConfig> {
     throw new ValidationError(issues);
   }
   const [node0, node1, node2] = nodes as [NodeDescription, NodeDescription, NodeDescription];
-  return { nodes: [node0, node1, node2], timeoutMs: file.timeoutMs };
+  const config = { nodes: [node0, node1, node2] as const, timeoutMs: file.timeoutMs };
+  if (file.registry === undefined) return config;
+  const registryPath = resolve(folder, file.registry);
+  try {
+    return { ...config, registry: loadRegistry(registryPath), registryPath };
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new ValidationError(
+      error.issues.map((issue) => ({
+        path: `registry ${registryPath}: ${issue.path}`,
+        message: issue.message,
+      })),
+    );
+  }
 }
 
 function describe(entry: NodeConfigFile["nodes"][number], certificatePem: string): NodeDescription {
@@ -195,6 +218,8 @@ export interface GenerateNodeConfigOptions {
   /** Explicit client ports per party. */
   readonly clientPorts?: readonly [number, number, number];
   readonly timeoutMs?: number;
+  /** The registry file the nodes serve from, relative to the folder. */
+  readonly registry?: string;
 }
 
 /** The node names {@link generateNodeConfig} gives. */
@@ -273,7 +298,11 @@ export async function generateNodeConfig(
       certificate: `node-${party}.crt.pem`,
     });
   }
-  const file: NodeConfigFile = { nodes, timeoutMs: options.timeoutMs ?? 10_000 };
+  const file: NodeConfigFile = {
+    nodes,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+  };
   await writeFile(configPath, `${JSON.stringify(file, null, 2)}\n`);
   return configPath;
 }

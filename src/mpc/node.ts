@@ -4,8 +4,10 @@
  * @module
  */
 import { createServer, type Server, type TLSSocket } from "node:tls";
-import { parseWith, ValidationError } from "../validation/index.ts";
+import { z } from "zod";
+import { idField, parseWith, slotTimeField, ValidationError } from "../validation/index.ts";
 import type { Shared } from "./arithmetic.ts";
+import { PeriodTotals } from "./billing/periods.ts";
 import {
   agreedKeys,
   CLOSE_PROGRAM,
@@ -25,10 +27,14 @@ import {
   type JobStats,
   jobRequestSchema,
   MessageSocket,
+  readingJob,
 } from "./jobs.ts";
+import { METER_CLOSE_PROGRAM, MeterIntake } from "./metering/intake.ts";
 import { describeNode, type NodeConfig } from "./node-config.ts";
 import { Party } from "./party.ts";
-import { type Program, resolveProgram } from "./programs.ts";
+import { type JobContext, type Program, resolveProgram } from "./programs.ts";
+import type { Registry } from "./registry.ts";
+import { RequestGuard } from "./signed-request.ts";
 import { connectTls, TLS_CIPHER_SUITES } from "./transport/tls.ts";
 import { PARTIES, type PartyId, PeerError, type Transport } from "./transport/types.ts";
 
@@ -37,6 +43,8 @@ export interface NodeOptions {
   config: NodeConfig;
   party: PartyId;
   privateKeyPem: string;
+  /** The time signed requests are checked against (default: the system clock). */
+  clock?: () => number;
   /** Added latency per frame between nodes, to show what rounds cost on a real network. */
   delayMs?: number;
   /** Structured log sink (one event per call). */
@@ -52,25 +60,42 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-/** A request as one node received it, checked against the program's parameters. */
+/** A request as one node received it. */
 interface Submission {
   request: JobRequest;
   client: MessageSocket;
-  /**
-   * The program and the decoded input shares; or, for a broker closing a slot, its terms (the
-   * inputs are the orders households sent); or why the request cannot run.
-   */
-  ready:
-    | { program: Program<unknown>; params: unknown; inputs: Shared }
-    | { close: CloseParams }
-    | { problem: string };
+  body: Uint8Array;
+}
+
+/**
+ * A request checked when its turn comes: the program, its decoded input shares and who asked; for a
+ * broker closing a slot, its terms (the inputs are the orders households sent); for the operator
+ * closing a slot's metering, the slot (the inputs are the meters' readings); or why it cannot run.
+ */
+type Ready =
+  | { program: Program<unknown>; params: unknown; inputs: Shared; context: JobContext }
+  | { close: CloseParams }
+  | { closeMeters: string }
+  | { problem: string };
+
+const meterCloseParamsSchema = z.strictObject({ slot: slotTimeField });
+
+/** What a node keeps between jobs, beyond the orders of open slots. */
+interface NodeKeep {
+  readonly guard: RequestGuard;
+  readonly registry?: Registry;
+  readonly meters?: MeterIntake;
+  readonly periods?: PeriodTotals;
 }
 
 /** Control frames node 0 sends between jobs: the next job, or a heartbeat that shows it is alive. */
 type Control = { job: string } | { heartbeat: true };
 
-/** Each node's answer to "do you have job X and can you run it?"; closing a slot, with the orders it holds. */
-type Readiness = { ok: true; orders?: string[] } | { ok: false; problem: string };
+/**
+ * Each node's answer to "do you have job X and can you run it?"; closing a slot, with the orders (or
+ * meter readings) it holds.
+ */
+type Readiness = { ok: true; held?: string[] } | { ok: false; problem: string };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -85,13 +110,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const party = await Party.connect(transport);
   const jobs = new JobBoard(id === 0);
   const intake = new OrderIntake<MessageSocket>();
+  const { registry } = config;
+  const keep: NodeKeep = {
+    guard: new RequestGuard(registry, options.clock ?? Date.now),
+    ...(registry === undefined
+      ? {}
+      : { registry, meters: new MeterIntake(id, registry), periods: new PeriodTotals() }),
+  };
   const own = config.nodes[id];
   const server = await listenForClients(
     own.host,
     own.clientPort,
     options.privateKeyPem,
     own.certificatePem,
-    (socket) => serveClient(socket, jobs, intake, log),
+    (socket) => serveClient(socket, jobs, intake, keep, log),
   );
   log({ event: "ready", party: id, node: own.name, clientPort: own.clientPort });
   let closing = false;
@@ -99,6 +131,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     party,
     jobs,
     intake,
+    keep,
     config,
     log,
     closing: () => closing,
@@ -123,6 +156,7 @@ interface JobLoop {
   party: Party;
   jobs: JobBoard;
   intake: OrderIntake<MessageSocket>;
+  keep: NodeKeep;
   config: NodeConfig;
   log: NodeOptions["log"];
   closing: () => boolean;
@@ -158,16 +192,23 @@ async function followJobs(loop: JobLoop): Promise<void> {
 }
 
 /** Agrees with the others that all three hold a runnable request for the job, then runs it. */
-async function runAgreedJob({ party, jobs, intake, config, log }: JobLoop, jobId: string): Promise<void> {
+async function runAgreedJob(
+  { party, jobs, intake, keep, config, log }: JobLoop,
+  jobId: string,
+): Promise<void> {
   const submission = await jobs.waitFor(jobId, config.timeoutMs / 2);
+  const ready: Ready | undefined =
+    submission === undefined ? undefined : prepare(submission.request, submission.body, keep);
   const readiness: Readiness =
-    submission === undefined
+    ready === undefined
       ? { ok: false, problem: "no request for this job reached it" }
-      : "problem" in submission.ready
-        ? { ok: false, problem: submission.ready.problem }
-        : "close" in submission.ready
-          ? { ok: true, orders: intake.keys(jobId) }
-          : { ok: true };
+      : "problem" in ready
+        ? { ok: false, problem: ready.problem }
+        : "close" in ready
+          ? { ok: true, held: intake.keys(jobId) }
+          : "closeMeters" in ready
+            ? { ok: true, held: keep.meters?.held(ready.closeMeters) ?? [] }
+            : { ok: true };
   const peers = PARTIES.filter((p) => p !== party.id);
   for (const peer of peers) party.transport.send(peer, encoder.encode(JSON.stringify(readiness)));
   const answers = await Promise.all(
@@ -185,9 +226,9 @@ async function runAgreedJob({ party, jobs, intake, config, log }: JobLoop, jobId
     byProblem.set(answer.problem, [...(byProblem.get(answer.problem) ?? []), node]);
   });
   const refusals = [...byProblem].map(([problem, nodes]) => `${problem} (${nodes.sort().join(", ")})`);
-  if (submission === undefined) return;
+  if (submission === undefined || ready === undefined) return;
   jobs.forget(jobId);
-  if (refusals.length > 0 || "problem" in submission.ready) {
+  if (refusals.length > 0 || "problem" in ready) {
     submission.client.send({ type: "error", job: jobId, message: refusals.join("; ") });
     return;
   }
@@ -198,16 +239,25 @@ async function runAgreedJob({ party, jobs, intake, config, log }: JobLoop, jobId
     bytesSent: party.counters.bytesSent - before.bytesSent,
     protocolMs: performance.now() - started,
   });
+  const held = () =>
+    agreedKeys([readiness, ...answers].map((answer) => (answer.ok ? (answer.held ?? []) : [])));
   try {
-    if ("close" in submission.ready) {
-      const held = intake.take(jobId);
-      const lists = [readiness, ...answers].map((answer) => (answer.ok ? (answer.orders ?? []) : []));
-      await clearHeldOrders(party, jobId, submission, submission.ready.close, held, agreedKeys(lists), stats);
+    if ("close" in ready) {
+      await clearHeldOrders(party, jobId, submission, ready.close, intake.take(jobId), held(), stats);
+    } else if ("closeMeters" in ready) {
+      const closed = (keep.meters as MeterIntake).close(ready.closeMeters, held());
+      submission.client.send({ type: "result", job: jobId, public: closed, stats: stats() });
     } else {
-      const { program, params, inputs } = submission.ready;
-      const result = await program.run(party, params, inputs);
+      const { program, params, inputs, context } = ready;
+      const result = await program.run(party, params, inputs, context);
       submission.client.send(
-        { type: "result", job: jobId, public: result.public ?? null, stats: stats() },
+        {
+          type: "result",
+          job: jobId,
+          public: result.public ?? null,
+          stats: stats(),
+          ...(result.sealed === undefined ? {} : { sealed: result.sealed }),
+        },
         encodeShares(result.outputs),
       );
     }
@@ -284,14 +334,19 @@ async function serveClient(
   socket: TLSSocket,
   jobs: JobBoard,
   intake: OrderIntake<MessageSocket>,
+  keep: NodeKeep,
   log: NodeOptions["log"],
 ): Promise<void> {
   const client = new MessageSocket(socket);
   jobs.track(client);
   try {
     for await (const { header, body } of client.messages()) {
-      if (isOrderMessage(header)) {
+      if (isMessageOf("order", header)) {
         holdOrder(intake, client, header, body);
+        continue;
+      }
+      if (isMessageOf("reading", header)) {
+        takeReading(keep, client, header);
         continue;
       }
       let request: JobRequest;
@@ -301,7 +356,7 @@ async function serveClient(
         client.send({ type: "error", job: "", message: `bad request: ${describe(error)}` });
         continue;
       }
-      jobs.submit({ request, client, ready: prepare(request, body) });
+      jobs.submit({ request, client, body });
     }
   } catch (error) {
     // A stream that breaks the framing cannot be trusted further: the connection is dropped (leaving
@@ -312,8 +367,27 @@ async function serveClient(
   }
 }
 
-function isOrderMessage(header: unknown): boolean {
-  return typeof header === "object" && header !== null && "type" in header && header.type === "order";
+function isMessageOf(type: string, header: unknown): header is { type: string } & Record<string, unknown> {
+  return typeof header === "object" && header !== null && "type" in header && header.type === type;
+}
+
+/**
+ * Takes a meter's reading into the intake and answers the meter: held, or refused with the reason.
+ * A message that does not even name a meter and a slot answers as an unreadable request.
+ */
+function takeReading(keep: NodeKeep, meter: MessageSocket, header: Record<string, unknown>): void {
+  const envelope = header.envelope;
+  const named =
+    typeof envelope === "object" && envelope !== null && "meter" in envelope && "slot" in envelope
+      ? { meter: String(envelope.meter), slot: String(envelope.slot) }
+      : undefined;
+  if (named === undefined || idField.safeParse(named.meter).success === false) {
+    meter.send({ type: "error", job: "", message: "bad reading: it names no meter and slot" });
+    return;
+  }
+  const refused =
+    keep.meters === undefined ? "this node keeps no meter registry" : keep.meters.accept(envelope);
+  meter.send({ type: "reading", job: readingJob(named.slot), meter: named.meter, refused });
 }
 
 /** Holds a household's order for its slot, or tells the household why not. */
@@ -356,19 +430,36 @@ function holdOrder(
   );
 }
 
-/** Resolves the program and decodes the inputs, or says what is wrong with the request. */
-function prepare(request: JobRequest, body: Uint8Array): Submission["ready"] {
-  if (request.program === CLOSE_PROGRAM) {
-    try {
+/**
+ * Checks a request when its turn comes: who signed it, then the program, its parameters, its input
+ * shares and whether this node runs it for this requester now; or says what is wrong.
+ */
+function prepare(request: JobRequest, body: Uint8Array, keep: NodeKeep): Ready {
+  try {
+    const signer = keep.guard.check(request);
+    if ("problem" in signer) return signer;
+    if (request.program === CLOSE_PROGRAM) {
       if (body.length > 0) throw new RangeError("closing a slot takes no input shares");
       return { close: parseWith(closeParamsSchema, request.params) };
-    } catch (error) {
-      return { problem: describe(error) };
     }
-  }
-  try {
+    if (request.program === METER_CLOSE_PROGRAM) {
+      const { slot } = parseWith(z.object({ params: meterCloseParamsSchema }), request).params;
+      if (keep.meters === undefined) return { problem: "this node keeps no meter registry" };
+      if (signer.requester?.role !== "operator")
+        return { problem: "only the operator closes a slot's metering" };
+      return { closeMeters: slot };
+    }
     const { program, params, inputWords } = resolveProgram(request.program, request.params);
-    return { program, params, inputs: decodeShares(body, inputWords, "the input body") };
+    const inputs = decodeShares(body, inputWords, "the input body");
+    const context: JobContext = {
+      job: request.job,
+      ...(signer.requester === undefined ? {} : { requester: signer.requester }),
+      ...(keep.registry === undefined ? {} : { registry: keep.registry }),
+      ...(keep.meters === undefined ? {} : { meters: keep.meters }),
+      ...(keep.periods === undefined ? {} : { periods: keep.periods }),
+    };
+    const problem = program.refuse?.(params, context);
+    return problem === undefined ? { program, params, inputs, context } : { problem };
   } catch (error) {
     return { problem: describe(error) };
   }
@@ -397,10 +488,9 @@ function parseReadiness(peer: PartyId, frame: Uint8Array): Readiness {
   const value = parseJsonFrame(peer, frame, "readiness");
   if (typeof value === "object" && value !== null && "ok" in value) {
     if (value.ok === true) {
-      if (!("orders" in value)) return { ok: true };
-      const { orders } = value;
-      if (Array.isArray(orders) && orders.every((key) => typeof key === "string"))
-        return { ok: true, orders };
+      if (!("held" in value)) return { ok: true };
+      const { held } = value;
+      if (Array.isArray(held) && held.every((key) => typeof key === "string")) return { ok: true, held };
     }
     if ("problem" in value && typeof value.problem === "string") return { ok: false, problem: value.problem };
   }

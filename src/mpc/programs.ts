@@ -6,28 +6,52 @@
 import { z } from "zod";
 import { integerField, parseWith } from "../validation/index.ts";
 import { concat, mul, type Shared, slice } from "./arithmetic.ts";
+import { type PeriodTotals, periodBillsProgram, periodCloseProgram } from "./billing/periods.ts";
 import { billProgram } from "./billing/program.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
 import { clearProgram } from "./clearing/program.ts";
 import { equals, lessThan, MAX_COMPARE_BITS } from "./compare.ts";
-import { meterTotalsProgram } from "./metering/program.ts";
+import type { SealedBoxes } from "./keys.ts";
+import type { MeterIntake } from "./metering/intake.ts";
+import { meterReadingsProgram, meterTotalsProgram } from "./metering/program.ts";
 import type { Party } from "./party.ts";
+import type { RegisteredParty, Registry } from "./registry.ts";
 import { shuffle } from "./shuffle.ts";
 import { concatWords } from "./words.ts";
 
-/** What a program gives back: public results for everyone, shares addressed to the client. */
+/**
+ * What a program gives back: public results and shares for the client that asked, and boxes the
+ * client relays to their recipients (each node's shares of their outputs, sealed to them).
+ */
 export interface ProgramResult {
   public?: unknown;
   outputs?: Shared;
+  sealed?: SealedBoxes;
 }
 
-/** A computation the nodes run together on one client's shared inputs. */
+/** What a node knows about a job besides its inputs: who asked, and what the node keeps. */
+export interface JobContext {
+  readonly job: string;
+  /** The registered party that signed the request, if it was signed. */
+  readonly requester?: RegisteredParty;
+  /** Absent on a node without a registry: it serves only programs on the client's own inputs. */
+  readonly registry?: Registry;
+  readonly meters?: MeterIntake;
+  readonly periods?: PeriodTotals;
+}
+
+/** A computation the nodes run together on one client's shared inputs, or on what they keep. */
 export interface Program<Params> {
   readonly description: string;
   readonly params: z.ZodType<Params>;
   /** Shared input words the client must send for these parameters. */
   inputWords(params: Params): number;
-  run(party: Party, params: Params, inputs: Shared): Promise<ProgramResult>;
+  /**
+   * Why this node will not run it for this request (who asks, what the node lacks); checked by all
+   * three nodes when the job's turn comes, so they refuse together. Absent: anyone may run it.
+   */
+  refuse?(params: Params, context: JobContext): string | undefined;
+  run(party: Party, params: Params, inputs: Shared, context?: JobContext): Promise<ProgramResult>;
 }
 
 /** The most values one request may carry (a 10^6-value comparison's inputs are 2·10^6 words). */
@@ -124,6 +148,9 @@ export const PROGRAMS: Readonly<Record<string, Program<unknown>>> = {
   clear: clearProgram as Program<unknown>,
   bill: billProgram as Program<unknown>,
   "meter-totals": meterTotalsProgram as Program<unknown>,
+  "meter-readings": meterReadingsProgram as Program<unknown>,
+  "period-close": periodCloseProgram as Program<unknown>,
+  "period-bills": periodBillsProgram as Program<unknown>,
 };
 
 /** Parses a request's program name and parameters, with errors that name the field. */

@@ -3,7 +3,7 @@
  * outcome and the monthly statements. Fed live by the slot loop, or from the store when a run resumes.
  * @module
  */
-import { plainTariffMoney, type Statement, StatementBook } from "../billing/index.ts";
+import { billingPeriodOf, plainTariffMoney, type Statement, StatementBook } from "../billing/index.ts";
 import { ExactTotal, type Money } from "../units/index.ts";
 import type { HouseholdOutcome, RunSeries, RunSummary, SlotRecord } from "./types.ts";
 
@@ -16,11 +16,6 @@ interface HouseholdTotals {
   readonly bill: ExactTotal;
   readonly plainTariff: ExactTotal;
   deviationWh: number;
-}
-
-/** The billing period of a slot: its UTC calendar month, "2026-06". */
-export function billingPeriodOf(slot: string): string {
-  return slot.slice(0, 7);
 }
 
 export class RunAccumulator {

@@ -4,18 +4,26 @@
  * prints. A household's own device encodes only its own column entries the same way.
  * @module
  */
+import type { KeyObject } from "node:crypto";
 import {
   type BillingModel,
   type BillingSlot,
   commitmentParts,
   DeviationPool,
   deviationPrice,
+  estimatedReading,
   type HouseholdSlot,
   type HouseholdSlotBill,
   type SlotBilling,
 } from "../../billing/index.ts";
 import { cost, type Money } from "../../units/index.ts";
-import { BILL_FIELDS, BILL_OUTPUTS, type BillParams, type BillPublic } from "./program.ts";
+import { type NodeShares, reconstruct } from "../client.ts";
+import { decodeShares } from "../jobs.ts";
+import { openBox, type SealedBoxes } from "../keys.ts";
+import type { NodeClient, Signer } from "../node-client.ts";
+import { PARTIES } from "../transport/types.ts";
+import type { PeriodBillsPublic } from "./periods.ts";
+import { BILL_FIELDS, BILL_OUTPUTS, type BillParams, type BillPublic, billBoxContext } from "./program.ts";
 
 /** Slots encoded for the `bill` program, and how to read its answer. */
 export interface PreparedBill {
@@ -25,8 +33,17 @@ export interface PreparedBill {
   finish(published: BillPublic, outputs: BigUint64Array): SlotBilling[];
 }
 
-/** Encodes `slots` (validated, see parseBillRequest) for one run of the `bill` program. */
-export function prepareBill(slots: readonly BillingSlot[], model: BillingModel): PreparedBill {
+/**
+ * Encodes `slots` (validated, see parseBillRequest) for one run of the `bill` program. `metered`:
+ * the nodes take the readings their meters sent them; the client's readings are then the estimates
+ * that stand for meters that did not report, and the bills come back sealed to the households.
+ */
+export function prepareBill(
+  slots: readonly BillingSlot[],
+  model: BillingModel,
+  options: { metered?: boolean } = {},
+): PreparedBill {
+  const metered = options.metered === true;
   const n = slots.reduce((sum, slot) => sum + slot.households.length, 0);
   const inputs = new BigUint64Array(BILL_FIELDS.length * n);
   let at = 0;
@@ -36,7 +53,7 @@ export function prepareBill(slots: readonly BillingSlot[], model: BillingModel):
       const defaultPrice = slot.clearingPrice ?? 0;
       const zonePrices: [number, number][] = [];
       slot.households.forEach((household, index) => {
-        householdWords(household).forEach((word, field) => {
+        householdWords(household, metered).forEach((word, field) => {
           inputs[field * n + at] = BigInt.asUintN(64, BigInt(word));
         });
         const own = household.committed.communityPrice;
@@ -53,6 +70,9 @@ export function prepareBill(slots: readonly BillingSlot[], model: BillingModel):
         zonePrices,
       };
     }),
+    ...(metered
+      ? { metered: slots.map((slot) => ({ slot: slot.slot, households: slot.households.map((h) => h.id) })) }
+      : {}),
   };
   return {
     params,
@@ -72,9 +92,10 @@ export function prepareBill(slots: readonly BillingSlot[], model: BillingModel):
         );
         let supplierDeviationMoney = 0n;
         const bills = slot.households.map((household): HouseholdSlotBill => {
-          // The nodes leave the household's share of the pool to its recipients (see program.ts).
+          // Unless they keep the period's bills, the nodes leave the household's share of the pool to
+          // its recipients (see program.ts).
           const deviationWh = column("deviationWh", i);
-          const share = pool.shareOf(deviationWh);
+          const share = metered ? 0 : pool.shareOf(deviationWh);
           const deviationMoney = column("deviationMoney", i) + share;
           supplierDeviationMoney += BigInt(deviationMoney);
           const bill = {
@@ -99,8 +120,9 @@ export function prepareBill(slots: readonly BillingSlot[], model: BillingModel):
   };
 }
 
-/** A household's input words, in BILL_FIELDS order. */
-function householdWords(household: HouseholdSlot): number[] {
+/** A household's input words, in BILL_FIELDS order; its estimated reading when the nodes hold its meter's. */
+function householdWords(household: HouseholdSlot, metered: boolean): number[] {
+  const reading = metered ? estimatedReading(household.committed) : household.metered;
   const c = household.committed;
   let bilateralBuyWh = 0;
   let bilateralSellWh = 0;
@@ -122,7 +144,75 @@ function householdWords(household: HouseholdSlot): number[] {
     bilateralBuyWh,
     bilateralSellWh,
     bilateralMoney,
-    household.metered.importWh,
-    household.metered.exportWh,
+    reading.importWh,
+    reading.exportWh,
   ];
+}
+
+/**
+ * The bill outputs of a metered `bill` job, rebuilt by opening each household's boxes from the three
+ * nodes with its own key (the simulation holds every household's key; a deployed household opens only
+ * its own): the `outputs` that {@link PreparedBill.finish} reads.
+ */
+export function openSealedBills(
+  params: BillParams,
+  job: string,
+  sealed: readonly [SealedBoxes, SealedBoxes, SealedBoxes],
+  keyOf: (household: string) => KeyObject,
+): BigUint64Array {
+  const n = params.slots.reduce((sum, slot) => sum + slot.households, 0);
+  const rowsOf = new Map<string, number[]>();
+  let row = 0;
+  for (const { households } of params.metered ?? [])
+    for (const household of households) rowsOf.set(household, [...(rowsOf.get(household) ?? []), row++]);
+  const outputs = new BigUint64Array(BILL_OUTPUTS.length * n);
+  for (const [household, rows] of rowsOf) {
+    const words = rows.length * BILL_OUTPUTS.length;
+    const shares = PARTIES.map((node) =>
+      decodeShares(
+        openBox(billBoxContext(job, node), sealed[node], household, keyOf(household)),
+        words,
+        `node ${node}'s bill box for ${household}`,
+      ),
+    );
+    const values = reconstruct(shares as NodeShares);
+    rows.forEach((r, k) => {
+      BILL_OUTPUTS.forEach((_, o) => {
+        outputs[o * n + r] = values[k * BILL_OUTPUTS.length + o] as bigint;
+      });
+    });
+  }
+  return outputs;
+}
+
+/** The operator closes a billing period: its bills may then be asked for, and no slot of it is billed again. */
+export async function closePeriod(client: NodeClient, period: string, operator: Signer): Promise<void> {
+  await client.run("period-close", { period }, new BigUint64Array(0), { signer: operator });
+}
+
+/** A household's bill over a closed period, as its supplier or the household itself rebuilds it. */
+export interface PeriodBill {
+  readonly household: string;
+  readonly money: number;
+  readonly deviationWh: number;
+  readonly deviationMoney: number;
+  readonly plainTariffMoney: number;
+}
+
+/** A closed period's bills: a supplier's customers', or a household's own. */
+export async function periodBills(client: NodeClient, period: string, signer: Signer): Promise<PeriodBill[]> {
+  const outcome = await client.run("period-bills", { period }, new BigUint64Array(0), { signer });
+  const { households } = outcome.public as PeriodBillsPublic;
+  const width = BILL_OUTPUTS.length;
+  return households.map((household, h) => {
+    const value = (name: (typeof BILL_OUTPUTS)[number]) =>
+      Number(BigInt.asIntN(64, outcome.outputs[h * width + BILL_OUTPUTS.indexOf(name)] as bigint));
+    return {
+      household,
+      money: value("money"),
+      deviationWh: value("deviationWh"),
+      deviationMoney: value("deviationMoney"),
+      plainTariffMoney: value("plainTariffMoney"),
+    };
+  });
 }

@@ -17,13 +17,19 @@
  * opening. That leaks nothing more and spares the nodes a secret division.
  * @module
  */
+import type { KeyObject } from "node:crypto";
 import { z } from "zod";
+import { billingPeriodOf, DeviationPool } from "../../billing/index.ts";
 import { BILLING_MODELS, type BillingModel } from "../../billing/types.ts";
-import { integerField, oneOfField, priceField } from "../../validation/index.ts";
-import { add, concat, mul, mulPublic, open, type Shared, slice, sub } from "../arithmetic.ts";
+import { idField, integerField, oneOfField, priceField, slotTimeField } from "../../validation/index.ts";
+import { add, concat, mul, mulPublic, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
 import { equalsZero, lessThanZero, oneMinus } from "../compare.ts";
+import { floorScaled } from "../divide.ts";
+import { encodeShares } from "../jobs.ts";
+import { sealBoxes } from "../keys.ts";
+import { refuseUnkept, refuseWithoutRegistry } from "../metering/program.ts";
 import type { Party } from "../party.ts";
-import type { Program } from "../programs.ts";
+import type { JobContext, Program } from "../programs.ts";
 
 /** The input words of one household in one slot, in this order; each column holds all household-slots. */
 export const BILL_FIELDS = [
@@ -71,8 +77,41 @@ export const billParamsSchema = z
       .array(slotSchema)
       .min(1, { error: () => "is empty" })
       .max(MAX_SLOTS),
+    /**
+     * Bill from the readings the meters sent the nodes: per slot, its time and its households' ids in
+     * order. The client's importWh and exportWh stand only for households whose meter did not report
+     * (the estimate); the bills go sealed to the households and into the period sums, not to the client.
+     */
+    metered: z
+      .array(z.strictObject({ slot: slotTimeField, households: z.array(idField).max(MAX_HOUSEHOLD_SLOTS) }))
+      .optional(),
   })
   .superRefine((params, context) => {
+    params.metered?.forEach((slot, t) => {
+      const expected = params.slots[t]?.households;
+      if (slot.households.length !== expected)
+        context.addIssue({
+          code: "custom",
+          path: ["metered", t, "households"],
+          message: `names ${slot.households.length} households; slot ${t} has ${expected ?? "none"}`,
+        });
+    });
+    const seen = new Set<string>();
+    params.metered?.forEach(({ slot }, t) => {
+      if (seen.has(slot))
+        context.addIssue({
+          code: "custom",
+          path: ["metered", t, "slot"],
+          message: `${slot} is listed twice`,
+        });
+      seen.add(slot);
+    });
+    if (params.metered !== undefined && params.metered.length !== params.slots.length)
+      context.addIssue({
+        code: "custom",
+        path: ["metered"],
+        message: `lists ${params.metered.length} slots for ${params.slots.length}`,
+      });
     // A zone price names a household of its own slot, never one of the next slot's.
     params.slots.forEach((slot, t) => {
       slot.zonePrices.forEach(([index], z) => {
@@ -104,19 +143,120 @@ export const billProgram: Program<BillParams> = {
     "as shares; published per slot: TD, and the sharers (uniform) or their total deviation (proportional)",
   params: billParamsSchema,
   inputWords: (params) => householdSlots(params) * BILL_FIELDS.length,
-  async run(party, params, inputs) {
-    return billOnShares(party, params, inputs);
+  refuse: (params, context) => (params.metered === undefined ? undefined : refuseMetered(params, context)),
+  async run(party, params, inputs, context) {
+    if (params.metered === undefined) return billOnShares(party, params, inputs, false);
+    const node = context as Required<JobContext>;
+    const estimated = takeMeterReadings(params, inputs, node);
+    const result = await billOnShares(party, params, inputs, true);
+    return {
+      public: { ...result.public, estimated },
+      sealed: sealAndKeepBills(party.id, params, result.outputs, node),
+    };
   },
 };
+
+/** Why a node will not bill from its meter readings: who asks, and whether every reading is there. */
+function refuseMetered(params: BillParams, context: JobContext): string | undefined {
+  const problem = refuseWithoutRegistry(context);
+  if (problem !== undefined) return problem;
+  const { requester, registry, periods } = context as Required<JobContext>;
+  if (requester?.role !== "operator") return "only the operator bills from the meters' readings";
+  for (const { slot, households } of params.metered ?? []) {
+    const unkept = refuseUnkept(context, slot);
+    if (unkept !== undefined) return unkept;
+    if (periods.isClosed(billingPeriodOf(slot))) return `billing period ${billingPeriodOf(slot)} is closed`;
+    if (periods.isBilled(slot)) return `slot ${slot} is billed already`;
+    for (const household of households) {
+      if (!registry.meterOf.has(household)) return `household ${household} has no registered meter`;
+      if (registry.parties.get(household)?.sealingKey === undefined)
+        return `household ${household} has no key to seal its bills to`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Puts the nodes' shares of each household's reading into the importWh and exportWh columns; the
+ * client's estimate stays where the meter did not report. @returns those households, by slot.
+ */
+function takeMeterReadings(params: BillParams, inputs: Shared, node: Required<JobContext>): string[][] {
+  const n = householdSlots(params);
+  const importAt = BILL_FIELDS.indexOf("importWh") * n;
+  const exportAt = BILL_FIELDS.indexOf("exportWh") * n;
+  let row = 0;
+  return (params.metered ?? []).map(({ slot, households }) => {
+    const stored = node.meters.readings(slot);
+    const estimated: string[] = [];
+    for (const household of households) {
+      const k = stored?.index.get(node.registry.meterOf.get(household) as string);
+      if (stored === undefined || k === undefined) estimated.push(household);
+      else
+        for (const part of ["own", "next"] as const) {
+          inputs[part][importAt + row] = stored.importWh[part][k] as bigint;
+          inputs[part][exportAt + row] = stored.exportWh[part][k] as bigint;
+        }
+      row++;
+    }
+    return estimated;
+  });
+}
+
+/**
+ * Adds each household's slot bills to its period sums and seals this node's shares of them to the
+ * household: its rows in slot order, each row's outputs in BILL_OUTPUTS order.
+ */
+function sealAndKeepBills(
+  id: number,
+  params: BillParams,
+  outputs: Shared,
+  node: Required<JobContext>,
+): ReturnType<typeof sealBoxes> {
+  const n = householdSlots(params);
+  // Word positions of a household's rows, row after row, each in BILL_OUTPUTS order.
+  const wordsOf = new Map<string, number[]>();
+  const pick = (words: readonly number[]): Shared => ({
+    own: BigUint64Array.from(words, (w) => outputs.own[w] as bigint),
+    next: BigUint64Array.from(words, (w) => outputs.next[w] as bigint),
+  });
+  let row = 0;
+  for (const { slot, households } of params.metered ?? []) {
+    node.periods.bill(slot);
+    for (const household of households) {
+      const at = row++;
+      const words = BILL_OUTPUTS.map((_, k) => k * n + at);
+      node.periods.add(billingPeriodOf(slot), household, pick(words));
+      wordsOf.set(household, [...(wordsOf.get(household) ?? []), ...words]);
+    }
+  }
+  const messages = new Map(
+    [...wordsOf].map(([household, words]) => {
+      // refuseMetered made sure every household has one.
+      const key = node.registry.parties.get(household)?.sealingKey as KeyObject;
+      return [household, { key, bytes: encodeShares(pick(words)) }] as const;
+    }),
+  );
+  return sealBoxes(billBoxContext(node.job, id), messages);
+}
+
+/** What a bill box is bound to: the job and the node that sealed it. */
+export function billBoxContext(job: string, node: number): string {
+  return `bill|${job}|node ${node}`;
+}
 
 function householdSlots(params: BillParams): number {
   return params.slots.reduce((sum, slot) => sum + slot.households, 0);
 }
 
+/**
+ * The bills on shares. `withPoolShare`: each household's share of its slot's pool is added here, a
+ * secret division for the proportional split; without it, the bill's recipient adds it on opening.
+ */
 async function billOnShares(
   party: Party,
   params: BillParams,
   inputs: Shared,
+  withPoolShare: boolean,
 ): Promise<{ public: BillPublic; outputs: Shared }> {
   const n = householdSlots(params);
   const counts = params.slots.map((slot) => slot.households);
@@ -157,22 +297,34 @@ async function billOnShares(
       ? signed(await open(party, segmentSums(sharing, counts)))
       : counts.map(() => 0);
 
-  const sharedWh =
+  const magnitude =
     params.model === "ucs-proportional"
-      ? signed(
-          await open(
-            party,
-            segmentSums(await mul(party, sharing, mulPublic(effective, direction(1))), counts),
-          ),
-        )
-      : counts.map(() => 0);
+      ? await mul(party, sharing, mulPublic(effective, direction(1)))
+      : undefined;
+  const sharedWh =
+    magnitude === undefined ? counts.map(() => 0) : signed(await open(party, segmentSums(magnitude, counts)));
+  const pools = params.slots.map(
+    (slot, t) =>
+      new DeviationPool(
+        { prices: slot, clearingPrice: slot.deviationPrice },
+        totals[t] as number,
+        sharers[t] as number,
+        sharedWh[t] as number,
+        params.model,
+      ),
+  );
+  const share = withPoolShare
+    ? await poolShares(party, pools, counts, starts, sharing, magnitude, sharedWh)
+    : publicShared(party.id, new BigUint64Array(n));
 
   const price = (pick: (slot: BillSlotParams) => number) =>
     perHousehold(counts, (t) => BigInt(pick(params.slots[t] as BillSlotParams)));
-  // −DP·d', without the household's share of the pool: its recipient adds that (module summary).
-  const deviationMoney = mulPublic(
-    effective,
-    price((slot) => -slot.deviationPrice),
+  const deviationMoney = add(
+    share,
+    mulPublic(
+      effective,
+      price((slot) => -slot.deviationPrice),
+    ),
   );
   const communityPrices = price((slot) => slot.communityPrice);
   params.slots.forEach((slot, t) => {
@@ -207,6 +359,42 @@ async function billOnShares(
     },
     outputs: concat([money, effective, deviationMoney, plainTariffMoney]),
   };
+}
+
+/**
+ * Each household's share of its slot's pool: the uniform share times [sharing], or the proportional
+ * ⌊pool·|d'| / Σ|d'|⌋ by the floor division rationing uses too.
+ */
+async function poolShares(
+  party: Party,
+  pools: readonly DeviationPool[],
+  counts: readonly number[],
+  starts: readonly number[],
+  sharing: Shared,
+  magnitude: Shared | undefined,
+  sharedWh: readonly number[],
+): Promise<Shared> {
+  if (magnitude === undefined)
+    return mulPublic(
+      sharing,
+      perHousehold(counts, (t) =>
+        BigInt((pools[t] as DeviationPool).shareOf(1) + (pools[t] as DeviationPool).shareOf(-1)),
+      ),
+    );
+  const dividing = counts.flatMap((_, t) => ((sharedWh[t] as number) > 0 ? [t] : []));
+  const { quotients } = await floorScaled(
+    party,
+    dividing.map((t) => ({
+      values: slice(magnitude, starts[t] as number, (starts[t] as number) + (counts[t] as number)),
+      numerator: (pools[t] as DeviationPool).money,
+      denominator: BigInt(sharedWh[t] as number),
+    })),
+    DEVIATION_BITS,
+  );
+  const quotientOf = new Map(dividing.map((t, k) => [t, quotients[k] as Shared]));
+  return concat(
+    counts.map((count, t) => quotientOf.get(t) ?? publicShared(party.id, new BigUint64Array(count))),
+  );
 }
 
 /** A public value per household-slot, from its slot's index. */

@@ -18,7 +18,10 @@ const request = (slot: string): ClearRequest => ({
 describe("the MPC community engine over several slots", () => {
   it("leaves a slot uncleared when a node dies, names the node, and clears the next slot on fresh nodes", async () => {
     const faults: string[] = [];
-    const engine = await MpcCommunityEngine.start({ onFault: (message) => faults.push(message) });
+    const engine = await MpcCommunityEngine.start({
+      households: [{ id: "alice" }, { id: "bob" }],
+      onFault: (message) => faults.push(message),
+    });
     try {
       const first = request("2026-06-01T12:00:00Z");
       assert.deepEqual(await engine.clear(first), clearCommunity(first), "a healthy slot clears");

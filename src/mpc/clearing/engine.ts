@@ -1,31 +1,58 @@
 /**
- * The community stage and the billing of a running market on the MPC nodes, slot after slot: a slot
- * the nodes cannot clear (a node died or stalled) is reported, left uncleared — its households deal
- * with their supplier — and the next slot goes to fresh nodes (local ones are restarted) instead of
- * hanging.
+ * The community stage, the metering and the billing of a running market on the MPC nodes, slot after
+ * slot, as a deployment runs them: households share their orders, meters send their sealed readings,
+ * the operator closes the slot's metering and bills it from the readings the nodes hold, and each
+ * household opens its own bill. A slot the nodes cannot clear (a node died or stalled) is reported,
+ * left uncleared — its households deal with their supplier — and the next slot goes to fresh nodes
+ * (local ones are restarted) instead of hanging.
  * @module
  */
+import { type KeyObject, randomUUID } from "node:crypto";
+import { billingPeriodOf } from "../../billing/index.ts";
 import type { BillingModel, BillingSlot, SlotBilling } from "../../billing/types.ts";
 import type { ClearRequest, ClearResult } from "../../market/types.ts";
-import { prepareBill } from "../billing/client.ts";
+import { ValidationError } from "../../validation/index.ts";
+import { closePeriod, openSealedBills, prepareBill } from "../billing/client.ts";
 import type { BillPublic } from "../billing/program.ts";
+import { privateKeyFromHex } from "../keys.ts";
 import { type LocalCluster, startLocalCluster } from "../local-cluster.ts";
+import { closeMetering, sendReading } from "../metering/client.ts";
 import { NodeClient } from "../node-client.ts";
 import { loadNodeConfig, type NodeConfig } from "../node-config.ts";
+import {
+  generateRegistry,
+  loadRegistryKeys,
+  meterIdOf,
+  OPERATOR_ID,
+  partyKeys,
+  type RegistryKeys,
+  registryKeysPath,
+} from "../registry.ts";
 import { closeSlot, submitOrder } from "./household.ts";
 
 /** Where the nodes are: a configuration of running nodes, or three local processes. */
 export interface MpcEngineOptions {
-  /** Path of a running nodes' configuration; absent: start three local nodes. */
+  /**
+   * Path of a running nodes' configuration, whose registry lists the community's meters, with the
+   * development keys beside it (`snippet node-config --scenario`); absent: start three local nodes.
+   */
   nodes?: string;
-  /** Told, with the node's name, about every slot left uncleared. */
+  /** The community's households, with their feeder zone (a generated registry's, for local nodes). */
+  households: readonly { readonly id: string; readonly zone?: string }[];
+  /** Told, with the node's name, about every slot left uncleared and every meter that did not report. */
   onFault: (message: string) => void;
 }
+
+/** The supplier of every household of a simulated community. */
+export const COMMUNITY_SUPPLIER = "supplier";
 
 /** Clears community books on the nodes, one slot at a time. */
 export class MpcCommunityEngine {
   #cluster: LocalCluster | undefined;
   #client: NodeClient | undefined;
+  #keys: RegistryKeys | undefined;
+  /** The billing period of the last slot billed, closed when the next period begins. */
+  #period: string | undefined;
 
   private constructor(private readonly options: MpcEngineOptions) {}
 
@@ -74,27 +101,79 @@ export class MpcCommunityEngine {
   };
 
   /**
-   * The slot's bills, computed by the nodes on shares (the `bill` program). A slot cannot go unbilled:
-   * when the nodes fail, the error ends the run, which resumes from its last stored day.
+   * The slot's metering and bills: each household's meter sends its sealed reading to the nodes, the
+   * operator closes the slot's metering and has the nodes bill it from those readings (the `bill`
+   * program on shares), and each household opens its own bill from the boxes the nodes sealed to it.
+   * A slot cannot go unbilled: when the nodes fail, the error ends the run, which resumes from its
+   * last stored day.
    */
   readonly bill = async (slot: BillingSlot, model: BillingModel): Promise<SlotBilling> => {
     if (this.#client === undefined) await this.#connect();
-    const prepared = prepareBill([slot], model);
-    const outcome = await (this.#client as NodeClient).run("bill", prepared.params, prepared.inputs);
-    return prepared.finish(outcome.public as BillPublic, outcome.outputs)[0] as SlotBilling;
+    const client = this.#client as NodeClient;
+    const keys = this.#keys as RegistryKeys;
+    const operator = { party: OPERATOR_ID, key: partyKeys(keys, OPERATOR_ID).signing };
+    const period = billingPeriodOf(slot.slot);
+    if (this.#period !== undefined && this.#period !== period)
+      await closePeriod(client, this.#period, operator);
+    this.#period = period;
+    const refusals = await Promise.all(
+      slot.households.map(async (household) => {
+        const meter = meterIdOf(household.id);
+        const key = privateKeyFromHex("ed25519", keys.meters[meter] as string);
+        return sendReading(client, { id: meter, key }, slot.slot, household.metered);
+      }),
+    );
+    for (const refusal of refusals) if (refusal !== null) this.options.onFault(refusal);
+    const closed = await closeMetering(client, slot.slot, operator);
+    if (closed.missing.length > 0)
+      this.options.onFault(
+        `slot ${slot.slot}: no reading from ${closed.missing.join(", ")}; billed at the estimate`,
+      );
+    const prepared = prepareBill([slot], model, { metered: true });
+    const job = randomUUID();
+    const outcome = await client.run("bill", prepared.params, prepared.inputs, { job, signer: operator });
+    if (outcome.sealed === undefined) throw new Error(`the nodes sealed no bills for slot ${slot.slot}`);
+    const outputs = openSealedBills(
+      prepared.params,
+      job,
+      outcome.sealed,
+      (household) => partyKeys(keys, household).sealing as KeyObject,
+    );
+    return prepared.finish(outcome.public as BillPublic, outputs)[0] as SlotBilling;
   };
 
+  /** Closes the last billing period and stops local nodes. */
   async close(): Promise<void> {
+    if (this.#client !== undefined && this.#period !== undefined && this.#keys !== undefined)
+      await closePeriod(this.#client, this.#period, {
+        party: OPERATOR_ID,
+        key: partyKeys(this.#keys, OPERATOR_ID).signing,
+      }).catch((error: unknown) =>
+        this.options.onFault(`the last billing period stays open: ${String(error)}`),
+      );
     await this.#disconnect();
   }
 
   async #connect(): Promise<void> {
     let config: NodeConfig;
     if (this.options.nodes === undefined) {
-      this.#cluster = await startLocalCluster();
+      const registry = generateRegistry({
+        households: this.options.households.map(({ id, zone }) => ({
+          id,
+          zone: zone ?? "community",
+          supplier: COMMUNITY_SUPPLIER,
+        })),
+      });
+      this.#cluster = await startLocalCluster({ registry });
+      this.#keys = registry.keys;
       config = this.#cluster.config;
     } else {
       config = await loadNodeConfig(this.options.nodes);
+      if (config.registryPath === undefined)
+        throw new ValidationError([
+          { path: "--nodes", message: `${this.options.nodes} names no registry of the community's meters` },
+        ]);
+      this.#keys = loadRegistryKeys(registryKeysPath(config.registryPath));
     }
     this.#client = await NodeClient.connect(config);
   }

@@ -1,60 +1,71 @@
 /**
- * A node's intake of meter readings: each envelope is checked at the boundary (shape, registered
- * meter, the slot still open, not seen before, its shares signed by that meter for that slot) and
- * refused alone, with its reason, when it fails — one bad reading never stops the others. When a
- * slot closes, the node holds the shares of the meters that reported in time and knows which did
- * not: late and missing readings are reported by meter id, and billing estimates them by the rule
- * of `estimatedReading`, never as zero.
+ * A node's intake and store of meter readings. Each envelope is checked at the boundary (shape,
+ * registered meter, slot still open, not seen before, its shares signed by that meter for that slot)
+ * and refused alone, with its reason, when it fails — one bad reading never stops the others. The
+ * operator closes a slot's metering once its grace period is over ({@link READING_GRACE_MS}); the
+ * three nodes keep the meters all of them hold, report the rest as missing (billing estimates them by
+ * `estimatedReading`, never as zero), and report a genuine reading that comes after the close as late.
+ * Closed slots' shares stay for the DSO's, the suppliers' and the households' requests and for
+ * billing, up to a retention bound.
  * @module
  */
-import type { KeyObject } from "node:crypto";
 import { parseWith, ValidationError } from "../../validation/index.ts";
 import type { Shared } from "../arithmetic.ts";
+import type { Registry } from "../registry.ts";
 import type { PartyId } from "../transport/types.ts";
 import { type MeterEnvelope, meterEnvelopeSchema, openEnvelope } from "./envelope.ts";
 
-/** A registered meter: its key, and where it belongs (public: the DSO's map, the supplier's portfolio). */
-export interface RegisteredMeter {
-  readonly publicKey: KeyObject;
-  readonly zone: string;
-  readonly supplier: string;
-}
+/** The program name of closing a slot's metering: the operator's, run on the readings the nodes hold. */
+export const METER_CLOSE_PROGRAM = "meter-close";
 
-/** How long after a slot ends its readings are still taken, ms (a meter's retries over a bad link). */
+/** How long after a slot ends the operator waits before closing its metering, ms (a meter's retries). */
 export const READING_GRACE_MS = 5 * 60_000;
 
-/** A closed slot: the readings in, in registry order, and who failed to report. */
-export interface ClosedSlot {
+/** A closed slot's readings on this node: the reported meters' shares, importWh then exportWh columns. */
+export interface StoredReadings {
+  /** Position of each reported meter in the columns. */
+  readonly index: ReadonlyMap<string, number>;
+  readonly importWh: Shared;
+  readonly exportWh: Shared;
+}
+
+/** What closing a slot's metering tells the operator. */
+export interface MeteringClosed {
   readonly slot: string;
-  /** Meters whose reading arrived in time, in registry order. */
-  readonly meters: readonly string[];
-  /** Their shares: importWh of every meter, then exportWh of every meter. */
-  readonly shares: Shared;
-  /** Meters that sent nothing valid before the slot closed. */
+  readonly reported: number;
+  /** Registered meters whose reading did not reach all three nodes before the close. */
   readonly missing: readonly string[];
-  /** Of those, the ones whose valid reading came after the deadline. */
-  readonly late: readonly string[];
+  /** Genuine readings refused since the last close because their slot was already closed. */
+  readonly late: readonly { readonly meter: string; readonly slot: string }[];
+}
+
+export interface MeterIntakeOptions {
+  /** Closed slots kept for requests and billing (oldest dropped first); default a 31-day month of 15-minute slots. */
+  readonly keepSlots?: number;
+  /** Slots that may be open at once; a reading for one more is refused. */
+  readonly maxOpenSlots?: number;
 }
 
 export class MeterIntake {
-  /** Per open slot: accepted shares by meter, and meters whose reading came too late. */
-  private readonly open = new Map<
-    string,
-    { readonly shares: Map<string, Shared>; readonly late: Set<string> }
-  >();
-  private readonly closed = new Set<string>();
+  /** Per open slot: accepted shares by meter. */
+  private readonly open = new Map<string, Map<string, Shared>>();
+  private readonly closed = new Map<string, StoredReadings>();
+  private readonly closedSlots = new Set<string>();
+  private late: { meter: string; slot: string }[] = [];
+  private readonly keepSlots: number;
+  private readonly maxOpenSlots: number;
 
   constructor(
     private readonly node: PartyId,
-    private readonly registry: ReadonlyMap<string, RegisteredMeter>,
-    private readonly slotMs: number,
-  ) {}
+    private readonly registry: Registry,
+    options: MeterIntakeOptions = {},
+  ) {
+    this.keepSlots = options.keepSlots ?? 31 * 96;
+    this.maxOpenSlots = options.maxOpenSlots ?? 96;
+  }
 
-  /**
-   * Takes one envelope received at `nowMs`. @returns null when accepted, else why it was refused
-   * (the meter can retry with a fresh envelope until the deadline).
-   */
-  accept(raw: unknown, nowMs: number): string | null {
+  /** Takes one envelope. @returns null when accepted, else why it was refused (the meter may retry). */
+  accept(raw: unknown): string | null {
     let envelope: MeterEnvelope;
     try {
       envelope = parseWith(meterEnvelopeSchema, raw) as MeterEnvelope;
@@ -62,49 +73,60 @@ export class MeterIntake {
       if (error instanceof ValidationError) return error.message;
       throw error;
     }
-    const meter = this.registry.get(envelope.meter);
+    const meter = this.registry.meters.get(envelope.meter);
     if (meter === undefined) return `meter ${envelope.meter} is not registered`;
-    const startMs = Date.parse(envelope.slot);
-    if (nowMs < startMs + this.slotMs) return `slot ${envelope.slot} is not over yet`;
-    if (this.closed.has(envelope.slot)) return `slot ${envelope.slot} is closed`;
-    const state = this.slotState(envelope.slot);
+    const shares = this.open.get(envelope.slot);
     // A slot's first valid reading of a meter stands: a replay, or a second reading, is refused.
-    if (state.shares.has(envelope.meter))
-      return `meter ${envelope.meter} already reported slot ${envelope.slot}`;
+    if (shares?.has(envelope.meter)) return `meter ${envelope.meter} already reported slot ${envelope.slot}`;
+    if (shares === undefined && !this.closedSlots.has(envelope.slot) && this.open.size >= this.maxOpenSlots)
+      return `slot ${envelope.slot} would be one more than the ${this.maxOpenSlots} slots open at once`;
     const opened = openEnvelope(envelope, this.node, meter.publicKey);
     if ("refused" in opened) return opened.refused;
-    if (nowMs > startMs + this.slotMs + READING_GRACE_MS) {
-      state.late.add(envelope.meter);
-      return `the reading came after the deadline of slot ${envelope.slot}`;
+    if (this.closedSlots.has(envelope.slot)) {
+      this.late.push({ meter: envelope.meter, slot: envelope.slot });
+      return `slot ${envelope.slot} is closed: the reading came late and is reported as such`;
     }
-    state.shares.set(envelope.meter, opened.shares);
+    if (shares === undefined) this.open.set(envelope.slot, new Map([[envelope.meter, opened.shares]]));
+    else shares.set(envelope.meter, opened.shares);
     return null;
   }
 
-  /** Closes a slot: no reading is taken for it afterwards. */
-  close(slot: string): ClosedSlot {
-    const state = this.slotState(slot);
-    this.closed.add(slot);
-    const meters: string[] = [];
-    const missing: string[] = [];
-    for (const id of this.registry.keys()) (state.shares.has(id) ? meters : missing).push(id);
-    const column = (part: "own" | "next", k: number) =>
-      BigUint64Array.from(meters, (id) => (state.shares.get(id) as Shared)[part][k] as bigint);
-    const shares: Shared = {
-      own: BigUint64Array.from([...column("own", 0), ...column("own", 1)]),
-      next: BigUint64Array.from([...column("next", 0), ...column("next", 1)]),
-    };
-    const late = missing.filter((id) => state.late.has(id));
-    this.open.delete(slot);
-    return { slot, meters, shares, missing, late };
+  /** The meters whose reading of `slot` this node holds. */
+  held(slot: string): string[] {
+    return [...(this.open.get(slot)?.keys() ?? [])];
   }
 
-  private slotState(slot: string) {
-    let state = this.open.get(slot);
-    if (state === undefined) {
-      state = { shares: new Map(), late: new Set() };
-      this.open.set(slot, state);
+  isClosed(slot: string): boolean {
+    return this.closedSlots.has(slot);
+  }
+
+  /** Closes a slot, keeping the readings of the `agreed` meters (those all three nodes hold). */
+  close(slot: string, agreed: ReadonlySet<string>): MeteringClosed {
+    const shares = this.open.get(slot) ?? new Map<string, Shared>();
+    this.open.delete(slot);
+    this.closedSlots.add(slot);
+    const reported = [...this.registry.meters.keys()].filter((id) => agreed.has(id) && shares.has(id));
+    const column = (k: number): Shared => ({
+      own: BigUint64Array.from(reported, (id) => (shares.get(id) as Shared).own[k] as bigint),
+      next: BigUint64Array.from(reported, (id) => (shares.get(id) as Shared).next[k] as bigint),
+    });
+    this.closed.set(slot, {
+      index: new Map(reported.map((id, k) => [id, k])),
+      importWh: column(0),
+      exportWh: column(1),
+    });
+    for (const old of this.closed.keys()) {
+      if (this.closed.size <= this.keepSlots) break;
+      this.closed.delete(old);
     }
-    return state;
+    const late = this.late;
+    this.late = [];
+    const missing = [...this.registry.meters.keys()].filter((id) => !agreed.has(id) || !shares.has(id));
+    return { slot, reported: reported.length, missing, late };
+  }
+
+  /** A closed slot's readings, while kept. */
+  readings(slot: string): StoredReadings | undefined {
+    return this.closed.get(slot);
   }
 }

@@ -2,19 +2,26 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { deal, runParties, seededWords } from "../../../test/support/mpc.ts";
+import { runParties, seededWords } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { estimatedReading } from "../../billing/index.ts";
 import type { Shared } from "../arithmetic.ts";
+import { PeriodTotals } from "../billing/periods.ts";
 import { type NodeShares, reconstruct } from "../client.ts";
+import type { JobContext } from "../programs.ts";
+import { parseRegistry, type Registry } from "../registry.ts";
 import type { PartyId } from "../transport/types.ts";
 import { type MeterEnvelope, openEnvelope, sealReading } from "./envelope.ts";
-import { MeterIntake, READING_GRACE_MS, type RegisteredMeter } from "./intake.ts";
-import { meterTotalsParamsSchema, meterTotalsProgram } from "./program.ts";
+import { MeterIntake } from "./intake.ts";
+import {
+  type MeterReadingsPublic,
+  type MeterTotalsPublic,
+  meterReadingsProgram,
+  meterTotalsProgram,
+} from "./program.ts";
 
 const SLOT = "2026-06-01T12:00:00Z";
-const SLOT_MS = 900_000;
-const AFTER_SLOT = Date.parse(SLOT) + SLOT_MS + 1_000;
+const NEXT_SLOT = "2026-06-01T12:15:00Z";
 
 const keys = new Map<string, { privateKey: KeyObject; publicKey: KeyObject }>();
 function keyOf(meter: string) {
@@ -26,10 +33,38 @@ function keyOf(meter: string) {
   return pair;
 }
 
-function registry(meters: readonly string[]): Map<string, RegisteredMeter> {
-  return new Map(
-    meters.map((id, m) => [id, { publicKey: keyOf(id).publicKey, zone: `z${m % 2}`, supplier: `s${m % 3}` }]),
-  );
+const rawPublic = (key: KeyObject) =>
+  Buffer.from(key.export({ format: "jwk" }).x as string, "base64url").toString("hex");
+const sealingKey = rawPublic(generateKeyPairSync("x25519").publicKey);
+
+/**
+ * Meters m0… with households h0…, in zones z0 / z1 (alternating) and with suppliers s0 / s1 (every
+ * third meter is s1's); parties: the operator, the DSO, both suppliers and every household.
+ */
+function registry(meters: readonly string[], minGroupMeters = 1): Registry {
+  const party = (id: string, role: string) => ({
+    id,
+    role,
+    signingKey: rawPublic(keyOf(id).publicKey),
+    ...(role === "household" ? { sealingKey } : {}),
+  });
+  return parseRegistry({
+    minGroupMeters,
+    parties: [
+      party("operator", "operator"),
+      party("dso", "dso"),
+      party("s0", "supplier"),
+      party("s1", "supplier"),
+      ...meters.map((_, m) => party(`h${m}`, "household")),
+    ],
+    meters: meters.map((id, m) => ({
+      id,
+      household: `h${m}`,
+      zone: `z${m % 2}`,
+      supplier: m % 3 === 2 ? "s1" : "s0",
+      signingKey: rawPublic(keyOf(id).publicKey),
+    })),
+  });
 }
 
 const seal = (meter: string, importWh: number, exportWh: number, slot = SLOT) =>
@@ -95,27 +130,57 @@ describe("a node's meter intake", () => {
   const meters = ["m0", "m1", "m2", "m3"];
 
   it("takes valid readings once, refuses bad ones alone with a reason, and reports missing and late meters", () => {
-    const intake = new MeterIntake(0, registry(meters), SLOT_MS);
+    const intake = new MeterIntake(0, registry(meters));
     const [m0] = seal("m0", 100, 0);
     const [m1] = seal("m1", 0, 250);
     const [m2] = seal("m2", 40, 0);
-    assert.equal(intake.accept(m0, Date.parse(SLOT) + 10), `slot ${SLOT} is not over yet`);
-    assert.equal(intake.accept(m0, AFTER_SLOT), null);
-    assert.equal(intake.accept(m0, AFTER_SLOT), `meter m0 already reported slot ${SLOT}`, "a replay");
+    assert.equal(intake.accept(m0), null);
+    assert.equal(intake.accept(m0), `meter m0 already reported slot ${SLOT}`, "a replay");
     assert.equal(
-      intake.accept({ ...m1, signature: "00".repeat(64) }, AFTER_SLOT),
+      intake.accept({ ...m1, signature: "00".repeat(64) }),
       `is not signed by meter m1 for slot ${SLOT}`,
     );
-    assert.match(intake.accept({ ...m1, node: 7 }, AFTER_SLOT) ?? "", /node: is not a node index/);
-    assert.equal(intake.accept({ ...m1, meter: "intruder" }, AFTER_SLOT), "meter intruder is not registered");
-    assert.equal(intake.accept(m1, AFTER_SLOT), null, "the genuine reading after a forged one");
-    const late = Date.parse(SLOT) + SLOT_MS + READING_GRACE_MS + 1;
-    assert.equal(intake.accept(m2, late), `the reading came after the deadline of slot ${SLOT}`);
-    const closed = intake.close(SLOT);
-    assert.deepEqual(closed.meters, ["m0", "m1"]);
-    assert.deepEqual(closed.missing, ["m2", "m3"]);
-    assert.deepEqual(closed.late, ["m2"]);
-    assert.equal(intake.accept(seal("m3", 1, 0)[0], AFTER_SLOT), `slot ${SLOT} is closed`);
+    assert.match(intake.accept({ ...m1, node: 7 }) ?? "", /node: is not a node index/);
+    assert.equal(intake.accept({ ...m1, meter: "intruder" }), "meter intruder is not registered");
+    assert.equal(intake.accept(m1), null, "the genuine reading after a forged one");
+    assert.equal(intake.accept(m2), null);
+    assert.deepEqual(intake.held(SLOT).sort(), ["m0", "m1", "m2"]);
+    // m2's reading reached this node but not the others: the three keep only what all hold.
+    const closed = intake.close(SLOT, new Set(["m0", "m1", "m3"]));
+    assert.deepEqual(closed, { slot: SLOT, reported: 2, missing: ["m2", "m3"], late: [] });
+    assert.deepEqual([...(intake.readings(SLOT)?.index.keys() ?? [])], ["m0", "m1"]);
+    assert.equal(
+      intake.accept(seal("m3", 1, 0)[0]),
+      `slot ${SLOT} is closed: the reading came late and is reported as such`,
+    );
+    assert.equal(
+      intake.accept({ ...seal("m2", 1, 0)[0], signature: "11".repeat(64) }),
+      `is not signed by meter m2 for slot ${SLOT}`,
+      "a forged late reading is not counted",
+    );
+    assert.deepEqual(
+      intake.close(NEXT_SLOT, new Set()).late,
+      [{ meter: "m3", slot: SLOT }],
+      "reported with the next close",
+    );
+  });
+
+  it("refuses a reading for one slot more than it keeps open", () => {
+    const intake = new MeterIntake(0, registry(meters), { maxOpenSlots: 1 });
+    assert.equal(intake.accept(seal("m0", 1, 0)[0]), null);
+    assert.match(
+      intake.accept(seal("m0", 1, 0, NEXT_SLOT)[0]) ?? "",
+      /one more than the 1 slots open at once/,
+    );
+  });
+
+  it("keeps closed slots up to its bound, oldest dropped first", () => {
+    const intake = new MeterIntake(0, registry(meters), { keepSlots: 1 });
+    intake.close(SLOT, new Set());
+    intake.close(NEXT_SLOT, new Set());
+    assert.equal(intake.readings(SLOT), undefined);
+    assert.ok(intake.readings(NEXT_SLOT) !== undefined);
+    assert.ok(intake.isClosed(SLOT));
   });
 
   it("holds, on the three nodes, shares of exactly the readings sent", () => {
@@ -127,22 +192,23 @@ describe("a node's meter intake", () => {
         ),
         (readings) => {
           const ids = readings.map((_, m) => `m${m}`);
-          const intakes = ([0, 1, 2] as const).map((node) => new MeterIntake(node, registry(ids), SLOT_MS));
+          const known = registry(ids);
+          const intakes = ([0, 1, 2] as const).map((node) => new MeterIntake(node, known));
           readings.forEach(([importWh, exportWh], m) => {
-            const envelopes = sealReading(
-              ids[m] as string,
-              SLOT,
-              { importWh, exportWh },
-              keyOf(ids[m] as string).privateKey,
-            );
+            const id = ids[m] as string;
+            const envelopes = sealReading(id, SLOT, { importWh, exportWh }, keyOf(id).privateKey);
             for (const [node, intake] of intakes.entries())
-              assert.equal(intake.accept(envelopes[node], AFTER_SLOT), null);
+              assert.equal(intake.accept(envelopes[node]), null);
           });
-          const closed = intakes.map((intake) => intake.close(SLOT).shares);
-          assert.deepEqual(
-            [...reconstruct(closed as NodeShares)],
-            [...readings.map(([i]) => BigInt(i)), ...readings.map(([, e]) => BigInt(e))],
-          );
+          const stored = intakes.map((intake) => {
+            intake.close(SLOT, new Set(ids));
+            return intake.readings(SLOT);
+          });
+          for (const part of ["importWh", "exportWh"] as const)
+            assert.deepEqual(
+              [...reconstruct(stored.map((s) => s?.[part] as Shared) as NodeShares)],
+              readings.map(([i, e]) => BigInt(part === "importWh" ? i : e)),
+            );
         },
       ),
       propertyOptions(0.1),
@@ -150,53 +216,161 @@ describe("a node's meter intake", () => {
   });
 });
 
+/** Three nodes' contexts holding one closed slot of `readings` (meter m<k> reads readings[k]). */
+function metered(
+  readings: readonly (readonly [number, number])[],
+  minGroupMeters: number,
+  reported = readings.map(() => true),
+) {
+  const ids = readings.map((_, m) => `m${m}`);
+  const known = registry(ids, minGroupMeters);
+  const contexts = ([0, 1, 2] as const).map((node) => ({
+    registry: known,
+    meters: new MeterIntake(node, known),
+    periods: new PeriodTotals(),
+  }));
+  readings.forEach(([importWh, exportWh], m) => {
+    if (!reported[m]) return;
+    const envelopes = seal(ids[m] as string, importWh, exportWh);
+    for (const [node, context] of contexts.entries())
+      assert.equal(context.meters.accept(envelopes[node]), null);
+  });
+  for (const context of contexts) context.meters.close(SLOT, new Set(ids));
+  return {
+    known,
+    as: (requester: string): JobContext[] =>
+      contexts.map((context) => ({
+        job: "j",
+        ...context,
+        requester: known.parties.get(requester) as NonNullable<JobContext["requester"]>,
+      })),
+  };
+}
+
 describe("meter totals", () => {
-  it("sums readings by group for the asking client only: the nodes open nothing", async () => {
+  it("give the DSO every zone's totals and a supplier its portfolio's, as shares: the nodes open nothing", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(
-          fc.tuple(
-            fc.integer({ min: 0, max: 5000 }),
-            fc.integer({ min: 0, max: 5000 }),
-            fc.integer({ min: -1, max: 2 }),
-          ),
+          fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 5000 }), fc.boolean()),
           {
             minLength: 1,
-            maxLength: 30,
+            maxLength: 12,
           },
         ),
         async (meters) => {
-          const params = meterTotalsParamsSchema.parse({
-            meters: meters.length,
-            groups: 3,
-            groupOf: meters.map(([, , g]) => g),
-          });
-          const dealt = deal(
-            BigUint64Array.from([...meters.map(([i]) => BigInt(i)), ...meters.map(([, e]) => BigInt(e))]),
-            9,
+          const readings = meters.map(([i, e]) => [i, e] as const);
+          const nodes = metered(
+            readings,
+            2,
+            meters.map(([, , reported]) => reported),
           );
-          const results = await runParties(async (p) => {
-            p.recordDisclosures = true;
-            const result = await meterTotalsProgram.run(p, params, dealt[p.id]);
-            return { outputs: result.outputs as Shared, disclosed: p.disclosed.length };
-          });
-          const totals = reconstruct(results.map((r) => r.outputs) as NodeShares);
-          const expected = [0, 1, 2].flatMap((part) =>
-            [0, 1, 2].map((group) =>
-              meters.filter(([, , g]) => g === group).reduce((sum, m) => sum + BigInt(m[part] as number), 0n),
-            ),
-          );
-          assert.deepEqual([...totals], expected.slice(0, 6));
-          for (const result of results) assert.equal(result.disclosed, 0, "a node learns nothing");
+          for (const [requester, by] of [
+            ["dso", "zone"],
+            ["s0", "supplier"],
+            ["s1", "supplier"],
+          ] as const) {
+            const contexts = nodes.as(requester);
+            const results = await runParties(async (p) => {
+              p.recordDisclosures = true;
+              const params = { slot: SLOT, by };
+              assert.equal(meterTotalsProgram.refuse?.(params, contexts[p.id] as JobContext), undefined);
+              const result = await meterTotalsProgram.run(
+                p,
+                params,
+                { own: new BigUint64Array(0), next: new BigUint64Array(0) },
+                contexts[p.id],
+              );
+              return { ...result, disclosed: p.disclosed.length };
+            });
+            const totals = reconstruct(results.map((r) => r.outputs as Shared) as NodeShares);
+            const { groups } = results[0].public as MeterTotalsPublic;
+            const groupOf = (m: number) => (by === "zone" ? `z${m % 2}` : m % 3 === 2 ? "s1" : "s0");
+            groups.forEach((group, g) => {
+              const members = meters.flatMap((meter, m) =>
+                groupOf(m) === group.id && meter[2] ? [meter] : [],
+              );
+              assert.equal(group.meters, members.length, `${requester}: ${group.id}'s meters`);
+              assert.equal(group.withheld, members.length < 2, `${requester}: ${group.id} withheld`);
+              const sum = (k: 0 | 1) =>
+                group.withheld ? 0n : members.reduce((s, meter) => s + BigInt(meter[k]), 0n);
+              assert.equal(totals[g], sum(0), `${requester}: ${group.id} import`);
+              assert.equal(totals[groups.length + g], sum(1), `${requester}: ${group.id} export`);
+            });
+            if (by === "supplier")
+              assert.deepEqual(
+                groups.map((g) => g.id),
+                meters.some((_, m) => groupOf(m) === requester) ? [requester] : [],
+                "its own portfolio only",
+              );
+            for (const result of results) assert.equal(result.disclosed, 0, "a node learns nothing");
+          }
         },
       ),
-      propertyOptions(0.1),
+      propertyOptions(0.05),
     );
   });
 
-  it("refuses a grouping that does not fit its meters", () => {
-    assert.throws(() => meterTotalsParamsSchema.parse({ meters: 2, groups: 2, groupOf: [0] }));
-    assert.throws(() => meterTotalsParamsSchema.parse({ meters: 1, groups: 2, groupOf: [2] }));
+  it("are refused to anyone but the DSO (by zone) and a supplier (its portfolio), and for slots not kept", () => {
+    const nodes = metered([[1, 0]], 1);
+    const cases: [string | undefined, Record<string, string>, RegExp][] = [
+      ["h0", { slot: SLOT, by: "zone" }, /only the DSO asks totals by zone/],
+      ["s0", { slot: SLOT, by: "zone" }, /only the DSO asks totals by zone/],
+      ["dso", { slot: SLOT, by: "supplier" }, /only the supplier asks totals by supplier/],
+      ["operator", { slot: SLOT, by: "supplier" }, /only the supplier/],
+      [undefined, { slot: SLOT, by: "zone" }, /only the DSO/],
+      ["dso", { slot: NEXT_SLOT, by: "zone" }, /metering of slot 2026-06-01T12:15:00Z is not closed/],
+    ];
+    for (const [requester, params, reason] of cases) {
+      const context =
+        requester === undefined
+          ? { ...(nodes.as("dso")[0] as JobContext), requester: undefined }
+          : (nodes.as(requester)[0] as JobContext);
+      const { requester: _, ...unsigned } = context;
+      const refusal = meterTotalsProgram.refuse?.(
+        meterTotalsProgram.params.parse(params),
+        requester === undefined ? unsigned : context,
+      );
+      assert.match(refusal ?? "", reason, `${requester} ${JSON.stringify(params)}`);
+    }
+    assert.equal(
+      meterTotalsProgram.refuse?.({ slot: SLOT, by: "zone" }, { job: "j" }),
+      "this node keeps no meter registry",
+    );
+  });
+});
+
+describe("a household's own readings", () => {
+  it("go to that household alone, with the slots its meter missed", async () => {
+    const nodes = metered(
+      [
+        [120, 0],
+        [0, 75],
+      ],
+      1,
+      [true, true],
+    );
+    const contexts = nodes.as("h1");
+    const params = { slots: [SLOT] };
+    const results = await runParties(async (p) => {
+      assert.equal(meterReadingsProgram.refuse?.(params, contexts[p.id] as JobContext), undefined);
+      return meterReadingsProgram.run(
+        p,
+        params,
+        { own: new BigUint64Array(0), next: new BigUint64Array(0) },
+        contexts[p.id],
+      );
+    });
+    assert.deepEqual([...reconstruct(results.map((r) => r.outputs as Shared) as NodeShares)], [0n, 75n]);
+    assert.deepEqual(results[0].public as MeterReadingsPublic, { meter: "m1", missing: [] });
+    assert.match(
+      meterReadingsProgram.refuse?.(params, nodes.as("dso")[0] as JobContext) ?? "",
+      /only a household with a meter/,
+    );
+    assert.match(
+      meterReadingsProgram.refuse?.({ slots: [NEXT_SLOT] }, contexts[0] as JobContext) ?? "",
+      /is not closed/,
+    );
   });
 });
 

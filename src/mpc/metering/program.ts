@@ -1,62 +1,158 @@
 /**
- * The `meter-totals` program (seed step 4, distribution): the import and export of a slot's meters
- * summed by group — the DSO's feeder zones, or a supplier's portfolio — returned as shares to the
- * client that asked, so that only the DSO (or the supplier) learns its totals and the nodes learn
- * nothing. Sums of shares are shares of the sum: no round between the nodes.
+ * What the nodes give out of the readings they keep (seed step 4, distribution), each to its own
+ * party only and as shares, so the nodes open nothing:
+ * - `meter-totals` to the DSO, every feeder zone's import and export of a slot; to a supplier, its
+ *   portfolio's. The groups come from the registry, never from the request, and a group with fewer
+ *   reported meters than the registry's `minGroupMeters` is withheld: no one can ask for a total
+ *   that is one household's reading.
+ * - `meter-readings` to a household, its own meter's readings of the slots it names.
+ * Sums of shares are shares of the sum: no round between the nodes.
  * @module
  */
 import { z } from "zod";
-import { integerField } from "../../validation/index.ts";
-import { type Shared, slice } from "../arithmetic.ts";
-import type { Program } from "../programs.ts";
+import { oneOfField, slotTimeField } from "../../validation/index.ts";
+import type { JobContext, Program } from "../programs.ts";
 
-const MAX_METERS = 1_000_000;
-const MAX_GROUPS = 10_000;
+/** How many slots a household may ask for at once: a 31-day month of 15-minute slots. */
+const MAX_READING_SLOTS = 31 * 96;
 
-export const meterTotalsParamsSchema = z
-  .strictObject({
-    /** The slot's meters that reported, in the order of their shares. */
-    meters: integerField(1, MAX_METERS, "not a meter count", `above ${MAX_METERS}`),
-    groups: integerField(1, MAX_GROUPS, "not a group count", `above ${MAX_GROUPS}`),
-    /** Each meter's group, or −1 for a meter outside every group (another supplier's customer). */
-    groupOf: z.array(integerField(-1, MAX_GROUPS - 1, "not a group index", "not a group index")),
-  })
-  .superRefine((params, context) => {
-    if (params.groupOf.length !== params.meters)
-      context.addIssue({
-        code: "custom",
-        path: ["groupOf"],
-        message: `has ${params.groupOf.length} entries for ${params.meters} meters`,
-      });
-    params.groupOf.forEach((group, m) => {
-      if (group >= params.groups)
-        context.addIssue({
-          code: "custom",
-          path: ["groupOf", m],
-          message: `${group} is not below groups ${params.groups}`,
-        });
-    });
-  });
+export const meterTotalsParamsSchema = z.strictObject({
+  slot: slotTimeField,
+  /** The DSO's feeder zones, or the asking supplier's portfolio. */
+  by: oneOfField(["zone", "supplier"]),
+});
 export type MeterTotalsParams = z.infer<typeof meterTotalsParamsSchema>;
+
+/** What the asking party learns besides the totals: the groups, how many meters each covers, which are withheld. */
+export interface MeterTotalsPublic {
+  readonly slot: string;
+  readonly groups: readonly { readonly id: string; readonly meters: number; readonly withheld: boolean }[];
+}
 
 export const meterTotalsProgram: Program<MeterTotalsParams> = {
   description:
-    "import and export totals of a slot's meters by group (zones, a portfolio); inputs: importWh of every " +
-    "meter, then exportWh; out, as shares to the client: each group's import, then each group's export",
+    "a slot's import and export totals by feeder zone (to the DSO) or of the asking supplier's portfolio, " +
+    "from the readings the nodes keep; out, as shares to the asking party: each group's import, then each " +
+    "group's export (0 for a withheld group)",
   params: meterTotalsParamsSchema,
-  inputWords: ({ meters }) => 2 * meters,
-  async run(_party, { meters, groups, groupOf }, inputs) {
-    const totals = { own: new BigUint64Array(2 * groups), next: new BigUint64Array(2 * groups) };
-    const add = (column: Shared, offset: number) => {
-      for (let m = 0; m < meters; m++) {
-        const group = groupOf[m] as number;
-        if (group < 0) continue;
-        totals.own[offset + group] = (totals.own[offset + group] as bigint) + (column.own[m] as bigint);
-        totals.next[offset + group] = (totals.next[offset + group] as bigint) + (column.next[m] as bigint);
-      }
+  inputWords: () => 0,
+  refuse({ slot, by }, context) {
+    const role = by === "zone" ? "dso" : "supplier";
+    return (
+      refuseWithoutRegistry(context) ??
+      (context.requester?.role === role
+        ? undefined
+        : `only the ${role === "dso" ? "DSO" : "supplier"} asks totals by ${by}`) ??
+      refuseUnkept(context, slot)
+    );
+  },
+  async run(_party, { slot, by }, _inputs, context) {
+    const { registry, meters, requester } = context as Required<JobContext>;
+    const stored = meters.readings(slot);
+    if (stored === undefined) throw new Error(`the readings of slot ${slot} are not kept`);
+    const groupOfMeter = new Map<string, string>();
+    for (const meter of registry.meters.values()) {
+      if (by === "zone") groupOfMeter.set(meter.id, meter.zone);
+      else if (meter.supplier === requester.id) groupOfMeter.set(meter.id, requester.id);
+    }
+    const groups = [...new Set(groupOfMeter.values())].sort();
+    const reported = new Map(groups.map((group) => [group, [] as number[]]));
+    for (const [meter, k] of stored.index) {
+      const group = groupOfMeter.get(meter);
+      if (group !== undefined) reported.get(group)?.push(k);
+    }
+    const totals = {
+      own: new BigUint64Array(2 * groups.length),
+      next: new BigUint64Array(2 * groups.length),
     };
-    add(slice(inputs, 0, meters), 0);
-    add(slice(inputs, meters, 2 * meters), groups);
-    return { outputs: totals };
+    const described = groups.map((id, g) => {
+      const positions = reported.get(id) ?? [];
+      const withheld = positions.length < registry.minGroupMeters;
+      if (!withheld)
+        for (const [offset, column] of [
+          [0, stored.importWh],
+          [groups.length, stored.exportWh],
+        ] as const)
+          for (const part of ["own", "next"] as const)
+            totals[part][offset + g] = sumAt(column[part], positions);
+      return { id, meters: positions.length, withheld };
+    });
+    const figures: MeterTotalsPublic = { slot, groups: described };
+    return { public: figures, outputs: totals };
   },
 };
+
+export const meterReadingsParamsSchema = z.strictObject({
+  slots: z
+    .array(slotTimeField)
+    .min(1, { error: () => "is empty" })
+    .max(MAX_READING_SLOTS, { error: () => `lists more than ${MAX_READING_SLOTS} slots` }),
+});
+export type MeterReadingsParams = z.infer<typeof meterReadingsParamsSchema>;
+
+/** Which of the asked slots have no reading of the household's meter (not reported, or no longer kept). */
+export interface MeterReadingsPublic {
+  readonly meter: string;
+  readonly missing: readonly string[];
+}
+
+export const meterReadingsProgram: Program<MeterReadingsParams> = {
+  description:
+    "the asking household's own meter readings of the slots it names, from the readings the nodes keep; " +
+    "out, as shares to it: importWh of every slot, then exportWh (0 where missing)",
+  params: meterReadingsParamsSchema,
+  inputWords: () => 0,
+  refuse({ slots }, context) {
+    const problem = refuseWithoutRegistry(context);
+    if (problem !== undefined) return problem;
+    const { requester, registry, meters } = context as Required<JobContext>;
+    if (requester?.role !== "household" || !registry.meterOf.has(requester.id))
+      return "only a household with a meter asks for its readings";
+    const open = slots.find((slot) => !meters.isClosed(slot));
+    return open === undefined ? undefined : `metering of slot ${open} is not closed`;
+  },
+  async run(_party, { slots }, _inputs, context) {
+    const { registry, meters, requester } = context as Required<JobContext>;
+    const meter = registry.meterOf.get(requester.id) as string;
+    const readings = {
+      own: new BigUint64Array(2 * slots.length),
+      next: new BigUint64Array(2 * slots.length),
+    };
+    const missing: string[] = [];
+    slots.forEach((slot, t) => {
+      const stored = meters.readings(slot);
+      const k = stored?.index.get(meter);
+      if (stored === undefined || k === undefined) {
+        missing.push(slot);
+        return;
+      }
+      for (const part of ["own", "next"] as const) {
+        readings[part][t] = stored.importWh[part][k] as bigint;
+        readings[part][slots.length + t] = stored.exportWh[part][k] as bigint;
+      }
+    });
+    const figures: MeterReadingsPublic = { meter, missing };
+    return { public: figures, outputs: readings };
+  },
+};
+
+/** A node without a registry keeps no readings and knows no parties. */
+export function refuseWithoutRegistry(context: JobContext): string | undefined {
+  return context.registry === undefined || context.meters === undefined || context.periods === undefined
+    ? "this node keeps no meter registry"
+    : undefined;
+}
+
+/** Whether a closed slot's readings are still there. */
+export function refuseUnkept(context: JobContext, slot: string): string | undefined {
+  if (!context.meters?.isClosed(slot)) return `metering of slot ${slot} is not closed`;
+  return context.meters.readings(slot) === undefined
+    ? `the readings of slot ${slot} are no longer kept`
+    : undefined;
+}
+
+function sumAt(column: BigUint64Array, positions: readonly number[]): bigint {
+  let sum = 0n;
+  for (const k of positions) sum += column[k] as bigint;
+  return BigInt.asUintN(64, sum);
+}
