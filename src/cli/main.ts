@@ -361,7 +361,11 @@ function buildProgram(streams: CliStreams): Command {
         65000,
       ).default(7100),
     )
-    .action(async (options: { out: string; host: string; basePort: number }) => {
+    .option(
+      "--scenario <name|file>",
+      "also write registry.json of the scenario's meters and parties, with their keys in registry.keys.json",
+    )
+    .action(async (options: { out: string; host: string; basePort: number; scenario?: string }) => {
       const { runNodeConfigCommand } = await import("./node.ts");
       streams.stdout.write(`${await runNodeConfigCommand(options)}\n`);
     });

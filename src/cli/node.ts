@@ -3,11 +3,14 @@
  * development configuration with keys. Loaded only when these commands run.
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import pino from "pino";
+import { communityRegistry } from "../mpc/clearing/engine.ts";
 import { startNode } from "../mpc/node.ts";
 import { generateNodeConfig, keyPathFor, loadNodeConfig } from "../mpc/node-config.ts";
+import { writeRegistry } from "../mpc/registry.ts";
 import type { PartyId } from "../mpc/transport/types.ts";
+import { loadScenario } from "./scenarios.ts";
 
 /** Options of `snippet node`. */
 export interface NodeCommandOptions {
@@ -44,11 +47,26 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
   }
 }
 
-/** Writes a development configuration and keys; returns the configuration's path. */
-export function runNodeConfigCommand(options: {
+/**
+ * Writes a development configuration and keys; with a scenario, also a registry of its households'
+ * meters and the parties, with their private keys beside it (what `simulate --engine mpc --nodes`
+ * signs and seals with). @returns the configuration's path.
+ */
+export async function runNodeConfigCommand(options: {
   out: string;
   host: string;
   basePort: number;
+  scenario?: string;
 }): Promise<string> {
-  return generateNodeConfig(options.out, { host: options.host, basePort: options.basePort });
+  let registry: string | undefined;
+  if (options.scenario !== undefined) {
+    const { households } = loadScenario(options.scenario);
+    await mkdir(options.out, { recursive: true });
+    registry = await writeRegistry(options.out, communityRegistry(households));
+  }
+  return generateNodeConfig(options.out, {
+    host: options.host,
+    basePort: options.basePort,
+    ...(registry === undefined ? {} : { registry }),
+  });
 }

@@ -4,9 +4,8 @@
  * `snippet compare`: the same scenario and seed with rule-based and with strategic agents, side by side.
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import pino from "pino";
 import { workerSolver } from "../agents/solver.ts";
@@ -23,11 +22,12 @@ import { type AgentKind, type AgentSetup, timeGridOf } from "../sim/community.ts
 import { compareAgents } from "../sim/compare.ts";
 import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
 import { runSimulation } from "../sim/run.ts";
-import { parseScenario, type Scenario } from "../sim/scenario.ts";
+import type { Scenario } from "../sim/scenario.ts";
 import type { EngineName } from "../sim/types.ts";
 import { openPgliteStore, openStore } from "../store/index.ts";
-import { parseJsonText, ValidationError } from "../validation/index.ts";
+import { ValidationError } from "../validation/index.ts";
 import { readTextFile } from "./io.ts";
+import { loadScenario } from "./scenarios.ts";
 
 export interface SimulateOptions {
   readonly scenario: string;
@@ -80,7 +80,7 @@ export async function simulate(
     options.engine === "mpc"
       ? await MpcCommunityEngine.start({
           ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
-          households: scenario.households.map(({ id, zone }) => (zone === undefined ? { id } : { id, zone })),
+          households: scenario.households,
           onFault: progress.fault,
         })
       : undefined;
@@ -230,32 +230,6 @@ function alignedTo(householdIds: readonly string[], source: ProfileSource): Prof
       return order.map((at) => energies[at] as SlotEnergy);
     },
   };
-}
-
-/** A scenario by file path, or by the name of one shipped in scenarios/. */
-function loadScenario(nameOrFile: string): Scenario {
-  const shipped = join(packageRoot(), "scenarios", `${nameOrFile}.json`);
-  const path = existsSync(nameOrFile) ? nameOrFile : shipped;
-  if (!existsSync(path)) {
-    throw new ValidationError([
-      {
-        path: "--scenario",
-        message: `"${nameOrFile}" is neither a file nor a scenario in ${dirname(shipped)}`,
-      },
-    ]);
-  }
-  return parseScenario(parseJsonText(readTextFile(path)));
-}
-
-/** The folder holding package.json, from the sources or from the bundle in dist/ alike. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("snippet cannot find its package folder");
-    dir = parent;
-  }
-  return dir;
 }
 
 /** Where progress goes: a terminal (process.stderr) gets a bar, anything else JSON lines. */

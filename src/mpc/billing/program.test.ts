@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { KeyObject } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -10,16 +11,72 @@ import {
   type BillingSlot,
   billPeriod,
   billSlot,
+  estimatedReading,
   parseBillRequest,
   summarizeBills,
 } from "../../billing/index.ts";
 import type { Shared } from "../arithmetic.ts";
 import { type NodeShares, reconstruct } from "../client.ts";
+import { privateKeyFromHex, type SealedBoxes } from "../keys.ts";
+import { sealReading } from "../metering/envelope.ts";
+import { MeterIntake } from "../metering/intake.ts";
+import type { JobContext } from "../programs.ts";
 import { resolveProgram } from "../programs.ts";
-import { prepareBill } from "./client.ts";
+import { generateRegistry, meterIdOf, OPERATOR_ID, parseRegistry, partyKeys } from "../registry.ts";
+import { openSealedBills, prepareBill } from "./client.ts";
+import { PeriodTotals } from "./periods.ts";
 import { type BillPublic, billParamsSchema, billProgram } from "./program.ts";
 
 const MODELS: readonly BillingModel[] = ["ucs-uniform", "ucs-proportional"];
+
+/**
+ * Bills the slots from readings the meters sent three in-memory nodes (a meter stays silent where
+ * `silent` says so); each household opens its sealed bill. Returns the slot bills, what the operator
+ * got, and the nodes' period sums.
+ */
+async function billFromMeters(
+  slots: readonly BillingSlot[],
+  model: BillingModel,
+  silent: (slot: number, household: number) => boolean,
+) {
+  const ids = [...new Set(slots.flatMap((slot) => slot.households.map((h) => h.id)))];
+  const generated = generateRegistry({ households: ids.map((id) => ({ id, zone: "z", supplier: "s" })) });
+  const registry = parseRegistry(generated.file);
+  const contexts = ([0, 1, 2] as const).map((node) => ({
+    job: "bill-job",
+    registry,
+    meters: new MeterIntake(node, registry),
+    periods: new PeriodTotals(),
+    requester: registry.parties.get(OPERATOR_ID) as NonNullable<JobContext["requester"]>,
+  }));
+  slots.forEach((slot, t) => {
+    slot.households.forEach((household, h) => {
+      if (silent(t, h)) return;
+      const meter = meterIdOf(household.id);
+      const key = privateKeyFromHex("ed25519", generated.keys.meters[meter] as string);
+      const envelopes = sealReading(meter, slot.slot, household.metered, key);
+      for (const [node, context] of contexts.entries())
+        assert.equal(context.meters.accept(envelopes[node]), null);
+    });
+    for (const context of contexts) context.meters.close(slot.slot, new Set(registry.meters.keys()));
+  });
+  const prepared = prepareBill(slots, model, { metered: true });
+  const params = billParamsSchema.parse(prepared.params);
+  const dealt = deal(prepared.inputs, 7);
+  const results = await runParties(async (p) => {
+    const context = contexts[p.id] as JobContext;
+    assert.equal(billProgram.refuse?.(params, context), undefined);
+    return billProgram.run(p, params, dealt[p.id], context);
+  });
+  const sealed = results.map((r) => r.sealed) as [SealedBoxes, SealedBoxes, SealedBoxes];
+  const outputs = openSealedBills(
+    params,
+    "bill-job",
+    sealed,
+    (id) => partyKeys(generated.keys, id).sealing as KeyObject,
+  );
+  return { billings: prepared.finish(results[0].public as BillPublic, outputs), results, contexts };
+}
 
 /** Bills the slots on three in-memory parties; returns the slot bills and what each party learned in the clear. */
 async function billPrivately(slots: readonly BillingSlot[], model: BillingModel) {
@@ -74,6 +131,50 @@ describe("the bill program", () => {
         },
       ),
       propertyOptions(0.05),
+    );
+  });
+
+  it("bills from the meters' readings as the reference does, a silent meter at its estimate, both models", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(billingSlot(800), { minLength: 1, maxLength: 2 }),
+        fc.constantFrom(...MODELS),
+        fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
+        async (drawn, model, silence) => {
+          // One slot time each: a slot is metered and billed once.
+          const slots = drawn.map((slot, t) => ({ ...slot, slot: `2026-06-01T1${t}:00:00Z` }));
+          const silent = (t: number, h: number) => silence[(t * 8 + h) % 16] === true;
+          const { billings, results, contexts } = await billFromMeters(slots, model, silent);
+          const expected = slots.map((slot, t) =>
+            billSlot(
+              {
+                ...slot,
+                households: slot.households.map((h, k) =>
+                  silent(t, k) ? { ...h, metered: estimatedReading(h.committed) } : h,
+                ),
+              },
+              model,
+            ),
+          );
+          assert.deepEqual(billings, expected);
+          // The operator gets no share of any bill; the nodes keep each household's period sum.
+          for (const result of results) assert.equal(result.outputs, undefined);
+          const period = contexts.map((c) => c.periods.of("2026-06"));
+          for (const household of slots[0]?.households ?? []) {
+            const sum = reconstruct(period.map((p) => p.get(household.id) as Shared) as NodeShares);
+            const money = expected.reduce(
+              (total, b) => total + (b.bills.find((x) => x.id === household.id)?.money ?? 0),
+              0,
+            );
+            assert.equal(
+              BigInt.asIntN(64, sum[0] as bigint),
+              BigInt(money),
+              `${household.id}'s period money`,
+            );
+          }
+        },
+      ),
+      propertyOptions(0.02),
     );
   });
 

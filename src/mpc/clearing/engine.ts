@@ -20,6 +20,7 @@ import { closeMetering, sendReading } from "../metering/client.ts";
 import { NodeClient } from "../node-client.ts";
 import { loadNodeConfig, type NodeConfig } from "../node-config.ts";
 import {
+  type GeneratedRegistry,
   generateRegistry,
   loadRegistryKeys,
   meterIdOf,
@@ -38,13 +39,27 @@ export interface MpcEngineOptions {
    */
   nodes?: string;
   /** The community's households, with their feeder zone (a generated registry's, for local nodes). */
-  households: readonly { readonly id: string; readonly zone?: string }[];
+  households: readonly { readonly id: string; readonly zone?: string | undefined }[];
   /** Told, with the node's name, about every slot left uncleared and every meter that did not report. */
   onFault: (message: string) => void;
 }
 
 /** The supplier of every household of a simulated community. */
 export const COMMUNITY_SUPPLIER = "supplier";
+
+/**
+ * A simulated community's registry: one meter per household, in its feeder zone (or the one zone
+ * `community`), all with the community's supplier.
+ */
+export function communityRegistry(households: MpcEngineOptions["households"]): GeneratedRegistry {
+  return generateRegistry({
+    households: households.map(({ id, zone }) => ({
+      id,
+      zone: zone ?? "community",
+      supplier: COMMUNITY_SUPPLIER,
+    })),
+  });
+}
 
 /** Clears community books on the nodes, one slot at a time. */
 export class MpcCommunityEngine {
@@ -157,13 +172,7 @@ export class MpcCommunityEngine {
   async #connect(): Promise<void> {
     let config: NodeConfig;
     if (this.options.nodes === undefined) {
-      const registry = generateRegistry({
-        households: this.options.households.map(({ id, zone }) => ({
-          id,
-          zone: zone ?? "community",
-          supplier: COMMUNITY_SUPPLIER,
-        })),
-      });
+      const registry = communityRegistry(this.options.households);
       this.#cluster = await startLocalCluster({ registry });
       this.#keys = registry.keys;
       config = this.#cluster.config;
