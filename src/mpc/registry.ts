@@ -149,15 +149,7 @@ export function parseRegistry(value: unknown): Registry {
 
 /** Reads and checks a registry file. @throws {@link ValidationError} naming the file or the bad entries. */
 export function loadRegistry(path: string): Registry {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new ValidationError([
-      { path: "(input)", message: `cannot read registry ${path} (${String(error)})` },
-    ]);
-  }
-  return parseRegistry(parseJsonText(text));
+  return parseRegistry(readJsonFile(path, "registry"));
 }
 
 /** The private keys a development registry was generated with, by party and meter id (hex). */
@@ -260,13 +252,17 @@ export function registryKeysPath(registryPath: string): string {
 
 /** Reads a development registry's private keys. */
 export function loadRegistryKeys(path: string): RegistryKeys {
+  return parseWith(registryKeysSchema, readJsonFile(path, "registry keys"));
+}
+
+function readJsonFile(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
     throw new ValidationError([
-      { path: "(input)", message: `cannot read registry keys ${path} (${String(error)})` },
+      { path: "(input)", message: `cannot read ${what} ${path} (${String(error)})` },
     ]);
   }
-  return parseWith(registryKeysSchema, parseJsonText(text));
+  return parseJsonText(text);
 }
