@@ -39,14 +39,7 @@ export type JobStats = z.infer<typeof jobStatsSchema>;
  * its order is held, then its fill when the slot closes; or an error (about one order when it names one).
  */
 export const jobReplySchema = z.discriminatedUnion("type", [
-  z.strictObject({
-    type: z.literal("result"),
-    job: idField,
-    public: z.unknown(),
-    stats: jobStatsSchema,
-    /** This node's shares of outputs for other parties, sealed to them, for the client to relay. */
-    sealed: z.strictObject({ key: z.string(), boxes: z.record(z.string(), z.string()) }).optional(),
-  }),
+  z.strictObject({ type: z.literal("result"), job: idField, public: z.unknown(), stats: jobStatsSchema }),
   z.strictObject({
     type: z.literal("reading"),
     job: idField,

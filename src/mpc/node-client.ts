@@ -24,7 +24,6 @@ import {
   type Message,
   MessageSocket,
 } from "./jobs.ts";
-import type { SealedBoxes } from "./keys.ts";
 import { certificateFingerprint, describeNode, type NodeConfig } from "./node-config.ts";
 import { signRequest } from "./signed-request.ts";
 import { TLS_CIPHER_SUITES } from "./transport/tls.ts";
@@ -38,8 +37,6 @@ export interface JobOutcome {
   outputs: BigUint64Array;
   /** Each node's measurements, by party. */
   stats: [JobStats, JobStats, JobStats];
-  /** Each node's boxes for other parties, by party, when the program seals outputs to them. */
-  sealed?: [SealedBoxes, SealedBoxes, SealedBoxes];
 }
 
 /** A registered party's identity for signing its requests. */
@@ -125,14 +122,10 @@ export class NodeClient {
         );
       return { header, shares: this.sharesOf(party as PartyId, body) };
     });
-    const sealed = results.map((r) => r.header.sealed);
     return {
       public: (results[0] as (typeof results)[0]).header.public,
       outputs: reconstruct(results.map((r) => r.shares) as NodeShares),
       stats: results.map((r) => r.header.stats) as [JobStats, JobStats, JobStats],
-      ...(sealed.every((boxes) => boxes !== undefined)
-        ? { sealed: sealed as [SealedBoxes, SealedBoxes, SealedBoxes] }
-        : {}),
     };
   }
 

@@ -7,7 +7,7 @@ import { createServer, type Server, type TLSSocket } from "node:tls";
 import { z } from "zod";
 import { idField, parseWith, slotTimeField, ValidationError } from "../validation/index.ts";
 import type { Shared } from "./arithmetic.ts";
-import { PeriodTotals } from "./billing/periods.ts";
+import { KeptBills } from "./billing/kept.ts";
 import {
   agreedKeys,
   CLOSE_PROGRAM,
@@ -85,7 +85,7 @@ interface NodeKeep {
   readonly guard: RequestGuard;
   readonly registry?: Registry;
   readonly meters?: MeterIntake;
-  readonly periods?: PeriodTotals;
+  readonly bills?: KeptBills;
 }
 
 /** Control frames node 0 sends between jobs: the next job, or a heartbeat that shows it is alive. */
@@ -115,7 +115,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     guard: new RequestGuard(registry, options.clock ?? Date.now),
     ...(registry === undefined
       ? {}
-      : { registry, meters: new MeterIntake(id, registry), periods: new PeriodTotals() }),
+      : { registry, meters: new MeterIntake(id, registry), bills: new KeptBills() }),
   };
   const own = config.nodes[id];
   const server = await listenForClients(
@@ -251,13 +251,7 @@ async function runAgreedJob(
       const { program, params, inputs, context } = ready;
       const result = await program.run(party, params, inputs, context);
       submission.client.send(
-        {
-          type: "result",
-          job: jobId,
-          public: result.public ?? null,
-          stats: stats(),
-          ...(result.sealed === undefined ? {} : { sealed: result.sealed }),
-        },
+        { type: "result", job: jobId, public: result.public ?? null, stats: stats() },
         encodeShares(result.outputs),
       );
     }
@@ -456,7 +450,7 @@ function prepare(request: JobRequest, body: Uint8Array, keep: NodeKeep): Ready {
       ...(signer.requester === undefined ? {} : { requester: signer.requester }),
       ...(keep.registry === undefined ? {} : { registry: keep.registry }),
       ...(keep.meters === undefined ? {} : { meters: keep.meters }),
-      ...(keep.periods === undefined ? {} : { periods: keep.periods }),
+      ...(keep.bills === undefined ? {} : { bills: keep.bills }),
     };
     const problem = program.refuse?.(params, context);
     return problem === undefined ? { program, params, inputs, context } : { problem };

@@ -6,12 +6,11 @@
 import { z } from "zod";
 import { integerField, parseWith } from "../validation/index.ts";
 import { concat, mul, type Shared, slice } from "./arithmetic.ts";
-import { type PeriodTotals, periodBillsProgram, periodCloseProgram } from "./billing/periods.ts";
+import { type KeptBills, periodBillsProgram, periodCloseProgram, slotBillsProgram } from "./billing/kept.ts";
 import { billProgram } from "./billing/program.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
 import { clearProgram } from "./clearing/program.ts";
 import { equals, lessThan, MAX_COMPARE_BITS } from "./compare.ts";
-import type { SealedBoxes } from "./keys.ts";
 import type { MeterIntake } from "./metering/intake.ts";
 import { meterReadingsProgram, meterTotalsProgram } from "./metering/program.ts";
 import type { Party } from "./party.ts";
@@ -19,14 +18,10 @@ import type { RegisteredParty, Registry } from "./registry.ts";
 import { shuffle } from "./shuffle.ts";
 import { concatWords } from "./words.ts";
 
-/**
- * What a program gives back: public results and shares for the client that asked, and boxes the
- * client relays to their recipients (each node's shares of their outputs, sealed to them).
- */
+/** What a program gives back: public results and shares for the client that asked. */
 export interface ProgramResult {
   public?: unknown;
   outputs?: Shared;
-  sealed?: SealedBoxes;
 }
 
 /** What a node knows about a job besides its inputs: who asked, and what the node keeps. */
@@ -37,7 +32,7 @@ export interface JobContext {
   /** Absent on a node without a registry: it serves only programs on the client's own inputs. */
   readonly registry?: Registry;
   readonly meters?: MeterIntake;
-  readonly periods?: PeriodTotals;
+  readonly bills?: KeptBills;
 }
 
 /** A computation the nodes run together on one client's shared inputs, or on what they keep. */
@@ -151,6 +146,7 @@ export const PROGRAMS: Readonly<Record<string, Program<unknown>>> = {
   "meter-readings": meterReadingsProgram as Program<unknown>,
   "period-close": periodCloseProgram as Program<unknown>,
   "period-bills": periodBillsProgram as Program<unknown>,
+  "slot-bills": slotBillsProgram as Program<unknown>,
 };
 
 /** Parses a request's program name and parameters, with errors that name the field. */

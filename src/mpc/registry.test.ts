@@ -4,14 +4,12 @@ import { ValidationError } from "../validation/index.ts";
 import {
   canonicalJson,
   generateRawKeyPair,
-  openBox,
   privateKeyFromHex,
   publicKeyFromHex,
-  sealBoxes,
   signJson,
   verifyJson,
 } from "./keys.ts";
-import { generateRegistry, parseRegistry, type RegistryFile } from "./registry.ts";
+import { generateRegistry, parseRegistry, privateKeyOf, type RegistryFile } from "./registry.ts";
 import { RequestGuard, signRequest } from "./signed-request.ts";
 
 const generated = generateRegistry({
@@ -46,9 +44,9 @@ describe("the registry", () => {
 
   it("refuses a bad registry, naming each bad entry", () => {
     const file = generated.file;
-    const [operator, dso, supplier, h0, h1] = file.parties as [
+    const [operator, dso] = file.parties as [
       RegistryFile["parties"][number],
-      ...RegistryFile["parties"][number][],
+      RegistryFile["parties"][number],
     ];
     const [m0] = file.meters as [RegistryFile["meters"][number]];
     const cases: [string, unknown, RegExp][] = [
@@ -63,11 +61,6 @@ describe("the registry", () => {
         "a party twice",
         { ...file, parties: [...file.parties, dso] },
         /parties\[5\]\.id: "dso" is listed twice/,
-      ],
-      [
-        "a household without a sealing key",
-        { ...file, parties: [operator, dso, supplier, { ...h0, sealingKey: undefined }, h1] },
-        /parties\[3\]\.sealingKey: is missing/,
       ],
       [
         "a meter of an unknown household",
@@ -103,48 +96,21 @@ describe("the registry", () => {
   });
 });
 
-describe("keys, signatures and sealed boxes", () => {
+describe("keys and signatures", () => {
   it("sign canonical JSON: the same value in any key order verifies, another value does not", () => {
-    const { publicHex, privateHex } = generateRawKeyPair("ed25519");
-    const signature = signJson(
-      "d",
-      { b: 1, a: [2, { z: 1, y: 2 }] },
-      privateKeyFromHex("ed25519", privateHex),
-    );
-    const key = publicKeyFromHex("ed25519", publicHex);
+    const { publicHex, privateHex } = generateRawKeyPair();
+    const signature = signJson("d", { b: 1, a: [2, { z: 1, y: 2 }] }, privateKeyFromHex(privateHex));
+    const key = publicKeyFromHex(publicHex);
     assert.equal(canonicalJson({ b: 1, a: { d: 1, c: 2 } }), '{"a":{"c":2,"d":1},"b":1}');
     assert.ok(verifyJson("d", { a: [2, { y: 2, z: 1 }], b: 1 }, signature, key));
     assert.ok(!verifyJson("d", { a: [2, { y: 2, z: 1 }], b: 2 }, signature, key));
     assert.ok(!verifyJson("e", { a: [2, { y: 2, z: 1 }], b: 1 }, signature, key), "another domain");
   });
-
-  it("seal boxes each recipient alone opens, bound to their context", () => {
-    const alice = generateRawKeyPair("x25519");
-    const bob = generateRawKeyPair("x25519");
-    const sealed = sealBoxes(
-      "job 1",
-      new Map([
-        ["alice", { key: publicKeyFromHex("x25519", alice.publicHex), bytes: Uint8Array.of(1, 2, 3) }],
-        ["bob", { key: publicKeyFromHex("x25519", bob.publicHex), bytes: Uint8Array.of(9) }],
-      ]),
-    );
-    const aliceKey = privateKeyFromHex("x25519", alice.privateHex);
-    assert.deepEqual([...openBox("job 1", sealed, "alice", aliceKey)], [1, 2, 3]);
-    assert.throws(() => openBox("job 1", sealed, "bob", aliceKey), /does not open with its key/);
-    assert.throws(() => openBox("job 2", sealed, "alice", aliceKey), /does not open with its key/);
-    const tampered = Buffer.from(sealed.boxes.alice as string, "base64");
-    tampered[0] = (tampered[0] as number) ^ 1;
-    assert.throws(
-      () => openBox("job 1", { ...sealed, boxes: { alice: tampered.toString("base64") } }, "alice", aliceKey),
-      /does not open/,
-    );
-    assert.throws(() => openBox("job 1", sealed, "carol", aliceKey), /no box for carol/);
-  });
 });
 
 describe("a node's check of signed requests", () => {
   const registry = parseRegistry(generated.file);
-  const dsoKey = privateKeyFromHex("ed25519", generated.keys.parties.dso?.signing as string);
+  const dsoKey = privateKeyOf(generated.keys, "parties", "dso");
   const request = {
     job: "j1",
     program: "meter-totals",

@@ -1,7 +1,7 @@
 /**
  * The registry the nodes serve from: every meter (its key, household, feeder zone and supplier) and
  * every party that may ask the nodes for something (the operator, the DSO, suppliers, households),
- * with its role and keys. A JSON file named by the node configuration; public data (in a deployment
+ * with its role and signing key. A JSON file named by the node configuration; public data (in a deployment
  * it mirrors the ledger's registry). Also a development generator of a registry with fresh keys.
  * @module
  */
@@ -18,18 +18,18 @@ import {
   parseWith,
   ValidationError,
 } from "../validation/index.ts";
-import { generateRawKeyPair, type KeyKind, privateKeyFromHex, publicKeyFromHex } from "./keys.ts";
+import { generateRawKeyPair, privateKeyFromHex, publicKeyFromHex } from "./keys.ts";
+import type { Signer } from "./node-client.ts";
 
 /** What a party may ask the nodes for (see each program's access rule). */
 export const PARTY_ROLES = ["operator", "dso", "supplier", "household"] as const;
 export type PartyRole = (typeof PARTY_ROLES)[number];
 
-/** A party the nodes answer: its signature key, and, for a household, the key its bills are sealed to. */
+/** A party the nodes answer, and the key it signs its requests with. */
 export interface RegisteredParty {
   readonly id: string;
   readonly role: PartyRole;
   readonly signingKey: KeyObject;
-  readonly sealingKey?: KeyObject;
 }
 
 /** A registered meter: its key, and where it belongs (public: the DSO's map, the supplier's portfolio). */
@@ -62,7 +62,6 @@ const registryFileSchema = z.strictObject({
         id: idField,
         role: oneOfField(PARTY_ROLES),
         signingKey: rawKey,
-        sealingKey: rawKey.optional(),
       }),
     )
     .max(MAX_ENTRIES),
@@ -87,11 +86,11 @@ export type RegistryFile = z.input<typeof registryFileSchema>;
 export function parseRegistry(value: unknown): Registry {
   const file = parseWith(registryFileSchema, value);
   const issues: { path: string; message: string }[] = [];
-  const key = (kind: KeyKind, hex: string, path: string): KeyObject | undefined => {
+  const key = (hex: string, path: string): KeyObject | undefined => {
     try {
-      return publicKeyFromHex(kind, hex);
+      return publicKeyFromHex(hex);
     } catch {
-      issues.push({ path, message: `is not a valid ${kind} public key` });
+      issues.push({ path, message: "is not a valid Ed25519 public key" });
       return undefined;
     }
   };
@@ -99,21 +98,8 @@ export function parseRegistry(value: unknown): Registry {
   file.parties.forEach((entry, p) => {
     const path = `parties[${p}]`;
     if (parties.has(entry.id)) issues.push({ path: `${path}.id`, message: `"${entry.id}" is listed twice` });
-    if (entry.role === "household" && entry.sealingKey === undefined)
-      issues.push({
-        path: `${path}.sealingKey`,
-        message: "is missing: a household's bills are sealed to it",
-      });
-    const signingKey = key("ed25519", entry.signingKey, `${path}.signingKey`);
-    const sealingKey =
-      entry.sealingKey === undefined ? undefined : key("x25519", entry.sealingKey, `${path}.sealingKey`);
-    if (signingKey !== undefined)
-      parties.set(entry.id, {
-        id: entry.id,
-        role: entry.role,
-        signingKey,
-        ...(sealingKey === undefined ? {} : { sealingKey }),
-      });
+    const signingKey = key(entry.signingKey, `${path}.signingKey`);
+    if (signingKey !== undefined) parties.set(entry.id, { id: entry.id, role: entry.role, signingKey });
   });
   const meters = new Map<string, RegisteredMeter>();
   const meterOf = new Map<string, string>();
@@ -132,7 +118,7 @@ export function parseRegistry(value: unknown): Registry {
       });
     if (parties.get(entry.supplier)?.role !== "supplier")
       issues.push({ path: `${path}.supplier`, message: `"${entry.supplier}" is not a registered supplier` });
-    const publicKey = key("ed25519", entry.signingKey, `${path}.signingKey`);
+    const publicKey = key(entry.signingKey, `${path}.signingKey`);
     if (publicKey === undefined) return;
     meters.set(entry.id, {
       id: entry.id,
@@ -154,19 +140,22 @@ export function loadRegistry(path: string): Registry {
 
 /** The private keys a development registry was generated with, by party and meter id (hex). */
 const registryKeysSchema = z.strictObject({
-  parties: z.record(idField, z.strictObject({ signing: rawKey, sealing: rawKey.optional() })),
+  parties: z.record(idField, rawKey),
   meters: z.record(idField, rawKey),
 });
 export type RegistryKeys = z.infer<typeof registryKeysSchema>;
 
-/** The key objects of a party in {@link RegistryKeys}. */
-export function partyKeys(keys: RegistryKeys, id: string): { signing: KeyObject; sealing?: KeyObject } {
-  const entry = keys.parties[id];
-  if (entry === undefined) throw new Error(`no private key for party ${id}`);
-  return {
-    signing: privateKeyFromHex("ed25519", entry.signing),
-    ...(entry.sealing === undefined ? {} : { sealing: privateKeyFromHex("x25519", entry.sealing) }),
-  };
+/** The signing key of a party or a meter in {@link RegistryKeys}. */
+export function privateKeyOf(keys: RegistryKeys, kind: "parties" | "meters", id: string): KeyObject {
+  const hex = keys[kind][id];
+  if (hex === undefined)
+    throw new Error(`no private key for ${kind === "parties" ? "party" : "meter"} ${id}`);
+  return privateKeyFromHex(hex);
+}
+
+/** A party of a development registry as the signer of its requests. */
+export function signerOf(keys: RegistryKeys, party: string): Signer {
+  return { party, key: privateKeyOf(keys, "parties", party) };
 }
 
 /** Who a development registry lists: its households with their zone, and the suppliers. */
@@ -185,22 +174,14 @@ export const meterIdOf = (household: string): string => `meter-${household}`;
  * (one meter each), all with fresh keys; the file's content and the private keys.
  */
 export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
-  const keys: {
-    parties: Record<string, { signing: string; sealing?: string }>;
-    meters: Record<string, string>;
-  } = {
+  const keys: { parties: Record<string, string>; meters: Record<string, string> } = {
     parties: {},
     meters: {},
   };
   const party = (id: string, role: PartyRole): RegistryFile["parties"][number] => {
-    const signing = generateRawKeyPair("ed25519");
-    if (role !== "household") {
-      keys.parties[id] = { signing: signing.privateHex };
-      return { id, role, signingKey: signing.publicHex };
-    }
-    const sealing = generateRawKeyPair("x25519");
-    keys.parties[id] = { signing: signing.privateHex, sealing: sealing.privateHex };
-    return { id, role, signingKey: signing.publicHex, sealingKey: sealing.publicHex };
+    const { publicHex, privateHex } = generateRawKeyPair();
+    keys.parties[id] = privateHex;
+    return { id, role, signingKey: publicHex };
   };
   const suppliers = [...new Set(plan.households.map((household) => household.supplier))];
   const file: RegistryFile = {
@@ -213,7 +194,7 @@ export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
     ],
     meters: plan.households.map((household) => {
       const id = meterIdOf(household.id);
-      const signing = generateRawKeyPair("ed25519");
+      const signing = generateRawKeyPair();
       keys.meters[id] = signing.privateHex;
       return {
         id,

@@ -4,7 +4,6 @@
  * prints. A household's own device encodes only its own column entries the same way.
  * @module
  */
-import type { KeyObject } from "node:crypto";
 import {
   type BillingModel,
   type BillingSlot,
@@ -17,13 +16,9 @@ import {
   type SlotBilling,
 } from "../../billing/index.ts";
 import { cost, type Money } from "../../units/index.ts";
-import { type NodeShares, reconstruct } from "../client.ts";
-import { decodeShares } from "../jobs.ts";
-import { openBox, type SealedBoxes } from "../keys.ts";
 import type { NodeClient, Signer } from "../node-client.ts";
-import { PARTIES } from "../transport/types.ts";
-import type { PeriodBillsPublic } from "./periods.ts";
-import { BILL_FIELDS, BILL_OUTPUTS, type BillParams, type BillPublic, billBoxContext } from "./program.ts";
+import type { PeriodBillsPublic, SlotBillsPublic } from "./kept.ts";
+import { BILL_FIELDS, BILL_OUTPUTS, type BillParams, type BillPublic } from "./program.ts";
 
 /** Slots encoded for the `bill` program, and how to read its answer. */
 export interface PreparedBill {
@@ -36,7 +31,7 @@ export interface PreparedBill {
 /**
  * Encodes `slots` (validated, see parseBillRequest) for one run of the `bill` program. `metered`:
  * the nodes take the readings their meters sent them; the client's readings are then the estimates
- * that stand for meters that did not report, and the bills come back sealed to the households.
+ * that stand for meters that did not report, and the nodes keep the bills for the households.
  */
 export function prepareBill(
   slots: readonly BillingSlot[],
@@ -150,38 +145,33 @@ function householdWords(household: HouseholdSlot, metered: boolean): number[] {
 }
 
 /**
- * The bill outputs of a metered `bill` job, rebuilt by opening each household's boxes from the three
- * nodes with its own key (the simulation holds every household's key; a deployed household opens only
- * its own): the `outputs` that {@link PreparedBill.finish} reads.
+ * A household's own bills of `slots`, which the nodes keep after billing from the meters' readings:
+ * BILL_OUTPUTS words per slot, or null where it has none (not billed yet, or no longer kept).
  */
-export function openSealedBills(
-  params: BillParams,
-  job: string,
-  sealed: readonly [SealedBoxes, SealedBoxes, SealedBoxes],
-  keyOf: (household: string) => KeyObject,
-): BigUint64Array {
-  const n = params.slots.reduce((sum, slot) => sum + slot.households, 0);
-  const rowsOf = new Map<string, number[]>();
-  let row = 0;
-  for (const { households } of params.metered ?? [])
-    for (const household of households) rowsOf.set(household, [...(rowsOf.get(household) ?? []), row++]);
+export async function ownSlotBills(
+  client: NodeClient,
+  slots: readonly string[],
+  household: Signer,
+): Promise<(BigUint64Array | null)[]> {
+  const outcome = await client.run("slot-bills", { slots: [...slots] }, new BigUint64Array(0), {
+    signer: household,
+  });
+  const missing = new Set((outcome.public as SlotBillsPublic).missing);
+  const width = BILL_OUTPUTS.length;
+  return slots.map((slot, t) =>
+    missing.has(slot) ? null : outcome.outputs.slice(t * width, (t + 1) * width),
+  );
+}
+
+/** One slot's household bills (BILL_OUTPUTS words each, in the slot's order) as the outputs {@link PreparedBill.finish} reads. */
+export function billOutputsOf(rows: readonly BigUint64Array[]): BigUint64Array {
+  const n = rows.length;
   const outputs = new BigUint64Array(BILL_OUTPUTS.length * n);
-  for (const [household, rows] of rowsOf) {
-    const words = rows.length * BILL_OUTPUTS.length;
-    const shares = PARTIES.map((node) =>
-      decodeShares(
-        openBox(billBoxContext(job, node), sealed[node], household, keyOf(household)),
-        words,
-        `node ${node}'s bill box for ${household}`,
-      ),
-    );
-    const values = reconstruct(shares as NodeShares);
-    rows.forEach((r, k) => {
-      BILL_OUTPUTS.forEach((_, o) => {
-        outputs[o * n + r] = values[k * BILL_OUTPUTS.length + o] as bigint;
-      });
+  rows.forEach((row, h) => {
+    row.forEach((word, k) => {
+      outputs[k * n + h] = word;
     });
-  }
+  });
   return outputs;
 }
 

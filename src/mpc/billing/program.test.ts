@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { KeyObject } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -17,22 +16,21 @@ import {
 } from "../../billing/index.ts";
 import type { Shared } from "../arithmetic.ts";
 import { type NodeShares, reconstruct } from "../client.ts";
-import { privateKeyFromHex, type SealedBoxes } from "../keys.ts";
 import { sealReading } from "../metering/envelope.ts";
 import { MeterIntake } from "../metering/intake.ts";
 import type { JobContext } from "../programs.ts";
 import { resolveProgram } from "../programs.ts";
-import { generateRegistry, meterIdOf, OPERATOR_ID, parseRegistry, partyKeys } from "../registry.ts";
-import { openSealedBills, prepareBill } from "./client.ts";
-import { PeriodTotals } from "./periods.ts";
+import { generateRegistry, meterIdOf, OPERATOR_ID, parseRegistry, privateKeyOf } from "../registry.ts";
+import { billOutputsOf, prepareBill } from "./client.ts";
+import { KeptBills } from "./kept.ts";
 import { type BillPublic, billParamsSchema, billProgram } from "./program.ts";
 
 const MODELS: readonly BillingModel[] = ["ucs-uniform", "ucs-proportional"];
 
 /**
  * Bills the slots from readings the meters sent three in-memory nodes (a meter stays silent where
- * `silent` says so); each household opens its sealed bill. Returns the slot bills, what the operator
- * got, and the nodes' period sums.
+ * `silent` says so); each household's bill is rebuilt from what the nodes keep. Returns the slot
+ * bills, what the operator got, and the nodes' kept bills.
  */
 async function billFromMeters(
   slots: readonly BillingSlot[],
@@ -46,15 +44,19 @@ async function billFromMeters(
     job: "bill-job",
     registry,
     meters: new MeterIntake(node, registry),
-    periods: new PeriodTotals(),
+    bills: new KeptBills(),
     requester: registry.parties.get(OPERATOR_ID) as NonNullable<JobContext["requester"]>,
   }));
   slots.forEach((slot, t) => {
     slot.households.forEach((household, h) => {
       if (silent(t, h)) return;
       const meter = meterIdOf(household.id);
-      const key = privateKeyFromHex("ed25519", generated.keys.meters[meter] as string);
-      const envelopes = sealReading(meter, slot.slot, household.metered, key);
+      const envelopes = sealReading(
+        meter,
+        slot.slot,
+        household.metered,
+        privateKeyOf(generated.keys, "meters", meter),
+      );
       for (const [node, context] of contexts.entries())
         assert.equal(context.meters.accept(envelopes[node]), null);
     });
@@ -68,14 +70,16 @@ async function billFromMeters(
     assert.equal(billProgram.refuse?.(params, context), undefined);
     return billProgram.run(p, params, dealt[p.id], context);
   });
-  const sealed = results.map((r) => r.sealed) as [SealedBoxes, SealedBoxes, SealedBoxes];
-  const outputs = openSealedBills(
-    params,
-    "bill-job",
-    sealed,
-    (id) => partyKeys(generated.keys, id).sealing as KeyObject,
-  );
-  return { billings: prepared.finish(results[0].public as BillPublic, outputs), results, contexts };
+  // Each household's bill, rebuilt from the rows the three nodes keep for it.
+  const published = results[0].public as BillPublic;
+  const billings = slots.map((slot, t) => {
+    const rows = slot.households.map(({ id }) =>
+      reconstruct(contexts.map((c) => c.bills.slotBill(slot.slot, id) as Shared) as NodeShares),
+    );
+    const one = prepareBill([slot], model, { metered: true });
+    return one.finish({ slots: [published.slots[t] as BillPublic["slots"][number]] }, billOutputsOf(rows))[0];
+  });
+  return { billings, results, contexts };
 }
 
 /** Bills the slots on three in-memory parties; returns the slot bills and what each party learned in the clear. */
@@ -159,7 +163,7 @@ describe("the bill program", () => {
           assert.deepEqual(billings, expected);
           // The operator gets no share of any bill; the nodes keep each household's period sum.
           for (const result of results) assert.equal(result.outputs, undefined);
-          const period = contexts.map((c) => c.periods.of("2026-06"));
+          const period = contexts.map((c) => c.bills.periodSums("2026-06"));
           for (const household of slots[0]?.households ?? []) {
             const sum = reconstruct(period.map((p) => p.get(household.id) as Shared) as NodeShares);
             const money = expected.reduce(

@@ -17,7 +17,6 @@
  * opening. That leaks nothing more and spares the nodes a secret division.
  * @module
  */
-import type { KeyObject } from "node:crypto";
 import { z } from "zod";
 import { billingPeriodOf, DeviationPool } from "../../billing/index.ts";
 import { BILLING_MODELS, type BillingModel } from "../../billing/types.ts";
@@ -25,11 +24,10 @@ import { idField, integerField, oneOfField, priceField, slotTimeField } from "..
 import { add, concat, mul, mulPublic, open, publicShared, type Shared, slice, sub } from "../arithmetic.ts";
 import { equalsZero, lessThanZero, oneMinus } from "../compare.ts";
 import { floorScaled } from "../divide.ts";
-import { encodeShares } from "../jobs.ts";
-import { sealBoxes } from "../keys.ts";
 import { refuseUnkept, refuseWithoutRegistry } from "../metering/program.ts";
 import type { Party } from "../party.ts";
 import type { JobContext, Program } from "../programs.ts";
+import type { KeptBills } from "./kept.ts";
 
 /** The input words of one household in one slot, in this order; each column holds all household-slots. */
 export const BILL_FIELDS = [
@@ -80,7 +78,8 @@ export const billParamsSchema = z
     /**
      * Bill from the readings the meters sent the nodes: per slot, its time and its households' ids in
      * order. The client's importWh and exportWh stand only for households whose meter did not report
-     * (the estimate); the bills go sealed to the households and into the period sums, not to the client.
+     * (the estimate); the nodes keep the bills for the households and the period's sums, and the
+     * client gets none.
      */
     metered: z
       .array(z.strictObject({ slot: slotTimeField, households: z.array(idField).max(MAX_HOUSEHOLD_SLOTS) }))
@@ -149,10 +148,8 @@ export const billProgram: Program<BillParams> = {
     const node = context as Required<JobContext>;
     const estimated = takeMeterReadings(params, inputs, node);
     const result = await billOnShares(party, params, inputs, true);
-    return {
-      public: { ...result.public, estimated },
-      sealed: sealAndKeepBills(party.id, params, result.outputs, node),
-    };
+    keepBills(params, result.outputs, node.bills);
+    return { public: { ...result.public, estimated } };
   },
 };
 
@@ -160,18 +157,15 @@ export const billProgram: Program<BillParams> = {
 function refuseMetered(params: BillParams, context: JobContext): string | undefined {
   const problem = refuseWithoutRegistry(context);
   if (problem !== undefined) return problem;
-  const { requester, registry, periods } = context as Required<JobContext>;
+  const { requester, registry, bills } = context as Required<JobContext>;
   if (requester?.role !== "operator") return "only the operator bills from the meters' readings";
   for (const { slot, households } of params.metered ?? []) {
     const unkept = refuseUnkept(context, slot);
     if (unkept !== undefined) return unkept;
-    if (periods.isClosed(billingPeriodOf(slot))) return `billing period ${billingPeriodOf(slot)} is closed`;
-    if (periods.isBilled(slot)) return `slot ${slot} is billed already`;
-    for (const household of households) {
-      if (!registry.meterOf.has(household)) return `household ${household} has no registered meter`;
-      if (registry.parties.get(household)?.sealingKey === undefined)
-        return `household ${household} has no key to seal its bills to`;
-    }
+    if (bills.isClosed(billingPeriodOf(slot))) return `billing period ${billingPeriodOf(slot)} is closed`;
+    if (bills.isBilled(slot)) return `slot ${slot} is billed already`;
+    const unmetered = households.find((household) => !registry.meterOf.has(household));
+    if (unmetered !== undefined) return `household ${unmetered} has no registered meter`;
   }
   return undefined;
 }
@@ -203,45 +197,25 @@ function takeMeterReadings(params: BillParams, inputs: Shared, node: Required<Jo
 }
 
 /**
- * Adds each household's slot bills to its period sums and seals this node's shares of them to the
- * household: its rows in slot order, each row's outputs in BILL_OUTPUTS order.
+ * Keeps each slot's bills on the node, one row of BILL_OUTPUTS words per household, for the household
+ * to fetch and for the period's sums.
  */
-function sealAndKeepBills(
-  id: number,
-  params: BillParams,
-  outputs: Shared,
-  node: Required<JobContext>,
-): ReturnType<typeof sealBoxes> {
+function keepBills(params: BillParams, outputs: Shared, bills: KeptBills): void {
   const n = householdSlots(params);
-  // Word positions of a household's rows, row after row, each in BILL_OUTPUTS order.
-  const wordsOf = new Map<string, number[]>();
-  const pick = (words: readonly number[]): Shared => ({
-    own: BigUint64Array.from(words, (w) => outputs.own[w] as bigint),
-    next: BigUint64Array.from(words, (w) => outputs.next[w] as bigint),
-  });
-  let row = 0;
+  const width = BILL_OUTPUTS.length;
+  let first = 0;
   for (const { slot, households } of params.metered ?? []) {
-    node.periods.bill(slot);
-    for (const household of households) {
-      const at = row++;
-      const words = BILL_OUTPUTS.map((_, k) => k * n + at);
-      node.periods.add(billingPeriodOf(slot), household, pick(words));
-      wordsOf.set(household, [...(wordsOf.get(household) ?? []), ...words]);
-    }
+    const rows = {
+      own: new BigUint64Array(width * households.length),
+      next: new BigUint64Array(width * households.length),
+    };
+    for (let h = 0; h < households.length; h++)
+      for (let k = 0; k < width; k++)
+        for (const part of ["own", "next"] as const)
+          rows[part][h * width + k] = outputs[part][k * n + first + h] as bigint;
+    bills.keep(slot, households, rows);
+    first += households.length;
   }
-  const messages = new Map(
-    [...wordsOf].map(([household, words]) => {
-      // refuseMetered made sure every household has one.
-      const key = node.registry.parties.get(household)?.sealingKey as KeyObject;
-      return [household, { key, bytes: encodeShares(pick(words)) }] as const;
-    }),
-  );
-  return sealBoxes(billBoxContext(node.job, id), messages);
-}
-
-/** What a bill box is bound to: the job and the node that sealed it. */
-export function billBoxContext(job: string, node: number): string {
-  return `bill|${job}|node ${node}`;
 }
 
 function householdSlots(params: BillParams): number {

@@ -2,19 +2,17 @@
  * The community stage, the metering and the billing of a running market on the MPC nodes, slot after
  * slot, as a deployment runs them: households share their orders, meters send their sealed readings,
  * the operator closes the slot's metering and bills it from the readings the nodes hold, and each
- * household opens its own bill. A slot the nodes cannot clear (a node died or stalled) is reported,
+ * household fetches its own bill. A slot the nodes cannot clear (a node died or stalled) is reported,
  * left uncleared — its households deal with their supplier — and the next slot goes to fresh nodes
  * (local ones are restarted) instead of hanging.
  * @module
  */
-import { type KeyObject, randomUUID } from "node:crypto";
 import { billingPeriodOf } from "../../billing/index.ts";
 import type { BillingModel, BillingSlot, SlotBilling } from "../../billing/types.ts";
 import type { ClearRequest, ClearResult } from "../../market/types.ts";
 import { ValidationError } from "../../validation/index.ts";
-import { closePeriod, openSealedBills, prepareBill } from "../billing/client.ts";
+import { billOutputsOf, closePeriod, ownSlotBills, prepareBill } from "../billing/client.ts";
 import type { BillPublic } from "../billing/program.ts";
-import { privateKeyFromHex } from "../keys.ts";
 import { type LocalCluster, startLocalCluster } from "../local-cluster.ts";
 import { closeMetering, sendReading } from "../metering/client.ts";
 import { NodeClient } from "../node-client.ts";
@@ -25,9 +23,10 @@ import {
   loadRegistryKeys,
   meterIdOf,
   OPERATOR_ID,
-  partyKeys,
+  privateKeyOf,
   type RegistryKeys,
   registryKeysPath,
+  signerOf,
 } from "../registry.ts";
 import { closeSlot, submitOrder } from "./household.ts";
 
@@ -118,7 +117,7 @@ export class MpcCommunityEngine {
   /**
    * The slot's metering and bills: each household's meter sends its sealed reading to the nodes, the
    * operator closes the slot's metering and has the nodes bill it from those readings (the `bill`
-   * program on shares), and each household opens its own bill from the boxes the nodes sealed to it.
+   * program on shares), and each household fetches its own bill from the nodes.
    * A slot cannot go unbilled: when the nodes fail, the error ends the run, which resumes from its
    * last stored day.
    */
@@ -126,7 +125,7 @@ export class MpcCommunityEngine {
     if (this.#client === undefined) await this.#connect();
     const client = this.#client as NodeClient;
     const keys = this.#keys as RegistryKeys;
-    const operator = { party: OPERATOR_ID, key: partyKeys(keys, OPERATOR_ID).signing };
+    const operator = signerOf(keys, OPERATOR_ID);
     const period = billingPeriodOf(slot.slot);
     if (this.#period !== undefined && this.#period !== period)
       await closePeriod(client, this.#period, operator);
@@ -134,8 +133,12 @@ export class MpcCommunityEngine {
     const refusals = await Promise.all(
       slot.households.map(async (household) => {
         const meter = meterIdOf(household.id);
-        const key = privateKeyFromHex("ed25519", keys.meters[meter] as string);
-        return sendReading(client, { id: meter, key }, slot.slot, household.metered);
+        return sendReading(
+          client,
+          { id: meter, key: privateKeyOf(keys, "meters", meter) },
+          slot.slot,
+          household.metered,
+        );
       }),
     );
     for (const refusal of refusals) if (refusal !== null) this.options.onFault(refusal);
@@ -145,26 +148,25 @@ export class MpcCommunityEngine {
         `slot ${slot.slot}: no reading from ${closed.missing.join(", ")}; billed at the estimate`,
       );
     const prepared = prepareBill([slot], model, { metered: true });
-    const job = randomUUID();
-    const outcome = await client.run("bill", prepared.params, prepared.inputs, { job, signer: operator });
-    if (outcome.sealed === undefined) throw new Error(`the nodes sealed no bills for slot ${slot.slot}`);
-    const outputs = openSealedBills(
-      prepared.params,
-      job,
-      outcome.sealed,
-      (household) => partyKeys(keys, household).sealing as KeyObject,
+    const outcome = await client.run("bill", prepared.params, prepared.inputs, { signer: operator });
+    // Each household fetches its own bill from the nodes.
+    const rows = await Promise.all(
+      slot.households.map(async ({ id }) => {
+        const [row] = await ownSlotBills(client, [slot.slot], signerOf(keys, id));
+        if (row === null || row === undefined)
+          throw new Error(`the nodes keep no bill of ${id} for slot ${slot.slot}`);
+        return row;
+      }),
     );
+    const outputs = billOutputsOf(rows);
     return prepared.finish(outcome.public as BillPublic, outputs)[0] as SlotBilling;
   };
 
   /** Closes the last billing period and stops local nodes. */
   async close(): Promise<void> {
     if (this.#client !== undefined && this.#period !== undefined && this.#keys !== undefined)
-      await closePeriod(this.#client, this.#period, {
-        party: OPERATOR_ID,
-        key: partyKeys(this.#keys, OPERATOR_ID).signing,
-      }).catch((error: unknown) =>
-        this.options.onFault(`the last billing period stays open: ${String(error)}`),
+      await closePeriod(this.#client, this.#period, signerOf(this.#keys, OPERATOR_ID)).catch(
+        (error: unknown) => this.options.onFault(`the last billing period stays open: ${String(error)}`),
       );
     await this.#disconnect();
   }

@@ -6,7 +6,7 @@ import { runParties, seededWords } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import { estimatedReading } from "../../billing/index.ts";
 import type { Shared } from "../arithmetic.ts";
-import { PeriodTotals } from "../billing/periods.ts";
+import { KeptBills } from "../billing/kept.ts";
 import { type NodeShares, reconstruct } from "../client.ts";
 import type { JobContext } from "../programs.ts";
 import { parseRegistry, type Registry } from "../registry.ts";
@@ -35,19 +35,13 @@ function keyOf(meter: string) {
 
 const rawPublic = (key: KeyObject) =>
   Buffer.from(key.export({ format: "jwk" }).x as string, "base64url").toString("hex");
-const sealingKey = rawPublic(generateKeyPairSync("x25519").publicKey);
 
 /**
  * Meters m0… with households h0…, in zones z0 / z1 (alternating) and with suppliers s0 / s1 (every
  * third meter is s1's); parties: the operator, the DSO, both suppliers and every household.
  */
 function registry(meters: readonly string[], minGroupMeters = 1): Registry {
-  const party = (id: string, role: string) => ({
-    id,
-    role,
-    signingKey: rawPublic(keyOf(id).publicKey),
-    ...(role === "household" ? { sealingKey } : {}),
-  });
+  const party = (id: string, role: string) => ({ id, role, signingKey: rawPublic(keyOf(id).publicKey) });
   return parseRegistry({
     minGroupMeters,
     parties: [
@@ -227,7 +221,7 @@ function metered(
   const contexts = ([0, 1, 2] as const).map((node) => ({
     registry: known,
     meters: new MeterIntake(node, known),
-    periods: new PeriodTotals(),
+    bills: new KeptBills(),
   }));
   readings.forEach(([importWh, exportWh], m) => {
     if (!reported[m]) return;

@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import { type KeyObject, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { type BillingSlot, billSlot, estimatedReading } from "../../billing/index.ts";
-import { closePeriod, openSealedBills, periodBills, prepareBill } from "../billing/client.ts";
+import { billOutputsOf, closePeriod, ownSlotBills, periodBills, prepareBill } from "../billing/client.ts";
 import type { BillPublic } from "../billing/program.ts";
-import { openBox, privateKeyFromHex } from "../keys.ts";
 import { type LocalCluster, startLocalCluster } from "../local-cluster.ts";
-import { JobError, NodeClient, type Signer } from "../node-client.ts";
-import { DSO_ID, generateRegistry, meterIdOf, OPERATOR_ID, partyKeys } from "../registry.ts";
+import { JobError, NodeClient } from "../node-client.ts";
+import { DSO_ID, generateRegistry, meterIdOf, OPERATOR_ID, privateKeyOf, signerOf } from "../registry.ts";
 import { signRequest } from "../signed-request.ts";
 import { closeMetering, meterTotals, ownReadings, sendReading } from "./client.ts";
 
@@ -22,11 +21,10 @@ const REGISTRY = generateRegistry({
   ],
   minGroupMeters: 2,
 });
-const signer = (party: string): Signer => ({ party, key: partyKeys(REGISTRY.keys, party).signing });
-const sealingKey = (household: string) => partyKeys(REGISTRY.keys, household).sealing as KeyObject;
+const signer = (party: string) => signerOf(REGISTRY.keys, party);
 const meter = (household: string) => ({
   id: meterIdOf(household),
-  key: privateKeyFromHex("ed25519", REGISTRY.keys.meters[meterIdOf(household)] as string),
+  key: privateKeyOf(REGISTRY.keys, "meters", meterIdOf(household)),
 });
 
 /** The slot as billing sees it: everyone committed with the community or the supplier. */
@@ -178,9 +176,8 @@ describe("metering and billing on running nodes, each party getting its own figu
       client.run("bill", prepared.params, prepared.inputs, { signer: signer("s0") }),
       /only the operator bills from the meters' readings/,
     );
-    const job = randomUUID();
+    assert.deepEqual(await ownSlotBills(client, [SLOT], signer("h0")), [null], "not billed yet");
     const outcome = await client.run("bill", prepared.params, prepared.inputs, {
-      job,
       signer: signer(OPERATOR_ID),
     });
     // What the operator holds: no output share, and only the slot's aggregates in the clear.
@@ -203,17 +200,18 @@ describe("metering and billing on running nodes, each party getting its own figu
       },
       "ucs-proportional",
     );
-    assert.ok(outcome.sealed !== undefined);
-    const bills = prepared.finish(
-      published,
-      openSealedBills(prepared.params, job, outcome.sealed, sealingKey),
+    // Each household fetches its own bill, signing its request: no one else can.
+    const rows = await Promise.all(
+      slot.households.map(
+        async ({ id }) => (await ownSlotBills(client, [SLOT], signer(id)))[0] as BigUint64Array,
+      ),
     );
-    assert.deepEqual(bills[0]?.bills, expected.bills);
-    assert.throws(
-      () => openBox(`bill|${job}|node 0`, outcome.sealed?.[0] as never, "h1", sealingKey("h0")),
-      /does not open with its key/,
-      "a household cannot open another's bill",
-    );
+    assert.deepEqual(prepared.finish(published, billOutputsOf(rows))[0]?.bills, expected.bills);
+    for (const party of ["s0", DSO_ID, OPERATOR_ID])
+      await assert.rejects(
+        ownSlotBills(client, [SLOT], signer(party)),
+        /only a household asks for its slot bills/,
+      );
     await assert.rejects(
       client.run("bill", prepared.params, prepared.inputs, { signer: signer(OPERATOR_ID) }),
       /slot 2026-06-01T12:00:00Z is billed already/,

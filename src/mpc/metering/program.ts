@@ -14,7 +14,13 @@ import { oneOfField, slotTimeField } from "../../validation/index.ts";
 import type { JobContext, Program } from "../programs.ts";
 
 /** How many slots a household may ask for at once: a 31-day month of 15-minute slots. */
-const MAX_READING_SLOTS = 31 * 96;
+const MAX_ASKED_SLOTS = 31 * 96;
+
+/** The slots a household asks for its own figures of. */
+export const askedSlotsField = z
+  .array(slotTimeField)
+  .min(1, { error: () => "is empty" })
+  .max(MAX_ASKED_SLOTS, { error: () => `lists more than ${MAX_ASKED_SLOTS} slots` });
 
 export const meterTotalsParamsSchema = z.strictObject({
   slot: slotTimeField,
@@ -82,12 +88,7 @@ export const meterTotalsProgram: Program<MeterTotalsParams> = {
   },
 };
 
-export const meterReadingsParamsSchema = z.strictObject({
-  slots: z
-    .array(slotTimeField)
-    .min(1, { error: () => "is empty" })
-    .max(MAX_READING_SLOTS, { error: () => `lists more than ${MAX_READING_SLOTS} slots` }),
-});
+export const meterReadingsParamsSchema = z.strictObject({ slots: askedSlotsField });
 export type MeterReadingsParams = z.infer<typeof meterReadingsParamsSchema>;
 
 /** Which of the asked slots have no reading of the household's meter (not reported, or no longer kept). */
@@ -138,7 +139,7 @@ export const meterReadingsProgram: Program<MeterReadingsParams> = {
 
 /** A node without a registry keeps no readings and knows no parties. */
 export function refuseWithoutRegistry(context: JobContext): string | undefined {
-  return context.registry === undefined || context.meters === undefined || context.periods === undefined
+  return context.registry === undefined || context.meters === undefined || context.bills === undefined
     ? "this node keeps no meter registry"
     : undefined;
 }

@@ -1,0 +1,179 @@
+/**
+ * The bills a node keeps after billing slots from its meters' readings, as shares: each household's
+ * slot bills for a while (it fetches them with `slot-bills`), and its running sums per billing period
+ * (adding shares is local). The operator closes a period once its last slot is billed; only then may
+ * the household and its supplier ask for the period's bills (`period-bills`), so no one learns a
+ * slot's bill by asking twice.
+ * @module
+ */
+import { z } from "zod";
+import { billingPeriodOf } from "../../billing/index.ts";
+import { add, concat, type Shared } from "../arithmetic.ts";
+import { askedSlotsField, refuseWithoutRegistry } from "../metering/program.ts";
+import type { JobContext, Program } from "../programs.ts";
+import { BILL_OUTPUTS } from "./program.ts";
+
+/** A slot's bills on this node: each household's row of BILL_OUTPUTS words. */
+interface SlotBills {
+  readonly rowOf: ReadonlyMap<string, number>;
+  readonly words: Shared;
+}
+
+export class KeptBills {
+  private readonly slots = new Map<string, SlotBills>();
+  private readonly billed = new Set<string>();
+  private readonly periods = new Map<string, Map<string, Shared>>();
+  private readonly closed = new Set<string>();
+
+  /** @param keepSlots slots whose bills stay for their households to fetch (oldest dropped first): two days of 15-minute slots by default. */
+  constructor(private readonly keepSlots = 2 * 96) {}
+
+  /** Whether a slot is billed already: a slot is billed once. */
+  isBilled(slot: string): boolean {
+    return this.billed.has(slot);
+  }
+
+  /** Keeps a slot's bills, one row of BILL_OUTPUTS words per household, and adds them to the period's sums. */
+  keep(slot: string, households: readonly string[], words: Shared): void {
+    const width = BILL_OUTPUTS.length;
+    this.billed.add(slot);
+    this.slots.set(slot, { rowOf: new Map(households.map((household, row) => [household, row])), words });
+    for (const old of this.slots.keys()) {
+      if (this.slots.size <= this.keepSlots) break;
+      this.slots.delete(old);
+    }
+    const period = billingPeriodOf(slot);
+    let sums = this.periods.get(period);
+    if (sums === undefined) {
+      sums = new Map();
+      this.periods.set(period, sums);
+    }
+    households.forEach((household, row) => {
+      const bill = {
+        own: words.own.slice(row * width, (row + 1) * width),
+        next: words.next.slice(row * width, (row + 1) * width),
+      };
+      const sum = sums.get(household);
+      sums.set(household, sum === undefined ? bill : add(sum, bill));
+    });
+  }
+
+  /** A household's bill of a slot, while kept. */
+  slotBill(slot: string, household: string): Shared | undefined {
+    const kept = this.slots.get(slot);
+    const row = kept?.rowOf.get(household);
+    if (kept === undefined || row === undefined) return undefined;
+    const width = BILL_OUTPUTS.length;
+    return {
+      own: kept.words.own.subarray(row * width, (row + 1) * width),
+      next: kept.words.next.subarray(row * width, (row + 1) * width),
+    };
+  }
+
+  closePeriod(period: string): void {
+    this.closed.add(period);
+  }
+
+  isClosed(period: string): boolean {
+    return this.closed.has(period);
+  }
+
+  /** A period's sums by household (empty when nothing was billed in it). */
+  periodSums(period: string): ReadonlyMap<string, Shared> {
+    return this.periods.get(period) ?? new Map();
+  }
+}
+
+const periodField = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: () => "is not a month YYYY-MM" });
+
+/** The operator closes a billing period: no slot of it is billed afterwards, and its bills may be asked for. */
+export const periodCloseProgram: Program<{ period: string }> = {
+  description:
+    "closes a billing period (a UTC month, YYYY-MM): its bills may then be asked for; operator only",
+  params: z.strictObject({ period: periodField }),
+  inputWords: () => 0,
+  refuse: (_params, context) =>
+    refuseWithoutRegistry(context) ??
+    (context.requester?.role === "operator" ? undefined : "only the operator closes a billing period"),
+  async run(_party, { period }, _inputs, context) {
+    const { bills } = context as Required<JobContext>;
+    bills.closePeriod(period);
+    return { public: { period, households: bills.periodSums(period).size } };
+  },
+};
+
+/** Which households' period bills came back, in the order of the output rows. */
+export interface PeriodBillsPublic {
+  readonly period: string;
+  readonly households: readonly string[];
+}
+
+/**
+ * A closed period's bills: to a supplier, those of every household of its portfolio; to a household,
+ * its own. Out, as shares, one row per household: the sums of its slot bills' BILL_OUTPUTS.
+ */
+export const periodBillsProgram: Program<{ period: string }> = {
+  description:
+    "a closed billing period's bills, summed from the slot bills the nodes keep: the asking supplier's " +
+    `customers' or the asking household's own; out, as shares, per household: ${BILL_OUTPUTS.join(", ")}`,
+  params: z.strictObject({ period: periodField }),
+  inputWords: () => 0,
+  refuse({ period }, context) {
+    const problem = refuseWithoutRegistry(context);
+    if (problem !== undefined) return problem;
+    const role = context.requester?.role;
+    if (role !== "supplier" && role !== "household")
+      return "only a supplier or a household asks for period bills";
+    return context.bills?.isClosed(period) ? undefined : `billing period ${period} is not closed`;
+  },
+  async run(_party, { period }, _inputs, context) {
+    const { registry, bills, requester } = context as Required<JobContext>;
+    const sums = bills.periodSums(period);
+    const households = [...sums.keys()].filter((household) =>
+      requester.role === "household"
+        ? household === requester.id
+        : registry.meters.get(registry.meterOf.get(household) ?? "")?.supplier === requester.id,
+    );
+    const figures: PeriodBillsPublic = { period, households };
+    return { public: figures, outputs: concat(households.map((household) => sums.get(household) as Shared)) };
+  },
+};
+
+/** Which of the asked slots have no bill of the household (not billed, or no longer kept). */
+export interface SlotBillsPublic {
+  readonly missing: readonly string[];
+}
+
+/** A household's own slot bills, while the nodes keep them. Out, as shares, per slot: BILL_OUTPUTS. */
+export const slotBillsProgram: Program<{ slots: string[] }> = {
+  description:
+    "the asking household's own bills of the slots it names, while the nodes keep them; out, as shares, " +
+    `per slot: ${BILL_OUTPUTS.join(", ")} (0 where missing)`,
+  params: z.strictObject({ slots: askedSlotsField }),
+  inputWords: () => 0,
+  refuse(_params, context) {
+    return (
+      refuseWithoutRegistry(context) ??
+      (context.requester?.role === "household" ? undefined : "only a household asks for its slot bills")
+    );
+  },
+  async run(_party, { slots }, _inputs, context) {
+    const { bills, requester } = context as Required<JobContext>;
+    const width = BILL_OUTPUTS.length;
+    const out = {
+      own: new BigUint64Array(width * slots.length),
+      next: new BigUint64Array(width * slots.length),
+    };
+    const missing: string[] = [];
+    slots.forEach((slot, t) => {
+      const bill = bills.slotBill(slot, requester.id);
+      if (bill === undefined) missing.push(slot);
+      else {
+        out.own.set(bill.own, t * width);
+        out.next.set(bill.next, t * width);
+      }
+    });
+    const figures: SlotBillsPublic = { missing };
+    return { public: figures, outputs: out };
+  },
+};
