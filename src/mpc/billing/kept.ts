@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { billingPeriodOf } from "../../billing/index.ts";
-import { add, concat, type Shared } from "../arithmetic.ts";
+import { concat, type Shared } from "../arithmetic.ts";
 import { askedSlotsField, refuseWithoutRegistry } from "../metering/program.ts";
 import type { JobContext, Program } from "../programs.ts";
 import { BILL_OUTPUTS } from "./program.ts";
@@ -22,7 +22,7 @@ interface SlotBills {
 export class KeptBills {
   private readonly slots = new Map<string, SlotBills>();
   private readonly billed = new Set<string>();
-  private readonly periods = new Map<string, Map<string, Shared>>();
+  private readonly periods = new Map<string, PeriodSums>();
   private readonly closed = new Set<string>();
 
   /** @param keepSlots slots whose bills stay for their households to fetch (oldest dropped first): two days of 15-minute slots by default. */
@@ -35,7 +35,6 @@ export class KeptBills {
 
   /** Keeps a slot's bills, one row of BILL_OUTPUTS words per household, and adds them to the period's sums. */
   keep(slot: string, households: readonly string[], words: Shared): void {
-    const width = BILL_OUTPUTS.length;
     this.billed.add(slot);
     this.slots.set(slot, { rowOf: new Map(households.map((household, row) => [household, row])), words });
     for (const old of this.slots.keys()) {
@@ -45,17 +44,10 @@ export class KeptBills {
     const period = billingPeriodOf(slot);
     let sums = this.periods.get(period);
     if (sums === undefined) {
-      sums = new Map();
+      sums = new PeriodSums();
       this.periods.set(period, sums);
     }
-    households.forEach((household, row) => {
-      const bill = {
-        own: words.own.slice(row * width, (row + 1) * width),
-        next: words.next.slice(row * width, (row + 1) * width),
-      };
-      const sum = sums.get(household);
-      sums.set(household, sum === undefined ? bill : add(sum, bill));
-    });
+    sums.add(households, words);
   }
 
   /** A household's bill of a slot, while kept. */
@@ -80,7 +72,51 @@ export class KeptBills {
 
   /** A period's sums by household (empty when nothing was billed in it). */
   periodSums(period: string): ReadonlyMap<string, Shared> {
-    return this.periods.get(period) ?? new Map();
+    return this.periods.get(period)?.byHousehold() ?? new Map();
+  }
+}
+
+/**
+ * One period's running sums, a row of BILL_OUTPUTS words per household in flat arrays: adding a
+ * slot of 5,000 bills allocates nothing (a typed array wraps each sum mod 2^64, as shares add).
+ */
+class PeriodSums {
+  private readonly rowOf = new Map<string, number>();
+  private own = new BigUint64Array(0);
+  private next = new BigUint64Array(0);
+
+  add(households: readonly string[], words: Shared): void {
+    const width = BILL_OUTPUTS.length;
+    for (const household of households)
+      if (!this.rowOf.has(household)) this.rowOf.set(household, this.rowOf.size);
+    if (this.own.length < this.rowOf.size * width) {
+      const grown = Math.max(this.rowOf.size, (2 * this.own.length) / width) * width;
+      for (const part of ["own", "next"] as const) {
+        const bigger = new BigUint64Array(grown);
+        bigger.set(this[part]);
+        this[part] = bigger;
+      }
+    }
+    households.forEach((household, row) => {
+      const at = (this.rowOf.get(household) as number) * width;
+      for (let k = 0; k < width; k++) {
+        this.own[at + k] = (this.own[at + k] as bigint) + (words.own[row * width + k] as bigint);
+        this.next[at + k] = (this.next[at + k] as bigint) + (words.next[row * width + k] as bigint);
+      }
+    });
+  }
+
+  byHousehold(): Map<string, Shared> {
+    const width = BILL_OUTPUTS.length;
+    return new Map(
+      [...this.rowOf].map(([household, row]) => [
+        household,
+        {
+          own: this.own.slice(row * width, (row + 1) * width),
+          next: this.next.slice(row * width, (row + 1) * width),
+        },
+      ]),
+    );
   }
 }
 

@@ -40,7 +40,7 @@ export interface MeteringClosed {
 }
 
 export interface MeterIntakeOptions {
-  /** Closed slots kept for requests and billing (oldest dropped first); default a 31-day month of 15-minute slots. */
+  /** Closed slots kept for requests and billing (oldest dropped first); default a week of 15-minute slots. */
   readonly keepSlots?: number;
   /** Slots that may be open at once; a reading for one more is refused. */
   readonly maxOpenSlots?: number;
@@ -60,7 +60,7 @@ export class MeterIntake {
     private readonly registry: Registry,
     options: MeterIntakeOptions = {},
   ) {
-    this.keepSlots = options.keepSlots ?? 31 * 96;
+    this.keepSlots = options.keepSlots ?? 7 * 96;
     this.maxOpenSlots = options.maxOpenSlots ?? 96;
   }
 
