@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateNodeConfig, loadNodeConfig, type NodeConfig } from "./node-config.ts";
-import { type GeneratedRegistry, writeRegistry } from "./registry.ts";
+import type { GeneratedRegistry } from "./registry.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
 
 /** Options of {@link startLocalCluster}. */
@@ -67,7 +67,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ports: [ports[0], ports[1], ports[2]] as [number, number, number],
     clientPorts: [ports[3], ports[4], ports[5]] as [number, number, number],
     timeoutMs: options.timeoutMs ?? 10_000,
-    ...(options.registry === undefined ? {} : { registry: await writeRegistry(folder, options.registry) }),
+    ...(options.registry === undefined
+      ? {}
+      : { registry: await (await import("./registry.ts")).writeRegistry(folder, options.registry) }),
   });
   const config = await loadNodeConfig(configPath);
   const processes = PARTIES.map((party) =>

@@ -11,7 +11,7 @@ import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { idField, integerField, parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
-import { loadRegistry, type Registry } from "./registry.ts";
+import type { Registry } from "./registry.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
 
 /** One computing node as the others see it. */
@@ -159,6 +159,8 @@ export async function loadNodeConfig(configPath: string): Promise<NodeConfig> {
   const config = { nodes: [node0, node1, node2] as const, timeoutMs: file.timeoutMs };
   if (file.registry === undefined) return config;
   const registryPath = resolve(folder, file.registry);
+  // Loaded only here: a client of nodes without a registry (`snippet clear`) never parses its schema.
+  const { loadRegistry } = await import("./registry.ts");
   try {
     return { ...config, registry: loadRegistry(registryPath), registryPath };
   } catch (error) {

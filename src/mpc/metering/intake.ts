@@ -21,6 +21,9 @@ export const METER_CLOSE_PROGRAM = "meter-close";
 /** How long after a slot ends the operator waits before closing its metering, ms (a meter's retries). */
 export const READING_GRACE_MS = 5 * 60_000;
 
+/** Late readings reported with one close at most: a meter replaying old readings cannot grow it further. */
+const MAX_LATE_REPORTED = 10_000;
+
 /** A closed slot's readings on this node: the reported meters' shares, importWh then exportWh columns. */
 export interface StoredReadings {
   /** Position of each reported meter in the columns. */
@@ -51,7 +54,8 @@ export class MeterIntake {
   private readonly open = new Map<string, Map<string, Shared>>();
   private readonly closed = new Map<string, StoredReadings>();
   private readonly closedSlots = new Set<string>();
-  private late: { meter: string; slot: string }[] = [];
+  /** Late readings since the last close, by meter and slot: a replayed one counts once. */
+  private late = new Map<string, { meter: string; slot: string }>();
   private readonly keepSlots: number;
   private readonly maxOpenSlots: number;
 
@@ -83,7 +87,8 @@ export class MeterIntake {
     const opened = openEnvelope(envelope, this.node, meter.publicKey);
     if ("refused" in opened) return opened.refused;
     if (this.closedSlots.has(envelope.slot)) {
-      this.late.push({ meter: envelope.meter, slot: envelope.slot });
+      if (this.late.size < MAX_LATE_REPORTED)
+        this.late.set(`${envelope.meter}|${envelope.slot}`, { meter: envelope.meter, slot: envelope.slot });
       return `slot ${envelope.slot} is closed: the reading came late and is reported as such`;
     }
     if (shares === undefined) this.open.set(envelope.slot, new Map([[envelope.meter, opened.shares]]));
@@ -119,8 +124,8 @@ export class MeterIntake {
       if (this.closed.size <= this.keepSlots) break;
       this.closed.delete(old);
     }
-    const late = this.late;
-    this.late = [];
+    const late = [...this.late.values()];
+    this.late = new Map();
     const missing = [...this.registry.meters.keys()].filter((id) => !agreed.has(id) || !shares.has(id));
     return { slot, reported: reported.length, missing, late };
   }
