@@ -16,8 +16,9 @@ import {
   type SlotBilling,
 } from "../../billing/index.ts";
 import { cost, type Money } from "../../units/index.ts";
+import { askOwnSlots } from "../metering/client.ts";
 import type { NodeClient, Signer } from "../node-client.ts";
-import type { PeriodBillsPublic, SlotBillsPublic } from "./kept.ts";
+import type { PeriodBillsPublic } from "./kept.ts";
 import { BILL_FIELDS, BILL_OUTPUTS, type BillParams, type BillPublic } from "./program.ts";
 
 /** Slots encoded for the `bill` program, and how to read its answer. */
@@ -148,18 +149,14 @@ function householdWords(household: HouseholdSlot, metered: boolean): number[] {
  * A household's own bills of `slots`, which the nodes keep after billing from the meters' readings:
  * BILL_OUTPUTS words per slot, or null where it has none (not billed yet, or no longer kept).
  */
-export async function ownSlotBills(
+export function ownSlotBills(
   client: NodeClient,
   slots: readonly string[],
   household: Signer,
 ): Promise<(BigUint64Array | null)[]> {
-  const outcome = await client.run("slot-bills", { slots: [...slots] }, new BigUint64Array(0), {
-    signer: household,
-  });
-  const missing = new Set((outcome.public as SlotBillsPublic).missing);
   const width = BILL_OUTPUTS.length;
-  return slots.map((slot, t) =>
-    missing.has(slot) ? null : outcome.outputs.slice(t * width, (t + 1) * width),
+  return askOwnSlots(client, "slot-bills", slots, household, (outputs, t) =>
+    outputs.slice(t * width, (t + 1) * width),
   );
 }
 

@@ -176,7 +176,7 @@ export const periodBillsProgram: Program<{ period: string }> = {
 };
 
 /** Which of the asked slots have no bill of the household (not billed, or no longer kept). */
-export interface SlotBillsPublic {
+interface SlotBillsPublic {
   readonly missing: readonly string[];
 }
 

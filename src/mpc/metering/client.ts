@@ -10,7 +10,7 @@ import { type NodeClient, replyKey, type Signer } from "../node-client.ts";
 import { PARTIES } from "../transport/types.ts";
 import { type Reading, sealReading } from "./envelope.ts";
 import { METER_CLOSE_PROGRAM, type MeteringClosed } from "./intake.ts";
-import type { MeterReadingsPublic, MeterTotalsPublic } from "./program.ts";
+import type { MeterTotalsPublic } from "./program.ts";
 
 /**
  * Seals a meter's reading of `slot` and sends each node its envelope.
@@ -77,18 +77,31 @@ export async function meterTotals(
 }
 
 /** A household's own readings of `slots`; null where its meter did not report. */
-export async function ownReadings(
+export function ownReadings(
   client: NodeClient,
   slots: readonly string[],
   household: Signer,
 ): Promise<(Reading | null)[]> {
-  const outcome = await client.run("meter-readings", { slots: [...slots] }, new BigUint64Array(0), {
+  return askOwnSlots(client, "meter-readings", slots, household, (outputs, t) => ({
+    importWh: Number(outputs[t]),
+    exportWh: Number(outputs[slots.length + t]),
+  }));
+}
+
+/**
+ * A household's own figures of `slots` from a program that answers it alone and names the slots it
+ * has nothing for (`{ missing }`): `pick` reads slot t's figures from the rebuilt outputs.
+ */
+export async function askOwnSlots<T>(
+  client: NodeClient,
+  program: string,
+  slots: readonly string[],
+  household: Signer,
+  pick: (outputs: BigUint64Array, t: number) => T,
+): Promise<(T | null)[]> {
+  const outcome = await client.run(program, { slots: [...slots] }, new BigUint64Array(0), {
     signer: household,
   });
-  const missing = new Set((outcome.public as MeterReadingsPublic).missing);
-  return slots.map((slot, t) =>
-    missing.has(slot)
-      ? null
-      : { importWh: Number(outcome.outputs[t]), exportWh: Number(outcome.outputs[slots.length + t]) },
-  );
+  const missing = new Set((outcome.public as { missing: readonly string[] }).missing);
+  return slots.map((slot, t) => (missing.has(slot) ? null : pick(outcome.outputs, t)));
 }
