@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { billingBenchmarks } from "./billing.ts";
 import { clearingBenchmarks } from "./clearing.ts";
+import { ledgerBenchmarks } from "./ledger.ts";
 import { mpcBenchmarks, mpcClearingBenchmarks } from "./mpc.ts";
 import { mpcBillingBenchmarks } from "./mpc-billing.ts";
 import { simulationBenchmarks } from "./simulation.ts";
@@ -23,6 +24,7 @@ const GROUPS: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   mpc: mpcBenchmarks,
   "mpc-clearing": mpcClearingBenchmarks,
   "mpc-billing": mpcBillingBenchmarks,
+  ledger: ledgerBenchmarks,
 };
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in GROUPS));

@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePorts, stopProcess } from "../system/processes.ts";
 import { generateNodeConfig, loadNodeConfig, type NodeConfig } from "./node-config.ts";
 import type { GeneratedRegistry } from "./registry.ts";
 import { PARTIES, type PartyId } from "./transport/types.ts";
@@ -89,7 +89,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ),
   );
   const stop = async () => {
-    await Promise.all(processes.map((child) => stopped(child)));
+    await Promise.all(processes.map((child) => stopProcess(child)));
     await rm(folder, { recursive: true, force: true });
   };
   try {
@@ -132,34 +132,4 @@ function ready(child: ChildProcess, party: PartyId, timeoutMs: number): Promise<
       );
     });
   });
-}
-
-/** Terminates a node process (if it still runs) and resolves once it has exited. */
-function stopped(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
-/** Ports the OS reports free now (a race with other programs is possible but harmless in tests). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const address = s.address();
-    return typeof address === "object" && address !== null ? address.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
 }

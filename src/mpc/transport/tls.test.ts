@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { freePorts } from "../local-cluster.ts";
+import { freePorts } from "../../system/processes.ts";
 import { generateNodeConfig, keyPathFor, loadNodeConfig, type NodeConfig } from "../node-config.ts";
 import { encodeFrameHeader } from "./frames.ts";
 import { connectTls, dialRawForTest } from "./tls.ts";

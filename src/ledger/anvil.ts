@@ -1,0 +1,79 @@
+/**
+ * The embedded EVM: a local anvil node (the `@foundry-rs/anvil` package ships the binary) started and
+ * stopped by the program itself, on a free loopback port. Its ten funded development accounts come
+ * from the standard test mnemonic; nothing leaves the machine.
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { freePorts, stopProcess } from "../system/processes.ts";
+
+/** A running anvil node. */
+export interface EmbeddedChain {
+  /** Its JSON-RPC endpoint. */
+  readonly url: string;
+  readonly chainId: number;
+  stop(): Promise<void>;
+}
+
+/** How long anvil may take to answer its first request. */
+const START_TIMEOUT_MS = 10_000;
+
+/** Starts anvil on a free port and resolves once it answers JSON-RPC. */
+export async function startAnvil(): Promise<EmbeddedChain> {
+  const [port] = await freePorts(1);
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(anvilBinary(), ["--host", "127.0.0.1", "--port", String(port), "--silent"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const stop = () => stopProcess(child);
+  try {
+    const chainId = await firstAnswer(url, child, () => stderr);
+    return { url, chainId, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The anvil binary of this platform, from its optional npm package. */
+function anvilBinary(): string {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const platformPackage = `@foundry-rs/anvil-${process.platform}-${arch}`;
+  try {
+    return join(
+      dirname(createRequire(import.meta.url).resolve(`${platformPackage}/package.json`)),
+      "bin",
+      "anvil",
+    );
+  } catch {
+    throw new Error(
+      `no anvil binary for ${process.platform}-${process.arch}: ${platformPackage} is not installed`,
+    );
+  }
+}
+
+/** Polls `eth_chainId` until anvil answers; fails when it exits or takes too long. */
+async function firstAnswer(url: string, child: ChildProcess, stderr: () => string): Promise<number> {
+  const deadline = performance.now() + START_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`anvil exited (${child.exitCode}): ${stderr().trim()}`);
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      const { result } = (await response.json()) as { result: string };
+      return Number(result);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  throw new Error(`anvil did not answer at ${url} within ${START_TIMEOUT_MS} ms`);
+}
