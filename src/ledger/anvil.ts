@@ -7,7 +7,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import type { Hex } from "viem";
+import { type HDAccount, mnemonicToAccount } from "viem/accounts";
 import { freePorts, stopProcess } from "../system/processes.ts";
+
+/** The standard test mnemonic: anvil funds its first ten accounts. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Anvil's funded development account `index` (0–9); account 0 pays for the embedded ledger's transactions. */
+export function devAccount(index: number): HDAccount {
+  return mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index });
+}
+
+/** The private key of development account 0, for clients that take a key. */
+export const DEV_ACCOUNT_KEY: Hex = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 /** A running anvil node. */
 export interface EmbeddedChain {
