@@ -36,7 +36,7 @@ function clearedSlot(slot: string): { result: SlotResult; fills: { id: string; f
   };
 }
 
-describe("the ledger's slot records on the embedded EVM", () => {
+describe("the ledger on the embedded EVM: slot records, period bills and their settlement", () => {
   let chain: EmbeddedChain;
   let ledger: SnippetLedger;
   before(async () => {
@@ -122,22 +122,6 @@ describe("the ledger's slot records on the embedded EVM", () => {
     }
     // Calldata bytes cost 4 or 16 gas as they happen to be zero or not: the rest is the same.
     assert.ok(Math.abs(Number((gas[0] as bigint) - (gas[1] as bigint))) < 3_000, `gas ${gas.join(" vs ")}`);
-  });
-});
-
-describe("settling a period's bills on the embedded EVM", () => {
-  let chain: EmbeddedChain;
-  let ledger: SnippetLedger;
-  before(async () => {
-    chain = await startAnvil();
-    ledger = await SnippetLedger.deploy(chain, DEV_ACCOUNT_KEY, {
-      nodes: nodes.map((node) => node.address),
-      threshold: 2,
-      supplier: supplier.address,
-    });
-  });
-  after(async () => {
-    await chain.stop();
   });
 
   it("moves each household's bill between its deposit and the supplier's once, so balances equal the bills", async () => {
