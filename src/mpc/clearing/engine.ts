@@ -7,6 +7,7 @@
  * (local ones are restarted) instead of hanging.
  * @module
  */
+import type { KeyObject } from "node:crypto";
 import { billingPeriodOf } from "../../billing/index.ts";
 import type { BillingModel, BillingSlot, SlotBilling } from "../../billing/types.ts";
 import type { ClearRequest, ClearResult } from "../../market/types.ts";
@@ -15,7 +16,7 @@ import { billOutputsOf, closePeriod, ownSlotBills, prepareBill } from "../billin
 import type { BillPublic } from "../billing/program.ts";
 import { type LocalCluster, startLocalCluster } from "../local-cluster.ts";
 import { closeMetering, sendReading } from "../metering/client.ts";
-import { NodeClient } from "../node-client.ts";
+import { NodeClient, type Signer } from "../node-client.ts";
 import { loadNodeConfig, type NodeConfig } from "../node-config.ts";
 import {
   type GeneratedRegistry,
@@ -65,6 +66,8 @@ export class MpcCommunityEngine {
   #cluster: LocalCluster | undefined;
   #client: NodeClient | undefined;
   #keys: RegistryKeys | undefined;
+  readonly #signers = new Map<string, Signer>();
+  readonly #meterKeys = new Map<string, KeyObject>();
   /** The billing period of the last slot billed, closed when the next period begins. */
   #period: string | undefined;
 
@@ -124,8 +127,7 @@ export class MpcCommunityEngine {
   readonly bill = async (slot: BillingSlot, model: BillingModel): Promise<SlotBilling> => {
     if (this.#client === undefined) await this.#connect();
     const client = this.#client as NodeClient;
-    const keys = this.#keys as RegistryKeys;
-    const operator = signerOf(keys, OPERATOR_ID);
+    const operator = this.#signer(OPERATOR_ID);
     const period = billingPeriodOf(slot.slot);
     if (this.#period !== undefined && this.#period !== period)
       await closePeriod(client, this.#period, operator);
@@ -133,12 +135,7 @@ export class MpcCommunityEngine {
     const refusals = await Promise.all(
       slot.households.map(async (household) => {
         const meter = meterIdOf(household.id);
-        return sendReading(
-          client,
-          { id: meter, key: privateKeyOf(keys, "meters", meter) },
-          slot.slot,
-          household.metered,
-        );
+        return sendReading(client, { id: meter, key: this.#meterKey(meter) }, slot.slot, household.metered);
       }),
     );
     for (const refusal of refusals) if (refusal !== null) this.options.onFault(refusal);
@@ -152,7 +149,7 @@ export class MpcCommunityEngine {
     // Each household fetches its own bill from the nodes.
     const rows = await Promise.all(
       slot.households.map(async ({ id }) => {
-        const [row] = await ownSlotBills(client, [slot.slot], signerOf(keys, id));
+        const [row] = await ownSlotBills(client, [slot.slot], this.#signer(id));
         if (row === null || row === undefined)
           throw new Error(`the nodes keep no bill of ${id} for slot ${slot.slot}`);
         return row;
@@ -165,13 +162,25 @@ export class MpcCommunityEngine {
   /** Closes the last billing period and stops local nodes. */
   async close(): Promise<void> {
     if (this.#client !== undefined && this.#period !== undefined && this.#keys !== undefined)
-      await closePeriod(this.#client, this.#period, signerOf(this.#keys, OPERATOR_ID)).catch(
-        (error: unknown) => this.options.onFault(`the last billing period stays open: ${String(error)}`),
+      await closePeriod(this.#client, this.#period, this.#signer(OPERATOR_ID)).catch((error: unknown) =>
+        this.options.onFault(`the last billing period stays open: ${String(error)}`),
       );
     await this.#disconnect();
   }
 
+  /** A party's signer and a meter's key, each built once from the registry's keys. */
+  #signer(party: string): Signer {
+    return memo(this.#signers, party, () => signerOf(this.#keys as RegistryKeys, party));
+  }
+
+  #meterKey(meter: string): KeyObject {
+    return memo(this.#meterKeys, meter, () => privateKeyOf(this.#keys as RegistryKeys, "meters", meter));
+  }
+
   async #connect(): Promise<void> {
+    // Fresh local nodes come with a fresh registry: keys built for the last one no longer sign.
+    this.#signers.clear();
+    this.#meterKeys.clear();
     let config: NodeConfig;
     if (this.options.nodes === undefined) {
       const registry = communityRegistry(this.options.households);
@@ -200,6 +209,15 @@ export class MpcCommunityEngine {
   get localCluster(): LocalCluster | undefined {
     return this.#cluster;
   }
+}
+
+function memo<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
 }
 
 /** A slot in which the community did not trade: every order unfilled. */
