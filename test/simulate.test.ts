@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { startPostgresTestServer } from "../src/store/postgres-test-server.ts";
+import { freePorts, stopProcess } from "../src/system/processes.ts";
 import { runSnippetProcess, SNIPPET_BIN } from "./support/cli.ts";
 
 const work = mkdtempSync(join(tmpdir(), "snippet-simulate-"));
@@ -124,6 +125,75 @@ describe("snippet simulate", () => {
       [...pricesBySlot.values()].some((prices) => prices.size > 1),
       "some slot priced a split-off zone on its own",
     );
+  });
+
+  it("with --engine mpc --nodes runs on nodes started from node-config --scenario, to the same outputs", async () => {
+    const folder = join(work, "nodes");
+    const made = runSnippetProcess(["node-config", "--out", folder, "--scenario", "default"]);
+    assert.equal(made.code, 0, made.stderr);
+    // Free ports for the six listeners, written into the generated configuration.
+    const ports = await freePorts(6);
+    const config = JSON.parse(readFileSync(join(folder, "nodes.json"), "utf8"));
+    config.nodes.forEach((node: { port: number; clientPort: number }, k: number) => {
+      node.port = ports[k] as number;
+      node.clientPort = ports[3 + k] as number;
+    });
+    writeFileSync(join(folder, "nodes.json"), JSON.stringify(config));
+    assert.equal(config.registry, "registry.json");
+    const nodes = [0, 1, 2].map((party) =>
+      spawn(
+        process.execPath,
+        [SNIPPET_BIN, "node", "--config", join(folder, "nodes.json"), "--party", String(party)],
+        {
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      ),
+    );
+    try {
+      await Promise.all(
+        nodes.map(
+          (node) =>
+            new Promise<void>((resolve, reject) => {
+              let log = "";
+              node.stderr.on("data", (chunk: Buffer) => {
+                log += chunk.toString();
+                if (log.includes('"event":"ready"')) resolve();
+              });
+              node.once("exit", (code) => reject(new Error(`a node exited (${code}): ${log}`)));
+            }),
+        ),
+      );
+      const reference = runSnippetProcess(args(join(work, "nodes-reference"), 1));
+      assert.equal(reference.code, 0, reference.stderr);
+      // Asynchronously: the nodes' logs must keep flowing while the simulation runs.
+      const simulation = spawn(
+        process.execPath,
+        [
+          SNIPPET_BIN,
+          ...args(join(work, "nodes-mpc"), 1),
+          "--engine",
+          "mpc",
+          "--nodes",
+          join(folder, "nodes.json"),
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let stderr = "";
+      simulation.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => simulation.on("exit", resolve));
+      assert.equal(code, 0, stderr);
+      for (const file of ["orders.csv", "trades.csv", "readings.csv", "bills.csv"])
+        assert.ok(
+          readFileSync(join(work, "nodes-mpc", file)).equals(
+            readFileSync(join(work, "nodes-reference", file)),
+          ),
+          `${file} differs`,
+        );
+    } finally {
+      await Promise.all(nodes.map((node) => stopProcess(node)));
+    }
   });
 
   it("runs on real meter series from a CSV, in any row order, and names a household the CSV lacks", () => {
