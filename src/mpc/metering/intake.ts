@@ -2,9 +2,10 @@
  * A node's intake and store of meter readings. Each envelope is checked at the boundary (shape,
  * registered meter, slot still open, not seen before, its shares signed by that meter for that slot)
  * and refused alone, with its reason, when it fails — one bad reading never stops the others. The
- * operator closes a slot's metering once its grace period is over ({@link READING_GRACE_MS}); the
- * three nodes keep the meters all of them hold, report the rest as missing (billing estimates them by
- * `estimatedReading`, never as zero), and report a genuine reading that comes after the close as late.
+ * operator closes a slot's metering a grace period after the slot's end (five minutes, for a meter's
+ * retries over a bad link); the three nodes keep the meters all of them hold, report the rest as
+ * missing (billing estimates them by `estimatedReading`, never as zero), and report a genuine reading
+ * that comes after the close as late.
  * Closed slots' shares stay for the DSO's, the suppliers' and the households' requests and for
  * billing, up to a retention bound.
  * @module
@@ -17,9 +18,6 @@ import { type MeterEnvelope, meterEnvelopeSchema, openEnvelope } from "./envelop
 
 /** The program name of closing a slot's metering: the operator's, run on the readings the nodes hold. */
 export const METER_CLOSE_PROGRAM = "meter-close";
-
-/** How long after a slot ends the operator waits before closing its metering, ms (a meter's retries). */
-export const READING_GRACE_MS = 5 * 60_000;
 
 /** Late readings reported with one close at most: a meter replaying old readings cannot grow it further. */
 const MAX_LATE_REPORTED = 10_000;

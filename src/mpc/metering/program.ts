@@ -22,12 +22,12 @@ export const askedSlotsField = z
   .min(1, { error: () => "is empty" })
   .max(MAX_ASKED_SLOTS, { error: () => `lists more than ${MAX_ASKED_SLOTS} slots` });
 
-export const meterTotalsParamsSchema = z.strictObject({
+const meterTotalsParamsSchema = z.strictObject({
   slot: slotTimeField,
   /** The DSO's feeder zones, or the asking supplier's portfolio. */
   by: oneOfField(["zone", "supplier"]),
 });
-export type MeterTotalsParams = z.infer<typeof meterTotalsParamsSchema>;
+type MeterTotalsParams = z.infer<typeof meterTotalsParamsSchema>;
 
 /** What the asking party learns besides the totals: the groups, how many meters each covers, which are withheld. */
 export interface MeterTotalsPublic {
@@ -88,8 +88,8 @@ export const meterTotalsProgram: Program<MeterTotalsParams> = {
   },
 };
 
-export const meterReadingsParamsSchema = z.strictObject({ slots: askedSlotsField });
-export type MeterReadingsParams = z.infer<typeof meterReadingsParamsSchema>;
+const meterReadingsParamsSchema = z.strictObject({ slots: askedSlotsField });
+type MeterReadingsParams = z.infer<typeof meterReadingsParamsSchema>;
 
 /** Which of the asked slots have no reading of the household's meter (not reported, or no longer kept). */
 export interface MeterReadingsPublic {
