@@ -83,7 +83,7 @@ export class DeviationPool {
     slot: Pick<BillingSlot, "prices" | "clearingPrice">,
     private readonly totalDeviationWh: number,
     private readonly sharers: number,
-    private readonly sharedDeviationWh: number,
+    readonly sharedDeviationWh: number,
     private readonly model: BillingModel,
   ) {
     const dp = deviationPrice(slot);
@@ -118,8 +118,13 @@ export class DeviationPool {
   shareOf(d: number): SlotMoney {
     if (!sharesPool(this.totalDeviationWh, d)) return 0;
     return this.model === "ucs-uniform"
-      ? mulDivFloor([this.poolWh, this.pricePerWh], this.sharers)
+      ? this.uniformShare()
       : mulDivFloor([this.poolWh, this.pricePerWh, Math.abs(d)], this.sharedDeviationWh);
+  }
+
+  /** Each sharer's share under `ucs-uniform` (0 when nobody shares). */
+  uniformShare(): SlotMoney {
+    return this.sharers === 0 ? 0 : mulDivFloor([this.poolWh, this.pricePerWh], this.sharers);
   }
 }
 

@@ -288,7 +288,7 @@ async function billOnShares(
       ),
   );
   const share = withPoolShare
-    ? await poolShares(party, pools, counts, starts, sharing, magnitude, sharedWh)
+    ? await poolShares(party, pools, counts, starts, sharing, magnitude)
     : publicShared(party.id, new BigUint64Array(n));
 
   const price = (pick: (slot: BillSlotParams) => number) =>
@@ -346,22 +346,19 @@ async function poolShares(
   starts: readonly number[],
   sharing: Shared,
   magnitude: Shared | undefined,
-  sharedWh: readonly number[],
 ): Promise<Shared> {
   if (magnitude === undefined)
     return mulPublic(
       sharing,
-      perHousehold(counts, (t) =>
-        BigInt((pools[t] as DeviationPool).shareOf(1) + (pools[t] as DeviationPool).shareOf(-1)),
-      ),
+      perHousehold(counts, (t) => BigInt((pools[t] as DeviationPool).uniformShare())),
     );
-  const dividing = counts.flatMap((_, t) => ((sharedWh[t] as number) > 0 ? [t] : []));
+  const dividing = counts.flatMap((_, t) => ((pools[t] as DeviationPool).sharedDeviationWh > 0 ? [t] : []));
   const { quotients } = await floorScaled(
     party,
     dividing.map((t) => ({
       values: slice(magnitude, starts[t] as number, (starts[t] as number) + (counts[t] as number)),
       numerator: (pools[t] as DeviationPool).money,
-      denominator: BigInt(sharedWh[t] as number),
+      denominator: BigInt((pools[t] as DeviationPool).sharedDeviationWh),
     })),
     DEVIATION_BITS,
   );
