@@ -81,8 +81,8 @@ export class DeviationPool {
    */
   constructor(
     slot: Pick<BillingSlot, "prices" | "clearingPrice">,
-    private readonly totalDeviationWh: number,
-    private readonly sharers: number,
+    readonly totalDeviationWh: number,
+    readonly sharers: number,
     readonly sharedDeviationWh: number,
     private readonly model: BillingModel,
   ) {

@@ -44,6 +44,12 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
       );
       return EXIT_BAD_INPUT;
     }
+    if (error instanceof Error && error.name === "FindingsReported") return 1;
+    if (error instanceof Error && error.name === "LedgerError") {
+      // The ledger refused a transaction: the message names the contract's reason.
+      streams.stderr.write(`snippet ${program.args[0] ?? ""}: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof PeerError) {
       // A node stopped because a peer died, stalled or broke the protocol: the message names it.
       streams.stderr.write(`snippet ${program.args[0] ?? ""}: ${error.message}\n`);
@@ -248,6 +254,25 @@ function buildProgram(streams: CliStreams): Command {
     )
     .addOption(horizonOption())
     .addOption(replanOption())
+    .option(
+      "--ledger",
+      "post every slot's signed result and every period's bills to the EVM ledger (in <out>/ledger; " +
+        "an embedded chain unless --ledger-rpc)",
+    )
+    .option("--ledger-rpc <url>", "with --ledger: any Ethereum JSON-RPC endpoint in place of the embedded chain")
+    .option("--ledger-key <file>", "with --ledger-rpc: a file holding the hex private key that pays and operates")
+    .addOption(
+      wholeNumberOption(
+        "--dispute-window <hours>",
+        "with --ledger: how long after a period's bills are posted its slots can be disputed",
+        0,
+        24 * 366,
+      ).default(168),
+    )
+    .option(
+      "--ledger-fault <household@slot>",
+      "with --ledger, a dispute demonstration: the nodes bill this household 1 EUR too much in this slot",
+    )
     .action(
       async (options: {
         scenario: string;
@@ -262,8 +287,19 @@ function buildProgram(streams: CliStreams): Command {
         agents: "rule-based" | "strategic";
         horizonHours: number;
         replanHours: number;
+        ledger?: boolean;
+        ledgerRpc?: string;
+        ledgerKey?: string;
+        disputeWindow: number;
+        ledgerFault?: string;
       }) => {
         const scenarioName = scenarioNameOf(options.scenario);
+        if (options.ledger !== true && (options.ledgerRpc ?? options.ledgerKey ?? options.ledgerFault) !== undefined)
+          throw new ValidationError([{ path: "--ledger", message: "the ledger options need --ledger" }]);
+        if ((options.ledgerRpc === undefined) !== (options.ledgerKey === undefined))
+          throw new ValidationError([
+            { path: "--ledger-rpc", message: "an RPC endpoint and its paying key go together (--ledger-key)" },
+          ]);
         // Loaded on demand: charts, storage and logging are heavy, and only this command needs them.
         const { simulate } = await import("./simulate.ts");
         const outcome = await simulate(
@@ -280,10 +316,25 @@ function buildProgram(streams: CliStreams): Command {
             agents: options.agents,
             horizonHours: options.horizonHours,
             replanHours: options.replanHours,
+            ...(options.ledger === true
+              ? {
+                  ledger: {
+                    disputeWindowSeconds: options.disputeWindow * 3600,
+                    ...(options.ledgerRpc === undefined ? {} : { rpcUrl: options.ledgerRpc }),
+                    ...(options.ledgerKey === undefined
+                      ? {}
+                      : { payerKey: (await import("./ledger.ts")).readLedgerKey(options.ledgerKey) }),
+                    ...(options.ledgerFault === undefined ? {} : { fault: options.ledgerFault }),
+                  },
+                }
+              : {}),
           },
           streams.stderr,
         );
-        streams.stdout.write(`summary: ${outcome.summaryPath}\nreport: ${outcome.reportPath}\n`);
+        streams.stdout.write(
+          `summary: ${outcome.summaryPath}\nreport: ${outcome.reportPath}\n` +
+            (outcome.ledgerPath === undefined ? "" : `ledger: ${outcome.ledgerPath}\n`),
+        );
       },
     );
 
@@ -368,6 +419,73 @@ function buildProgram(streams: CliStreams): Command {
     .action(async (options: { out: string; host: string; basePort: number; scenario?: string }) => {
       const { runNodeConfigCommand } = await import("./node.ts");
       streams.stdout.write(`${await runNodeConfigCommand(options)}\n`);
+    });
+
+  const ledgerDirOption = () =>
+    new Option("--ledger <dir>", "the ledger folder of a run (simulate --ledger writes <out>/ledger)").makeOptionMandatory();
+  /** Prints a ledger command's JSON report; a report with problems ends the command with exit code 1. */
+  const report = async (work: () => Promise<object>, indent: number) => {
+    const { FindingsReported } = await import("./ledger.ts");
+    const result = await work();
+    streams.stdout.write(toJson(result, indent));
+    if ("ok" in result && result.ok === false) throw new FindingsReported("the check found problems");
+  };
+
+  program
+    .command("verify")
+    .description(
+      "As a household: check every posted slot and period against your own data — your line's openings make " +
+        "its leaf under the posted root, and your order, fill, meter reading, commitments and bill are right.",
+    )
+    .addOption(ledgerDirOption())
+    .requiredOption("--household <id>", "the household checking")
+    .addOption(indentOption())
+    .action(async (options: { ledger: string; household: string; indent: number }) => {
+      const { runVerify } = await import("./ledger.ts");
+      await report(() => runVerify(options), options.indent);
+    });
+
+  program
+    .command("dispute")
+    .description(
+      "As a household: dispute your bill of one slot. The contract recomputes it from your line's openings, " +
+        "your meter's signed reading and the slot's aggregates; it corrects the period's statement and flags " +
+        "the signing nodes, or keeps your bond when the bill was right.",
+    )
+    .addOption(ledgerDirOption())
+    .requiredOption("--household <id>", "the household disputing")
+    .requiredOption("--slot <time>", "the slot's start (ISO 8601)")
+    .addOption(indentOption())
+    .action(async (options: { ledger: string; household: string; slot: string; indent: number }) => {
+      const { runDispute } = await import("./ledger.ts");
+      await report(() => runDispute(options), options.indent);
+    });
+
+  program
+    .command("settle")
+    .description(
+      "As the supplier: settle every posted period whose dispute window has closed — each household's bill, " +
+        "with its corrections, between its deposit and yours.",
+    )
+    .addOption(ledgerDirOption())
+    .option("--fast-forward", "on the embedded chain: move its clock past the open dispute windows first")
+    .addOption(indentOption())
+    .action(async (options: { ledger: string; fastForward?: boolean; indent: number }) => {
+      const { runSettle } = await import("./ledger.ts");
+      await report(() => runSettle({ ledger: options.ledger, fastForward: options.fastForward === true }), options.indent);
+    });
+
+  program
+    .command("audit")
+    .description(
+      "As anyone: replay the ledger's whole history and check every posted result, bill root, settlement, " +
+        "dispute and deposit against the published board and the contract; names every tampered record.",
+    )
+    .addOption(ledgerDirOption())
+    .addOption(indentOption())
+    .action(async (options: { ledger: string; indent: number }) => {
+      const { runAudit } = await import("./ledger.ts");
+      await report(() => runAudit(options), options.indent);
     });
 
   program

@@ -5,9 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseScenario, type Scenario } from "../sim/scenario.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
+import { packageRoot } from "../system/package.ts";
 import { readTextFile } from "./io.ts";
 
 /** A scenario by file path, or by the name of one shipped in scenarios/. */
@@ -23,15 +23,4 @@ export function loadScenario(nameOrFile: string): Scenario {
     ]);
   }
   return parseScenario(parseJsonText(readTextFile(path)));
-}
-
-/** The folder holding package.json, from the sources or from the bundle in dist/ alike. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("snippet cannot find its package folder");
-    dir = parent;
-  }
-  return dir;
 }

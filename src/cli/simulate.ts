@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import pino from "pino";
 import { workerSolver } from "../agents/solver.ts";
+import type { ChainChoice, LedgerRun, LedgerRunOptions } from "../ledger/community.ts";
 import { MpcCommunityEngine } from "../mpc/clearing/engine.ts";
 import {
   csvProfiles,
@@ -18,10 +19,10 @@ import {
   syntheticProfiles,
 } from "../profiles/index.ts";
 import { comparisonMarkdown, renderReport } from "../report/index.ts";
-import { type AgentKind, type AgentSetup, timeGridOf } from "../sim/community.ts";
+import { type AgentKind, type AgentSetup, SIMULATION_BILLING_MODEL, timeGridOf } from "../sim/community.ts";
 import { compareAgents } from "../sim/compare.ts";
 import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
-import { runSimulation } from "../sim/run.ts";
+import { runIdOf, runSimulation } from "../sim/run.ts";
 import type { Scenario } from "../sim/scenario.ts";
 import type { EngineName } from "../sim/types.ts";
 import { openPgliteStore, openStore } from "../store/index.ts";
@@ -47,12 +48,29 @@ export interface SimulateOptions {
   /** Strategic agents: how far ahead they plan and how often they re-plan, hours. */
   readonly horizonHours?: number;
   readonly replanHours?: number;
+  /** Post every slot and period to the ledger (in `<out>/ledger`). */
+  readonly ledger?: LedgerOptions;
 }
+
+/** Where the ledger runs and on what terms. */
+export interface LedgerOptions extends ChainChoice {
+  readonly disputeWindowSeconds: number;
+  /** `household@slot`: the nodes bill that household 1 EUR too much in that slot (a dispute demonstration). */
+  readonly fault?: string;
+}
+
+/** What a demonstration fault adds to a bill: 1 EUR in money units. */
+const FAULT_MONEY = 10_000_000n;
+/** A dispute's bond (0.50 EUR) and each deposit's prepayment (500 EUR), money units. */
+const DISPUTE_BOND_MONEY = 5_000_000n;
+const PREPAID_MONEY = 5_000_000_000n;
 
 /** Where a run's files went. */
 export interface SimulateOutcome {
   readonly reportPath: string;
   readonly summaryPath: string;
+  /** The ledger folder, when the run posted to one. */
+  readonly ledgerPath?: string;
 }
 
 /** Runs `snippet simulate`. Progress goes to `progressStream`: a bar on a terminal, JSON log lines otherwise. */
@@ -87,7 +105,15 @@ export async function simulate(
   const solver = options.agents === "strategic" ? await workerSolver() : undefined;
   const store = await openStore(options.db, join(out, "db"));
   const csv = new SlotCsvWriter(out);
+  let ledger: LedgerRun | undefined;
   try {
+    if (options.ledger !== undefined)
+      ledger = await startLedger(options.ledger, {
+        dir: join(out, "ledger"),
+        households: householdIds,
+        run: { db: options.db ?? join(out, "db"), id: runIdOf(scenario, options.seed, options.days, options.agents) },
+        resume: options.resume,
+      });
     const result = await runSimulation({
       scenario,
       days: options.days,
@@ -95,7 +121,7 @@ export async function simulate(
       store,
       resume: options.resume,
       profiles,
-      sinks: [csv],
+      sinks: ledger === undefined ? [csv] : [csv, ledger],
       onProgress: progress.update,
       ...(mpc === undefined ? {} : { engine: { name: "mpc", clear: mpc.clear, bill: mpc.bill } }),
       ...(solver === undefined ? {} : { agents: strategicSetup(solver, options) }),
@@ -114,13 +140,55 @@ export async function simulate(
       title: `${scenario.name}: ${options.days} days, seed ${options.seed}`,
     });
     writeFileSync(reportPath, html);
-    return { reportPath, summaryPath };
+    return { reportPath, summaryPath, ...(ledger === undefined ? {} : { ledgerPath: join(out, "ledger") }) };
   } finally {
     csv.close();
+    await ledger?.close();
     await store.close();
     await mpc?.close();
     await solver?.close();
   }
+}
+
+/** Deploys (or, resuming, reopens) the run's ledger. */
+async function startLedger(
+  options: LedgerOptions,
+  run: Pick<LedgerRunOptions, "dir" | "households" | "run" | "resume">,
+): Promise<LedgerRun> {
+  const fault = options.fault === undefined ? undefined : parseFault(options.fault, run.households);
+  // Loaded on demand: the Solidity compiler and the EVM client are heavy, and only ledger runs need them.
+  const { LedgerRun } = await import("../ledger/community.ts");
+  return LedgerRun.start({
+    ...run,
+    ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
+    ...(options.payerKey === undefined ? {} : { payerKey: options.payerKey }),
+    model: SIMULATION_BILLING_MODEL,
+    disputeWindowSeconds: options.disputeWindowSeconds,
+    disputeBond: DISPUTE_BOND_MONEY,
+    prepaidMoney: PREPAID_MONEY,
+    ...(fault === undefined
+      ? {}
+      : {
+          corrupt: (slot, household, line) =>
+            Date.parse(slot) === fault.slotMs && household === fault.household
+              ? { ...line, billMoney: line.billMoney + FAULT_MONEY }
+              : line,
+        }),
+  });
+}
+
+/** `household@slot` → the household and the slot start. */
+function parseFault(text: string, households: readonly string[]): { household: string; slotMs: number } {
+  const at = text.lastIndexOf("@");
+  const household = text.slice(0, at);
+  const slotMs = Date.parse(text.slice(at + 1));
+  const problems = [];
+  if (at < 0 || !households.includes(household))
+    problems.push({ path: "--ledger-fault", message: `"${text}" names no household of the scenario before "@"` });
+  if (Number.isNaN(slotMs))
+    problems.push({ path: "--ledger-fault", message: `"${text}" names no slot time (ISO 8601) after "@"` });
+  if (problems.length > 0) throw new ValidationError(problems);
+  return { household, slotMs };
 }
 
 export interface CompareOptions {

@@ -5,6 +5,7 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Hex } from "viem";
@@ -27,14 +28,20 @@ export interface EmbeddedChain {
   /** Its JSON-RPC endpoint. */
   readonly url: string;
   readonly chainId: number;
+  /** Writes the chain (state, blocks and logs) to a file that {@link startAnvil} can resume from. */
+  save(path: string): Promise<void>;
+  /** Gives an account gas money (10 ETH), as a test chain's faucet does. */
+  fund(account: string): Promise<void>;
+  /** Moves the chain's clock forward and mines a block at the new time (a test chain's privilege). */
+  advanceClock(seconds: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** How long anvil may take to answer its first request. */
 const START_TIMEOUT_MS = 10_000;
 
-/** Starts anvil on a free port and resolves once it answers JSON-RPC. */
-export async function startAnvil(): Promise<EmbeddedChain> {
+/** Starts anvil on a free port and resolves once it answers JSON-RPC; from a saved chain when given one. */
+export async function startAnvil(options: { readonly resumeFrom?: string } = {}): Promise<EmbeddedChain> {
   const [port] = await freePorts(1);
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(anvilBinary(), ["--host", "127.0.0.1", "--port", String(port), "--silent"], {
@@ -47,7 +54,21 @@ export async function startAnvil(): Promise<EmbeddedChain> {
   const stop = () => stopProcess(child);
   try {
     const chainId = await firstAnswer(url, child, () => stderr);
-    return { url, chainId, stop };
+    if (options.resumeFrom !== undefined)
+      await jsonRpc(url, "anvil_loadState", [readFileSync(options.resumeFrom, "utf8").trim()]);
+    return {
+      url,
+      chainId,
+      save: async (path) => writeFileSync(path, String(await jsonRpc(url, "anvil_dumpState", []))),
+      fund: async (account) => {
+        await jsonRpc(url, "anvil_setBalance", [account, "0x8ac7230489e80000"]);
+      },
+      advanceClock: async (seconds) => {
+        await jsonRpc(url, "evm_increaseTime", [seconds]);
+        await jsonRpc(url, "evm_mine", []);
+      },
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -71,19 +92,25 @@ function anvilBinary(): string {
   }
 }
 
+/** One JSON-RPC call; an error answer throws. */
+export async function jsonRpc(url: string, method: string, params: readonly unknown[]): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const answer = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (answer.error !== undefined) throw new Error(`${url} refused ${method}: ${answer.error.message}`);
+  return answer.result;
+}
+
 /** Polls `eth_chainId` until anvil answers; fails when it exits or takes too long. */
 async function firstAnswer(url: string, child: ChildProcess, stderr: () => string): Promise<number> {
   const deadline = performance.now() + START_TIMEOUT_MS;
   while (performance.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`anvil exited (${child.exitCode}): ${stderr().trim()}`);
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      const { result } = (await response.json()) as { result: string };
-      return Number(result);
+      return Number(await jsonRpc(url, "eth_chainId", []));
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

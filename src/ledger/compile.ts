@@ -6,9 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import solc from "solc";
 import type { Abi, Hex } from "viem";
+import { packageRoot } from "../system/package.ts";
 
 /** A compiled contract: its ABI and creation bytecode. */
 export interface Artifact {
@@ -24,7 +25,7 @@ export function compileContract(name: string): Artifact {
   const cached = compiled.get(name);
   if (cached !== undefined) return cached;
   const file = `${name}.sol`;
-  const content = readFileSync(fileURLToPath(new URL(`./contracts/${file}`, import.meta.url)), "utf8");
+  const content = readFileSync(join(packageRoot(), "src", "ledger", "contracts", file), "utf8");
   const input = {
     language: "Solidity",
     sources: { [file]: { content } },

@@ -4,6 +4,7 @@
  * planners forecast from, and the tariff of each slot.
  * @module
  */
+import type { BillingModel } from "../billing/types.ts";
 import type { Agent, AgentHousehold } from "../agents/agent.ts";
 import { Outlook } from "../agents/forecast.ts";
 import { ruleBasedAgent } from "../agents/rule-based.ts";
@@ -56,13 +57,16 @@ export function communityOf(scenario: Scenario, agents: AgentSetup = { kind: "ru
       represented ? (household.representative ?? null) : null,
     ),
     ...(scenario.zones === undefined ? {} : { zones: scenario.zones }),
-    billingModel: "ucs-uniform",
+    billingModel: SIMULATION_BILLING_MODEL,
     forecastErrorFraction: scenario.forecastErrorFraction ?? DEFAULT_FORECAST_ERROR,
     outlook: new Outlook(startMs, scenario.slotMinutes * MS_PER_MINUTE, (slotStartMs) =>
       tariffAt(scenario, slotStartMs),
     ),
   };
 }
+
+/** How a simulated community shares its deviation pools: the spec's default. */
+export const SIMULATION_BILLING_MODEL: BillingModel = "ucs-uniform";
 
 /** The time grid of `days` days of the scenario. */
 export function timeGridOf(scenario: Scenario, days: number): TimeGrid {

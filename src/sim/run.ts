@@ -15,9 +15,10 @@ import { type Scenario, tariffAt } from "./scenario.ts";
 import { REFERENCE_ENGINES, type SlotEngines, simulateSlot } from "./slot.ts";
 import type { EngineName, SlotRecord } from "./types.ts";
 
-/** Something that consumes a run's slot records in order (the accumulator, CSV writers). */
+/** Something that consumes a run's slot records in order (the accumulator, CSV writers, the ledger). */
 export interface RunSink {
-  add(record: SlotRecord): void;
+  /** Takes the next record; a promise holds the run until the record is consumed (posted, written). */
+  add(record: SlotRecord): void | Promise<void>;
 }
 
 export interface RunOptions {
@@ -95,13 +96,13 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     community.householdIds,
   );
   const sinks: RunSink[] = [accumulator, ...(options.sinks ?? [])];
-  const feed = (record: SlotRecord): void => {
-    for (const sink of sinks) sink.add(record);
+  const feed = async (record: SlotRecord): Promise<void> => {
+    for (const sink of sinks) await sink.add(record);
   };
 
   for (let from = 0; from < stored; from += READ_BACK_PAGE_SLOTS) {
     for (const record of await store.readSlots(runId, from, Math.min(stored, from + READ_BACK_PAGE_SLOTS)))
-      feed(record);
+      await feed(record);
   }
   const random = seededRandom(seed);
   const slotsPerDay = (24 * 60) / grid.slotMinutes;
@@ -124,7 +125,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
       index < stored ? REFERENCE_ENGINES : engine,
     );
     if (index < stored) continue;
-    feed(record);
+    await feed(record);
     batch.push(record);
     if (batch.length === slotsPerDay || index === grid.slotCount - 1) {
       await store.appendSlots(runId, batch);
