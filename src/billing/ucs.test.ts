@@ -1,37 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { billingSlot } from "../../test/support/communities.ts";
+import { billingSlot, workedExample } from "../../test/support/communities.ts";
 import { checkProperty } from "../../test/support/property.ts";
 import { cost } from "../units/index.ts";
 import { billPeriod, StatementBook } from "./period.ts";
-import type { BillingModel, BillingSlot } from "./types.ts";
+import type { BillingModel } from "./types.ts";
 import { billSlot, committedTotals, deviationPrice } from "./ucs.ts";
 
 const models = fc.constantFrom<BillingModel>("ucs-uniform", "ucs-proportional");
 const sum = (values: readonly number[]): bigint => values.reduce((a, b) => a + BigInt(b), 0n);
-
-/** The worked examples of spec/billing.md: P1, P2 sell 5; C1 buys 6, C2 buys 4; feedIn 200, retail 300, p* 250. */
-function workedExample(metered: Record<string, { importWh: number; exportWh: number }>): BillingSlot {
-  const committed = (buyWh: number, sellWh: number) => ({
-    communityBuyWh: buyWh,
-    communitySellWh: sellWh,
-    bilateral: [],
-    supplierBuyWh: 0,
-    supplierSellWh: 0,
-  });
-  const plan: Record<string, [number, number]> = { C1: [6, 0], C2: [4, 0], P1: [0, 5], P2: [0, 5] };
-  return {
-    slot: "2026-06-01T12:00:00Z",
-    prices: { feedIn: 200, retail: 300, networkFee: 0 },
-    clearingPrice: 250,
-    households: Object.entries(plan).map(([id, [buyWh, sellWh]]) => ({
-      id,
-      committed: committed(buyWh, sellWh),
-      metered: metered[id] ?? { importWh: buyWh, exportWh: sellWh },
-    })),
-  };
-}
 
 describe("UCS billing of a slot", () => {
   for (const [name, metered, bills, supplier] of [

@@ -23,19 +23,31 @@ const PAGE_SLOTS = 96;
 
 export async function runVerify(options: { ledger: string; household: string }): Promise<object> {
   return withLedger(options.ledger, false, async (opened) => {
+    positionOf(opened, options.household);
     const slots = [...opened.folder.slots().values()].map((entry) => entry.index).sort((a, b) => a - b);
-    const report = await verifyHousehold(opened, options.household, ownSlots(opened, options.household, slots));
+    const report = await verifyHousehold(
+      opened,
+      options.household,
+      ownSlots(opened, options.household, slots),
+    );
     return { ...report, ok: report.findings.length === 0 };
   });
 }
 
-export async function runDispute(options: { ledger: string; household: string; slot: string }): Promise<object> {
+export async function runDispute(options: {
+  ledger: string;
+  household: string;
+  slot: string;
+}): Promise<object> {
   return withLedger(options.ledger, true, async (opened) => {
+    positionOf(opened, options.household);
     const entry = [...opened.folder.slots().values()].find(
       (candidate) => Date.parse(candidate.result.slot) === Date.parse(options.slot),
     );
     if (entry === undefined)
-      throw new ValidationError([{ path: "--slot", message: `${options.slot} is no posted slot of this ledger` }]);
+      throw new ValidationError([
+        { path: "--slot", message: `${options.slot} is no posted slot of this ledger` },
+      ]);
     let own: OwnSlot | undefined;
     for await (const slot of ownSlots(opened, options.household, [entry.index])) own = slot;
     if (own === undefined) throw new Error(`the run's store holds no slot ${options.slot}`);
@@ -71,12 +83,18 @@ export async function runAudit(options: { ledger: string }): Promise<object> {
 export function readLedgerKey(path: string): Hex {
   const key = readFileSync(path, "utf8").trim();
   if (!/^0x[0-9a-fA-F]{64}$/.test(key))
-    throw new ValidationError([{ path: "--ledger-key", message: `${path} holds no private key (0x and 64 hex digits)` }]);
+    throw new ValidationError([
+      { path: "--ledger-key", message: `${path} holds no private key (0x and 64 hex digits)` },
+    ]);
   return key as Hex;
 }
 
 /** Opens the ledger folder, runs `work`, and closes it (saving the embedded chain when `writes`). */
-async function withLedger<T>(dir: string, writes: boolean, work: (opened: OpenedLedger) => Promise<T>): Promise<T> {
+async function withLedger<T>(
+  dir: string,
+  writes: boolean,
+  work: (opened: OpenedLedger) => Promise<T>,
+): Promise<T> {
   const opened = await openLedger(dir);
   try {
     return await work(opened);
@@ -85,13 +103,26 @@ async function withLedger<T>(dir: string, writes: boolean, work: (opened: Opened
   }
 }
 
-/** The household's own records of the given slots (by run index), from the run's store. */
-async function* ownSlots(opened: OpenedLedger, household: string, indexes: readonly number[]): AsyncGenerator<OwnSlot> {
-  const run = opened.deployment.run;
-  if (run === undefined) throw new Error(`${opened.folder.dir} names no run whose store holds the households' data`);
+/** The household's position in the ledger's registry. @throws {ValidationError} when it is not registered. */
+function positionOf(opened: OpenedLedger, household: string): number {
   const position = opened.deployment.households.findIndex((h) => h.id === household);
   if (position < 0)
-    throw new ValidationError([{ path: "--household", message: `${household} is not registered on this ledger` }]);
+    throw new ValidationError([
+      { path: "--household", message: `${household} is not registered on this ledger` },
+    ]);
+  return position;
+}
+
+/** The household's own records of the given slots (by run index), from the run's store. */
+async function* ownSlots(
+  opened: OpenedLedger,
+  household: string,
+  indexes: readonly number[],
+): AsyncGenerator<OwnSlot> {
+  const run = opened.deployment.run;
+  if (run === undefined)
+    throw new Error(`${opened.folder.dir} names no run whose store holds the households' data`);
+  const position = positionOf(opened, household);
   const store = await openStore(run.db, run.db);
   try {
     for (let i = 0; i < indexes.length; ) {

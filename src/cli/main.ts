@@ -259,8 +259,14 @@ function buildProgram(streams: CliStreams): Command {
       "post every slot's signed result and every period's bills to the EVM ledger (in <out>/ledger; " +
         "an embedded chain unless --ledger-rpc)",
     )
-    .option("--ledger-rpc <url>", "with --ledger: any Ethereum JSON-RPC endpoint in place of the embedded chain")
-    .option("--ledger-key <file>", "with --ledger-rpc: a file holding the hex private key that pays and operates")
+    .option(
+      "--ledger-rpc <url>",
+      "with --ledger: any Ethereum JSON-RPC endpoint in place of the embedded chain",
+    )
+    .option(
+      "--ledger-key <file>",
+      "with --ledger-rpc: a file holding the hex private key that pays and operates",
+    )
     .addOption(
       wholeNumberOption(
         "--dispute-window <hours>",
@@ -294,11 +300,17 @@ function buildProgram(streams: CliStreams): Command {
         ledgerFault?: string;
       }) => {
         const scenarioName = scenarioNameOf(options.scenario);
-        if (options.ledger !== true && (options.ledgerRpc ?? options.ledgerKey ?? options.ledgerFault) !== undefined)
+        if (
+          options.ledger !== true &&
+          (options.ledgerRpc ?? options.ledgerKey ?? options.ledgerFault) !== undefined
+        )
           throw new ValidationError([{ path: "--ledger", message: "the ledger options need --ledger" }]);
         if ((options.ledgerRpc === undefined) !== (options.ledgerKey === undefined))
           throw new ValidationError([
-            { path: "--ledger-rpc", message: "an RPC endpoint and its paying key go together (--ledger-key)" },
+            {
+              path: "--ledger-rpc",
+              message: "an RPC endpoint and its paying key go together (--ledger-key)",
+            },
           ]);
         // Loaded on demand: charts, storage and logging are heavy, and only this command needs them.
         const { simulate } = await import("./simulate.ts");
@@ -422,7 +434,10 @@ function buildProgram(streams: CliStreams): Command {
     });
 
   const ledgerDirOption = () =>
-    new Option("--ledger <dir>", "the ledger folder of a run (simulate --ledger writes <out>/ledger)").makeOptionMandatory();
+    new Option(
+      "--ledger <dir>",
+      "the ledger folder of a run (simulate --ledger writes <out>/ledger)",
+    ).makeOptionMandatory();
   /** Prints a ledger command's JSON report; a report with problems ends the command with exit code 1. */
   const report = async (work: () => Promise<object>, indent: number) => {
     const { FindingsReported } = await import("./ledger.ts");
@@ -472,7 +487,10 @@ function buildProgram(streams: CliStreams): Command {
     .addOption(indentOption())
     .action(async (options: { ledger: string; fastForward?: boolean; indent: number }) => {
       const { runSettle } = await import("./ledger.ts");
-      await report(() => runSettle({ ledger: options.ledger, fastForward: options.fastForward === true }), options.indent);
+      await report(
+        () => runSettle({ ledger: options.ledger, fastForward: options.fastForward === true }),
+        options.indent,
+      );
     });
 
   program

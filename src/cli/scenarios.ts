@@ -6,8 +6,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseScenario, type Scenario } from "../sim/scenario.ts";
-import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { packageRoot } from "../system/package.ts";
+import { parseJsonText, ValidationError } from "../validation/index.ts";
 import { readTextFile } from "./io.ts";
 
 /** A scenario by file path, or by the name of one shipped in scenarios/. */

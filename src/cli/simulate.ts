@@ -111,7 +111,10 @@ export async function simulate(
       ledger = await startLedger(options.ledger, {
         dir: join(out, "ledger"),
         households: householdIds,
-        run: { db: options.db ?? join(out, "db"), id: runIdOf(scenario, options.seed, options.days, options.agents) },
+        run: {
+          db: options.db ?? join(out, "db"),
+          id: runIdOf(scenario, options.seed, options.days, options.agents),
+        },
         resume: options.resume,
       });
     const result = await runSimulation({
@@ -184,7 +187,10 @@ function parseFault(text: string, households: readonly string[]): { household: s
   const slotMs = Date.parse(text.slice(at + 1));
   const problems = [];
   if (at < 0 || !households.includes(household))
-    problems.push({ path: "--ledger-fault", message: `"${text}" names no household of the scenario before "@"` });
+    problems.push({
+      path: "--ledger-fault",
+      message: `"${text}" names no household of the scenario before "@"`,
+    });
   if (Number.isNaN(slotMs))
     problems.push({ path: "--ledger-fault", message: `"${text}" names no slot time (ISO 8601) after "@"` });
   if (problems.length > 0) throw new ValidationError(problems);

@@ -12,7 +12,7 @@ import { type Address, getAddress, type Hex } from "viem";
 import type { SlotEntry } from "./board.ts";
 import { inputsCommitment, type OpenedLedger } from "./community.ts";
 import type { Finding } from "./household.ts";
-import { type LedgerEvent, periodNumber, type SlotResult, slotSeconds } from "./ledger.ts";
+import { type LedgerEvent, periodNumber, type SlotResult, slotMessage, slotSeconds } from "./ledger.ts";
 import { billLeaf } from "./lines.ts";
 import { rootOf } from "./merkle.ts";
 
@@ -75,7 +75,10 @@ export async function auditLedger(opened: OpenedLedger): Promise<AuditReport> {
         }
         boardPeriods.delete(period);
         if (entry.billsRoot !== args.billsRoot)
-          find(`period ${period}`, `the board's bills root ${entry.billsRoot} is not the posted ${String(args.billsRoot)}`);
+          find(
+            `period ${period}`,
+            `the board's bills root ${entry.billsRoot} is not the posted ${String(args.billsRoot)}`,
+          );
         if (rootOf(entry.leaves) !== args.billsRoot)
           find(`period ${period}`, "the published bill leaves do not make the posted root");
         const signatures = await ledger.postingSignatures(event.transaction);
@@ -124,8 +127,10 @@ export async function auditLedger(opened: OpenedLedger): Promise<AuditReport> {
       }
     }
   }
-  for (const entry of board.values()) find(`slot ${entry.result.slot}`, "on the board, never posted on the ledger");
-  for (const period of boardPeriods.keys()) find(`period ${period}`, "on the board, never posted on the ledger");
+  for (const entry of board.values())
+    find(`slot ${entry.result.slot}`, "on the board, never posted on the ledger");
+  for (const period of boardPeriods.keys())
+    find(`period ${period}`, "on the board, never posted on the ledger");
 
   for (const [account, deposit] of replayed) {
     const held = await ledger.depositOf(account);
@@ -135,7 +140,8 @@ export async function auditLedger(opened: OpenedLedger): Promise<AuditReport> {
   for (const node of deployment.nodes) {
     const held = await ledger.flagsOf(node);
     const expected = flags.get(getAddress(node)) ?? 0n;
-    if (held !== expected) find(`node ${node}`, `flagged ${held} times, upheld disputes flagged it ${expected}`);
+    if (held !== expected)
+      find(`node ${node}`, `flagged ${held} times, upheld disputes flagged it ${expected}`);
   }
   const total = [...replayed.values()].reduce((sum, deposit) => sum + deposit, 0n);
   const tokens = await ledger.heldTokens();
@@ -161,31 +167,23 @@ async function slotProblems(
   const { ledger, deployment } = opened;
   const problems: string[] = [];
   const result = entry.result;
-  const expected: PostedResult = {
-    slot: slotSeconds(result.slot),
-    period: periodNumber(result.period),
-    inputs: result.inputs,
-    clearingPrice: BigInt(result.clearingPrice ?? -1),
-    volumeWh: BigInt(result.volumeWh),
-    feedIn: result.feedIn,
-    retail: result.retail,
-    totalDeviationWh: BigInt(result.totalDeviationWh),
-    sharers: result.sharers,
-    sharersDeviationWh: BigInt(result.sharersDeviationWh),
-    linesRoot: result.linesRoot,
-  };
+  const expected: PostedResult = slotMessage(result);
   for (const field of Object.keys(expected) as (keyof SlotResult)[]) {
     if (String(expected[field]) !== String(posted[field]))
-      problems.push(`${field}: the board says ${String(expected[field])}, the ledger ${String(posted[field])}`);
+      problems.push(
+        `${field}: the board says ${String(expected[field])}, the ledger ${String(posted[field])}`,
+      );
   }
   const prices = { feedIn: result.feedIn, retail: result.retail, networkFee: entry.publicInputs.networkFee };
   if (inputsCommitment(result.slot, prices, entry.publicInputs.households) !== result.inputs)
     problems.push("the published public inputs do not make the inputs commitment");
   if (entry.leaves.length !== deployment.households.length)
     problems.push(`${entry.leaves.length} lines published for ${deployment.households.length} households`);
-  if (rootOf(entry.leaves) !== result.linesRoot) problems.push("the published lines do not make the posted root");
+  if (rootOf(entry.leaves) !== result.linesRoot)
+    problems.push("the published lines do not make the posted root");
   const signatures = await ledger.postingSignatures(event.transaction);
-  if (!sameList(signatures, entry.signatures)) problems.push("the board's signatures are not the ones posted");
+  if (!sameList(signatures, entry.signatures))
+    problems.push("the board's signatures are not the ones posted");
   const signers = new Set(await ledger.slotSigners(result, signatures));
   const unknown = [...signers].filter((signer) => !nodes.has(getAddress(signer)));
   if (unknown.length > 0) problems.push(`signed by ${unknown.join(", ")}, not registered nodes`);
@@ -198,8 +196,13 @@ async function slotProblems(
 /** Aggregates that cannot be true of any community. */
 function aggregateProblems(result: SlotResult, households: number): string[] {
   const problems: string[] = [];
-  if (result.clearingPrice !== null && (result.clearingPrice < result.feedIn || result.clearingPrice > result.retail))
-    problems.push(`clearing price ${result.clearingPrice} outside the tariffs [${result.feedIn}, ${result.retail}]`);
+  if (
+    result.clearingPrice !== null &&
+    (result.clearingPrice < result.feedIn || result.clearingPrice > result.retail)
+  )
+    problems.push(
+      `clearing price ${result.clearingPrice} outside the tariffs [${result.feedIn}, ${result.retail}]`,
+    );
   if (result.sharers > households) problems.push(`${result.sharers} sharers among ${households} households`);
   if ((result.totalDeviationWh === 0) !== (result.sharers === 0))
     problems.push(`${result.sharers} sharers of a total deviation of ${result.totalDeviationWh} Wh`);
@@ -209,7 +212,6 @@ function aggregateProblems(result: SlotResult, households: number): string[] {
     );
   return problems;
 }
-
 
 function sameList(a: readonly Hex[], b: readonly Hex[]): boolean {
   return a.length === b.length && a.every((item, i) => item.toLowerCase() === b[i]?.toLowerCase());

@@ -16,8 +16,12 @@ import { parseJsonText, parseWith, ValidationError } from "../validation/index.t
 import type { SlotResult } from "./ledger.ts";
 import { LINE_FIELDS, type SlotLine } from "./lines.ts";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x and 40 hex digits)") as unknown as z.ZodType<Address>;
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes (0x and 64 hex digits)") as unknown as z.ZodType<Hex>;
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x and 40 hex digits)") as unknown as z.ZodType<Address>;
+const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes (0x and 64 hex digits)") as unknown as z.ZodType<Hex>;
 const hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "hex bytes") as unknown as z.ZodType<Hex>;
 const integer = z.number().int();
 

@@ -15,8 +15,14 @@ import { billingPeriodOf } from "../billing/period.ts";
 import type { BillingModel } from "../billing/types.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "../sim/types.ts";
 import { DEV_ACCOUNT_KEY, type EmbeddedChain, jsonRpc, startAnvil } from "./anvil.ts";
-import { type Deployment, type DeploymentKeys, LedgerFolder, type PeriodEntry, type SlotEntry } from "./board.ts";
-import { SnippetLedger, type SlotResult } from "./ledger.ts";
+import {
+  type Deployment,
+  type DeploymentKeys,
+  LedgerFolder,
+  type PeriodEntry,
+  type SlotEntry,
+} from "./board.ts";
+import { type SlotResult, SnippetLedger } from "./ledger.ts";
 import { aggregatesOf, billLeaf, lineLeaf, type SlotLine, slotLineOf } from "./lines.ts";
 import { MerkleTree } from "./merkle.ts";
 import { LedgerNodes } from "./nodes.ts";
@@ -121,9 +127,7 @@ export class LedgerRun {
     mkdirSync(options.dir, { recursive: true });
     if (!options.resume || !new LedgerFolder(options.dir).exists()) await deploy(options);
     const opened = await openLedger(options.dir, options.payerKey);
-    const missing = options.households.filter(
-      (id, i) => opened.deployment.households[i]?.id !== id,
-    );
+    const missing = options.households.filter((id, i) => opened.deployment.households[i]?.id !== id);
     if (missing.length > 0 || opened.deployment.households.length !== options.households.length) {
       await opened.close({ save: false });
       throw new Error(`the ledger in ${options.dir} registers other households than this run's`);
@@ -199,7 +203,9 @@ export class LedgerRun {
       billLeaf(Number(period.replace("-", "")), address, this.#periodBills[h] as bigint),
     );
     const billsRoot = new MerkleTree(leaves).root;
-    const signatures = await Promise.all(nodes.accounts.map((node) => ledger.signPeriod(period, billsRoot, node)));
+    const signatures = await Promise.all(
+      nodes.accounts.map((node) => ledger.signPeriod(period, billsRoot, node)),
+    );
     await ledger.postPeriod(period, billsRoot, signatures);
     const entry: PeriodEntry = {
       period,
@@ -293,7 +299,9 @@ function supplierBillsPath(dir: string, period: string): string {
 /** Deploys the contracts with the registry and the prepaid deposits, and writes the folder afresh. */
 async function deploy(options: LedgerRunOptions): Promise<void> {
   if (options.rpcUrl !== undefined && options.payerKey === undefined)
-    throw new Error("a ledger on an RPC endpoint needs the key that pays for its transactions (--ledger-key)");
+    throw new Error(
+      "a ledger on an RPC endpoint needs the key that pays for its transactions (--ledger-key)",
+    );
   for (const name of ["slots.jsonl", "periods.jsonl", "faults.jsonl", "chain.json", "supplier"])
     rmSync(join(options.dir, name), { recursive: true, force: true });
   const keys: DeploymentKeys = {
@@ -305,7 +313,10 @@ async function deploy(options: LedgerRunOptions): Promise<void> {
   };
   const embedded = options.rpcUrl === undefined ? await startAnvil() : undefined;
   try {
-    const endpoint = embedded ?? { url: options.rpcUrl as string, chainId: Number(await jsonRpc(options.rpcUrl as string, "eth_chainId", [])) };
+    const endpoint = embedded ?? {
+      url: options.rpcUrl as string,
+      chainId: Number(await jsonRpc(options.rpcUrl as string, "eth_chainId", [])),
+    };
     const nodes = new LedgerNodes(keys.nodes);
     const supplier = privateKeyToAccount(keys.supplier).address;
     const ledger = await SnippetLedger.deploy(endpoint, keys.payer, {
@@ -330,7 +341,10 @@ async function deploy(options: LedgerRunOptions): Promise<void> {
     }
     // Every household prepays its deposit, and the supplier as much for each household it may owe.
     const accounts = [...households.map((h) => h.address), supplier];
-    const amounts = [...households.map(() => options.prepaidMoney), options.prepaidMoney * BigInt(households.length)];
+    const amounts = [
+      ...households.map(() => options.prepaidMoney),
+      options.prepaidMoney * BigInt(households.length),
+    ];
     await ledger.prepay(accounts, amounts);
     const deployment: Deployment = {
       version: 1,

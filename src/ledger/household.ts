@@ -63,7 +63,10 @@ export async function verifyHousehold(
   for await (const { record, own } of ownSlots) {
     const entry = board.get(record.slot);
     if (entry === undefined) {
-      findings.push({ record: `slot ${record.slot}`, problem: "not on the board: the nodes published nothing for it" });
+      findings.push({
+        record: `slot ${record.slot}`,
+        problem: "not on the board: the nodes published nothing for it",
+      });
       continue;
     }
     slotsChecked++;
@@ -93,7 +96,10 @@ export async function verifyHousehold(
         problem: `the bills root does not hold your bill of ${bill} money units (the sum of your slot bills)`,
       });
     if (rootOf(entry.leaves) !== entry.billsRoot)
-      findings.push({ record: `period ${period}`, problem: "the published bill leaves do not make the posted root" });
+      findings.push({
+        record: `period ${period}`,
+        problem: "the published bill leaves do not make the posted root",
+      });
   }
   return { household: householdId, slotsChecked, periodsChecked, findings };
 }
@@ -103,7 +109,11 @@ export async function verifyHousehold(
  * the slot's posted result and signatures, and — when the line's reading is not its meter's — its
  * meter's signed reading. On the embedded chain, the household's account is given gas first.
  */
-export async function disputeSlot(opened: OpenedLedger, householdId: string, own: OwnSlot): Promise<DisputeOutcome> {
+export async function disputeSlot(
+  opened: OpenedLedger,
+  householdId: string,
+  own: OwnSlot,
+): Promise<DisputeOutcome> {
   const { index, address } = registered(opened, householdId);
   const slot = own.record.slot;
   const entry = opened.folder.slots().get(slot);
@@ -176,4 +186,3 @@ function lineProblems(committed: SlotLine, own: SlotLine): string[] {
     (field) => `${field}: the ledger's line says ${committed[field]}, yours ${own[field]}`,
   );
 }
-

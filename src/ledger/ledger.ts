@@ -87,7 +87,12 @@ export interface DisputeEvidence {
 
 /** How a dispute ended. */
 export type DisputeOutcome =
-  | { readonly upheld: true; readonly statedMoney: bigint; readonly correctMoney: bigint; readonly gas: bigint }
+  | {
+      readonly upheld: true;
+      readonly statedMoney: bigint;
+      readonly correctMoney: bigint;
+      readonly gas: bigint;
+    }
   | { readonly upheld: false; readonly statedMoney: bigint; readonly gas: bigint };
 
 /** The ledger refused a transaction; the message names the contract's reason. */
@@ -241,19 +246,17 @@ export class SnippetLedger {
 
   /** A period's posted bills root and when its dispute window closes (Unix seconds), or null. */
   async postedPeriod(period: string): Promise<{ billsRoot: Hex; disputesCloseAt: number } | null> {
-    const [billsRoot, postedAt] = (await this.#read("SnippetLedger", "periods", [
-      periodNumber(period),
-    ])) as [Hex, bigint];
+    const [billsRoot, postedAt] = (await this.#read("SnippetLedger", "periods", [periodNumber(period)])) as [
+      Hex,
+      bigint,
+    ];
     if (billsRoot === zeroHash) return null;
     const window = (await this.#read("SnippetLedger", "disputeWindow", [])) as bigint;
     return { billsRoot, disputesCloseAt: Number(postedAt + window) };
   }
 
   /** A meter's EIP-712 signature of its reading of a slot. */
-  async signReading(
-    reading: Omit<SignedReading, "signature">,
-    meter: LocalAccount,
-  ): Promise<SignedReading> {
+  async signReading(reading: Omit<SignedReading, "signature">, meter: LocalAccount): Promise<SignedReading> {
     const signature = await meter.signTypedData({
       domain: this.#domain(),
       types: METER_READING_TYPES,
@@ -303,9 +306,7 @@ export class SnippetLedger {
         [...evidence.signatures],
         evidence.openings.map(openingHex),
         [...evidence.proof],
-        reading === undefined
-          ? { slot: 0n, importWh: 0n, exportWh: 0n }
-          : readingMessage(reading),
+        reading === undefined ? { slot: 0n, importWh: 0n, exportWh: 0n } : readingMessage(reading),
         reading?.signature ?? "0x",
       ],
       `the dispute of ${household.address} over slot ${evidence.result.slot}`,
@@ -384,7 +385,10 @@ export class SnippetLedger {
   /** The signatures a slot was posted with, read back from the posting transaction's input. */
   async postingSignatures(transaction: Hex): Promise<Hex[]> {
     const { input } = await this.reader.getTransaction({ hash: transaction });
-    const { functionName, args } = decodeFunctionData({ abi: compileContract("SnippetLedger").abi, data: input });
+    const { functionName, args } = decodeFunctionData({
+      abi: compileContract("SnippetLedger").abi,
+      data: input,
+    });
     if (functionName !== "postSlot" && functionName !== "postPeriod")
       throw new LedgerError(`transaction ${transaction} posts no result`);
     const list = (args ?? []) as readonly unknown[];
@@ -475,7 +479,11 @@ function connect(chain: ChainEndpoint, payerKey: Hex) {
   return {
     payer,
     // A local or fast chain answers within milliseconds: poll for receipts accordingly.
-    reader: createPublicClient({ chain: network, transport, pollingInterval: RECEIPT_POLL_MS }) as PublicClient,
+    reader: createPublicClient({
+      chain: network,
+      transport,
+      pollingInterval: RECEIPT_POLL_MS,
+    }) as PublicClient,
     writer: createWalletClient({
       chain: network,
       transport,
@@ -485,7 +493,8 @@ function connect(chain: ChainEndpoint, payerKey: Hex) {
   };
 }
 
-function slotMessage(result: SlotResult) {
+/** A result as the contract takes and emits it: Unix seconds, YYYYMM, −1 for no trade, integers. */
+export function slotMessage(result: SlotResult) {
   return {
     slot: slotSeconds(result.slot),
     period: periodNumber(result.period),

@@ -9,8 +9,8 @@
  */
 import { keccak_256 } from "@noble/hashes/sha3";
 import { type Address, encodeAbiParameters, type Hex, hexToBytes } from "viem";
-import { committedTotals, DeviationPool, deviationPrice } from "../billing/ucs.ts";
 import type { BillingModel, BillingPrices } from "../billing/types.ts";
+import { committedTotals, DeviationPool, deviationPrice } from "../billing/ucs.ts";
 import type { HouseholdSlotRecord } from "../sim/types.ts";
 import { cost } from "../units/index.ts";
 
@@ -87,7 +87,11 @@ export function aggregatesOf(
   lines: readonly SlotLine[],
   model: BillingModel,
 ): SlotAggregates {
-  const pool = DeviationPool.of({ prices: { ...prices, networkFee: 0 }, clearingPrice }, lines.map(lineDeviationWh), model);
+  const pool = DeviationPool.of(
+    { prices: { ...prices, networkFee: 0 }, clearingPrice },
+    lines.map(lineDeviationWh),
+    model,
+  );
   return {
     feedIn: prices.feedIn,
     retail: prices.retail,
@@ -120,7 +124,7 @@ export function openingOf(shares: readonly bigint[], salt: Uint8Array): Uint8Arr
     throw new RangeError(`an opening holds ${LINE_FIELDS.length} shares and a 32-byte salt`);
   const opening = new Uint8Array(OPENING_BYTES);
   const view = new DataView(opening.buffer);
-  shares.forEach((share, field) => view.setBigUint64(field * 8, BigInt.asUintN(64, share)));
+  for (const [field, share] of shares.entries()) view.setBigUint64(field * 8, BigInt.asUintN(64, share));
   opening.set(salt, LINE_FIELDS.length * 8);
   return opening;
 }
@@ -143,7 +147,7 @@ export function lineOf(openings: Openings): SlotLine {
 export function lineLeaf(household: Address, openings: Openings): Uint8Array {
   const leaf = new Uint8Array(128);
   leaf.set(hexToBytes(household), 12);
-  openings.forEach((opening, node) => leaf.set(keccak_256(opening), 32 * (node + 1)));
+  for (const [node, opening] of openings.entries()) leaf.set(keccak_256(opening), 32 * (node + 1));
   return keccak_256(leaf);
 }
 

@@ -19,7 +19,9 @@ export class MerkleTree {
       const parents: Uint8Array[] = [];
       for (let i = 0; i < level.length; i += 2) {
         const right = level[i + 1];
-        parents.push(right === undefined ? (level[i] as Uint8Array) : hashPair(level[i] as Uint8Array, right));
+        parents.push(
+          right === undefined ? (level[i] as Uint8Array) : hashPair(level[i] as Uint8Array, right),
+        );
       }
       levels.push(parents);
       level = parents;

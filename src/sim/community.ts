@@ -4,12 +4,13 @@
  * planners forecast from, and the tariff of each slot.
  * @module
  */
-import type { BillingModel } from "../billing/types.ts";
+
 import type { Agent, AgentHousehold } from "../agents/agent.ts";
 import { Outlook } from "../agents/forecast.ts";
 import { ruleBasedAgent } from "../agents/rule-based.ts";
 import type { LpSolver } from "../agents/solver.ts";
 import { strategicAgent } from "../agents/strategic.ts";
+import type { BillingModel } from "../billing/types.ts";
 import type { TimeGrid } from "../profiles/types.ts";
 import { MS_PER_MINUTE } from "../units/index.ts";
 import { type Scenario, tariffAt } from "./scenario.ts";

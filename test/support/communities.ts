@@ -72,3 +72,25 @@ export function billingSlot(maxDeviationWh = 500): fc.Arbitrary<BillingSlot> {
       };
     });
 }
+
+/** The worked examples of spec/billing.md: P1, P2 sell 5; C1 buys 6, C2 buys 4; feedIn 200, retail 300, p* 250. */
+export function workedExample(metered: Record<string, { importWh: number; exportWh: number }>): BillingSlot {
+  const committed = (buyWh: number, sellWh: number) => ({
+    communityBuyWh: buyWh,
+    communitySellWh: sellWh,
+    bilateral: [],
+    supplierBuyWh: 0,
+    supplierSellWh: 0,
+  });
+  const plan: Record<string, [number, number]> = { C1: [6, 0], C2: [4, 0], P1: [0, 5], P2: [0, 5] };
+  return {
+    slot: "2026-06-01T12:00:00Z",
+    prices: { feedIn: 200, retail: 300, networkFee: 0 },
+    clearingPrice: 250,
+    households: Object.entries(plan).map(([id, [buyWh, sellWh]]) => ({
+      id,
+      committed: committed(buyWh, sellWh),
+      metered: metered[id] ?? { importWh: buyWh, exportWh: sellWh },
+    })),
+  };
+}
