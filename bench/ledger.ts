@@ -123,12 +123,13 @@ export async function ledgerBenchmarks(): Promise<BenchRow[]> {
         note: `${maxGas} gas (bar ${SLOT_GAS_BAR}: ${maxGas <= SLOT_GAS_BAR ? "met" : "MISSED"}); lines committed in ${median(commitTimes).toFixed(0)} ms`,
       });
     }
-    // Disputes over slots of 10,000 households (proofs of 14 hashes): one whose bill was right, one
-    // whose nodes billed the household 1 EUR too much (upheld: correction recorded, two signers flagged).
+    // Disputes over slots of 10,000 households (proofs of 14 hashes): one whose nodes billed the
+    // household 1 EUR too much (upheld: correction recorded, two signers flagged), one whose bill was right.
     const addresses = addressesOf(10_000, household.address);
+    // The upheld one first: its storage writes (correction, two flags) all start from zero, the dearest case.
     for (const [outcome, extraMoney] of [
-      ["rejected: the bill was right", 0n],
       ["upheld: the bill was 1 EUR too high", 10_000_000n],
+      ["rejected: the bill was right", 0n],
     ] as const) {
       const lines = addresses.map((_, h) => lineOf(h));
       lines[0] = { ...(lines[0] as SlotLine), billMoney: (lines[0] as SlotLine).billMoney + extraMoney };

@@ -4,10 +4,11 @@
  * bad inputs, each answered with exit code 2 and a message naming what is wrong.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { DEV_ACCOUNT_KEY, startAnvil } from "../src/ledger/anvil.ts";
 import { runCli, runSnippetProcess } from "./support/cli.ts";
 
 const work = mkdtempSync(join(tmpdir(), "snippet-ledger-cli-"));
@@ -73,6 +74,38 @@ describe("snippet simulate --ledger, verify, dispute, settle and audit", () => {
     assert.equal(audit.code, 0, audit.stderr);
     const audited = JSON.parse(audit.stdout);
     assert.deepEqual([audited.ok, audited.slots, audited.disputes], [true, 96, { upheld: 1, rejected: 0 }]);
+  });
+
+  it("runs on any JSON-RPC endpoint with the key that pays, and checks out there", async () => {
+    const external = await startAnvil();
+    try {
+      const keyFile = join(work, "payer.key");
+      writeFileSync(keyFile, `${DEV_ACCOUNT_KEY}\n`, { mode: 0o600 });
+      const rpcOut = join(work, "rpc");
+      const run = await runCli([
+        "simulate",
+        "--days",
+        "1",
+        "--out",
+        rpcOut,
+        "--ledger",
+        "--ledger-rpc",
+        external.url,
+        "--ledger-key",
+        keyFile,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const rpcLedger = join(rpcOut, "ledger");
+      assert.equal(JSON.parse(readFileSync(join(rpcLedger, "deployment.json"), "utf8")).rpcUrl, external.url);
+      assert.ok(!existsSync(join(rpcLedger, "chain.json")), "the chain is the endpoint's, not a saved one");
+      const verify = await runCli(["verify", "--ledger", rpcLedger, "--household", "carol"]);
+      assert.equal(verify.code, 0, verify.stderr);
+      const audit = await runCli(["audit", "--ledger", rpcLedger]);
+      assert.equal(audit.code, 0, audit.stderr);
+      assert.equal(JSON.parse(audit.stdout).slots, 96);
+    } finally {
+      await external.stop();
+    }
   });
 
   it("refuses bad input by name, with exit code 2", async () => {
