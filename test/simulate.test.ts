@@ -127,7 +127,7 @@ describe("snippet simulate", () => {
     );
   });
 
-  it("with --engine mpc --nodes runs on nodes started from node-config --scenario, to the same outputs", async () => {
+  it("with --engine mpc --nodes runs on nodes started from node-config --scenario, to the same outputs, and posts to the ledger as those nodes", async () => {
     const folder = join(work, "nodes");
     const made = runSnippetProcess(["node-config", "--out", folder, "--scenario", "default"]);
     assert.equal(made.code, 0, made.stderr);
@@ -175,6 +175,7 @@ describe("snippet simulate", () => {
           "mpc",
           "--nodes",
           join(folder, "nodes.json"),
+          "--ledger",
         ],
         { stdio: ["ignore", "ignore", "pipe"] },
       );
@@ -191,6 +192,14 @@ describe("snippet simulate", () => {
           ),
           `${file} differs`,
         );
+      // The ledger's node set is the running nodes' ledger keys, as node-config listed them.
+      const deployment = JSON.parse(
+        readFileSync(join(work, "nodes-mpc", "ledger", "deployment.json"), "utf8"),
+      );
+      assert.deepEqual(
+        deployment.nodes,
+        config.nodes.map((node: { ledgerAddress: string }) => node.ledgerAddress),
+      );
     } finally {
       await Promise.all(nodes.map((node) => stopProcess(node)));
     }

@@ -414,7 +414,10 @@ function buildProgram(streams: CliStreams): Command {
       "For development and tests: write a configuration for three nodes on one host, with a fresh " +
         "self-signed certificate and private key per node.",
     )
-    .requiredOption("--out <dir>", "folder for nodes.json, node-<i>.crt.pem and node-<i>.key.pem")
+    .requiredOption(
+      "--out <dir>",
+      "folder for nodes.json, node-<i>.crt.pem, node-<i>.key.pem and node-<i>.ledger.key",
+    )
     .option("--host <host>", "the host every node listens on", "127.0.0.1")
     .addOption(
       wholeNumberOption(

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import pino from "pino";
+import type { Hex } from "viem";
 import { workerSolver } from "../agents/solver.ts";
 import type { ChainChoice, LedgerRun, LedgerRunOptions } from "../ledger/community.ts";
 import { MpcCommunityEngine } from "../mpc/clearing/engine.ts";
@@ -116,6 +117,9 @@ export async function simulate(
           id: runIdOf(scenario, options.seed, options.days, options.agents),
         },
         resume: options.resume,
+        ...(options.engine === "mpc" && options.nodes !== undefined
+          ? { nodeKeys: await nodesLedgerKeys(options.nodes) }
+          : {}),
       });
     const result = await runSimulation({
       scenario,
@@ -156,7 +160,7 @@ export async function simulate(
 /** Deploys (or, resuming, reopens) the run's ledger. */
 async function startLedger(
   options: LedgerOptions,
-  run: Pick<LedgerRunOptions, "dir" | "households" | "run" | "resume">,
+  run: Pick<LedgerRunOptions, "dir" | "households" | "run" | "resume" | "nodeKeys">,
 ): Promise<LedgerRun> {
   const fault = options.fault === undefined ? undefined : parseFault(options.fault, run.households);
   // Loaded on demand: the Solidity compiler and the EVM client are heavy, and only ledger runs need them.
@@ -178,6 +182,12 @@ async function startLedger(
               : line,
         }),
   });
+}
+
+/** The running MPC nodes' ledger signing keys, from beside their configuration. */
+async function nodesLedgerKeys(configPath: string): Promise<Hex[]> {
+  const { loadLedgerKeys, loadNodeConfig } = await import("../mpc/node-config.ts");
+  return loadLedgerKeys(configPath, await loadNodeConfig(configPath));
 }
 
 /** `household@slot` → the household and the slot start. */

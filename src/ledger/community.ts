@@ -45,6 +45,8 @@ export interface LedgerRunOptions extends ChainChoice {
   readonly prepaidMoney: bigint;
   /** The run whose store keeps the households' own data. */
   readonly run: { readonly db: string; readonly id: string };
+  /** The MPC nodes' ledger signing keys (`node-config`); fresh ones without. */
+  readonly nodeKeys?: readonly Hex[];
   /** Continue the folder's ledger (a resumed run) instead of deploying a new one. */
   readonly resume: boolean;
   /**
@@ -307,7 +309,7 @@ async function deploy(options: LedgerRunOptions): Promise<void> {
   const keys: DeploymentKeys = {
     payer: options.payerKey ?? DEV_ACCOUNT_KEY,
     supplier: generatePrivateKey(),
-    nodes: [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()],
+    nodes: [...(options.nodeKeys ?? [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()])],
     households: Object.fromEntries(options.households.map((id) => [id, generatePrivateKey()])),
     meters: Object.fromEntries(options.households.map((id) => [id, generatePrivateKey()])),
   };

@@ -5,16 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { ValidationError } from "../validation/index.ts";
 import {
   certificateFingerprint,
   describeNode,
   generateNodeConfig,
   keyPathFor,
+  ledgerKeyPathFor,
+  loadLedgerKeys,
   loadNodeConfig,
   nodeName,
 } from "./node-config.ts";
@@ -80,6 +84,33 @@ describe("generateNodeConfig and loadNodeConfig", () => {
       assert.match(keyPem, /^-----BEGIN PRIVATE KEY-----/, "a PKCS#8 PEM key");
       assert.equal((await stat(keyPath)).mode & 0o777, 0o600, "the key is readable by its owner only");
       assert.ok(certificate.checkPrivateKey(createPrivateKey(keyPem)), "the key belongs to the certificate");
+    }
+  });
+
+  it("gives every node its own owner-only ledger key, of the address nodes.json lists", async () => {
+    const config = await loadNodeConfig(configPath);
+    const keys = loadLedgerKeys(configPath, config);
+    assert.equal(new Set(keys).size, 3);
+    for (const party of [0, 1, 2] as const) {
+      assert.equal(privateKeyToAccount(keys[party] as Hex).address, config.nodes[party].ledgerAddress);
+      assert.equal((await stat(ledgerKeyPathFor(configPath, party))).mode & 0o777, 0o600);
+    }
+    const swapped = join(folder, "swapped-ledger-keys");
+    await cp(join(folder, "generated"), swapped, { recursive: true });
+    const swappedPath = join(swapped, "nodes.json");
+    await rm(ledgerKeyPathFor(swappedPath, 2));
+    for (const [party, message] of [
+      [1, /holds no key of the listed address 0x/],
+      [2, /cannot read .*node-2\.ledger\.key/],
+    ] as const) {
+      await writeFile(ledgerKeyPathFor(swappedPath, 1), `${party === 1 ? keys[2] : keys[1]}\n`);
+      assert.throws(
+        () => loadLedgerKeys(swappedPath, config),
+        (error: unknown) =>
+          error instanceof ValidationError &&
+          error.issues[0]?.path === `nodes[${party}].ledgerAddress` &&
+          message.test(error.issues[0].message),
+      );
     }
   });
 

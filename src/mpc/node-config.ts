@@ -1,7 +1,8 @@
 /**
  * The computing nodes' configuration: a JSON file naming each of the three nodes, where it listens and
- * its certificate (a path relative to the file), loaded with the certificates' PEM text; and a dev
- * generator of self-signed ECDSA P-256 certificates, keys and the file.
+ * its certificate (a path relative to the file) and the address of its ledger signing key, loaded with
+ * the certificates' PEM text; and a dev generator of self-signed ECDSA P-256 certificates, keys,
+ * secp256k1 ledger keys and the file.
  * @module
  */
 import { X509Certificate as NodeX509Certificate, webcrypto } from "node:crypto";
@@ -9,6 +10,8 @@ import { readFileSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { type Address, getAddress, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { idField, integerField, parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
 import type { Registry } from "./registry.ts";
@@ -26,6 +29,8 @@ export interface NodeDescription {
   readonly clientPort: number;
   /** The node's self-signed certificate, PEM text: the only certificate the others accept from it. */
   readonly certificatePem: string;
+  /** The address of the secp256k1 key the node signs the ledger's postings with, when it has one. */
+  readonly ledgerAddress?: Address;
 }
 
 /** The three nodes, by party index, the network timeout, and the registry they serve from. */
@@ -52,6 +57,10 @@ const nodeEntrySchema = z.strictObject(
     certificate: z
       .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a certificate path` })
       .min(1, { error: () => "is an empty certificate path" }),
+    ledgerAddress: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/, { error: () => "is not an address (0x and 40 hex digits)" })
+      .optional(),
   },
   { error: (issue) => (issue.code === "invalid_type" ? "is not a node object" : undefined) },
 );
@@ -181,6 +190,7 @@ function describe(entry: NodeConfigFile["nodes"][number], certificatePem: string
     port: entry.port,
     clientPort: entry.clientPort,
     certificatePem,
+    ...(entry.ledgerAddress === undefined ? {} : { ledgerAddress: entry.ledgerAddress as Address }),
   };
 }
 
@@ -197,6 +207,43 @@ export function nodeName(config: NodeConfig, party: PartyId): string {
 /** How a party reads in messages: `node 2 (node-c)`. */
 export function describeNode(config: NodeConfig, party: PartyId): string {
   return `node ${party} (${nodeName(config, party)})`;
+}
+
+/** Where a party's ledger signing key (secp256k1, hex) lives by convention: beside the configuration file. */
+export function ledgerKeyPathFor(configPath: string, party: PartyId): string {
+  return join(dirname(configPath), `node-${party}.ledger.key`);
+}
+
+/**
+ * The nodes' ledger signing keys, by party, from beside the configuration file, each checked against
+ * the address the configuration lists for it.
+ * @throws {ValidationError} naming a missing or mismatched key.
+ */
+export function loadLedgerKeys(configPath: string, config: NodeConfig): Hex[] {
+  return PARTIES.map((party) => {
+    const path = ledgerKeyPathFor(configPath, party);
+    const listed = config.nodes[party].ledgerAddress;
+    let key: string;
+    try {
+      key = readFileSync(path, "utf8").trim();
+    } catch (error) {
+      throw new ValidationError([
+        { path: `nodes[${party}].ledgerAddress`, message: `cannot read ${path} (${reasonOf(error)})` },
+      ]);
+    }
+    if (
+      !/^0x[0-9a-fA-F]{64}$/.test(key) ||
+      listed === undefined ||
+      privateKeyToAccount(key as Hex).address !== getAddress(listed)
+    )
+      throw new ValidationError([
+        {
+          path: `nodes[${party}].ledgerAddress`,
+          message: `${path} holds no key of the listed address ${listed ?? "(none)"}`,
+        },
+      ]);
+    return key as Hex;
+  });
 }
 
 /** Where a party's private key lives by convention: `node-<party>.key.pem` beside the configuration file. */
@@ -246,7 +293,8 @@ const SIGNING_ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" 
 
 /**
  * For development and tests: creates a self-signed ECDSA P-256 certificate and key per party in
- * `folder` (`node-<i>.crt.pem`, `node-<i>.key.pem` readable by the owner only) and `nodes.json`.
+ * `folder` (`node-<i>.crt.pem`, `node-<i>.key.pem` readable by the owner only), a secp256k1 ledger
+ * signing key per party (`node-<i>.ledger.key`, owner only) and `nodes.json`.
  * @returns the configuration file's path.
  */
 export async function generateNodeConfig(
@@ -292,12 +340,16 @@ export async function generateNodeConfig(
     await chmod(keyPath, 0o600);
     const certificatePath = certificatePathFor(configPath, party);
     await writeFile(certificatePath, certificate.toString("pem"));
+    const ledgerKey = generatePrivateKey();
+    await writeFile(ledgerKeyPathFor(configPath, party), `${ledgerKey}\n`, { mode: 0o600 });
+    await chmod(ledgerKeyPathFor(configPath, party), 0o600);
     nodes.push({
       name,
       host: options.host,
       port: options.ports?.[party] ?? options.basePort + party,
       clientPort: options.clientPorts?.[party] ?? options.basePort + 3 + party,
       certificate: `node-${party}.crt.pem`,
+      ledgerAddress: privateKeyToAccount(ledgerKey).address,
     });
   }
   const file: NodeConfigFile = {
