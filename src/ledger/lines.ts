@@ -7,12 +7,13 @@
  * checks the leaf; the contract does the same when the household discloses them in a dispute.
  * @module
  */
-import { keccak_256 } from "@noble/hashes/sha3";
+
 import { type Address, encodeAbiParameters, type Hex, hexToBytes } from "viem";
 import type { BillingModel, BillingPrices } from "../billing/types.ts";
 import { committedTotals, DeviationPool, deviationPrice } from "../billing/ucs.ts";
 import type { HouseholdSlotRecord } from "../sim/types.ts";
 import { cost } from "../units/index.ts";
+import { keccak256Bytes } from "./keccak.ts";
 
 /**
  * A line's fields, in the order the openings pack them (the contract reads them by position).
@@ -147,13 +148,13 @@ export function lineOf(openings: Openings): SlotLine {
 export function lineLeaf(household: Address, openings: Openings): Uint8Array {
   const leaf = new Uint8Array(128);
   leaf.set(hexToBytes(household), 12);
-  for (const [node, opening] of openings.entries()) leaf.set(keccak_256(opening), 32 * (node + 1));
-  return keccak_256(leaf);
+  for (const [node, opening] of openings.entries()) leaf.set(keccak256Bytes(opening), 32 * (node + 1));
+  return keccak256Bytes(leaf);
 }
 
 /** The leaf of a household's period bill: keccak256(abi.encode(uint32 period, address, int256 money)). */
 export function billLeaf(period: number, household: Address, money: bigint): Uint8Array {
-  return keccak_256(
+  return keccak256Bytes(
     hexToBytes(
       encodeAbiParameters(
         [{ type: "uint32" }, { type: "address" }, { type: "int256" }],

@@ -1,12 +1,13 @@
 /**
  * Merkle trees of 32-byte leaves as OpenZeppelin's `MerkleProof` verifies them on chain: each parent
  * is keccak256 of its two children in ascending byte order, and a node without a sibling moves up
- * unchanged. Built on raw bytes with @noble/hashes: OpenZeppelin's JavaScript tree, which hashes
- * hex strings, took 1.4 s for 10,000 leaves, too slow for every slot.
+ * unchanged. Built on raw bytes with WebAssembly keccak: OpenZeppelin's JavaScript tree, which
+ * hashes hex strings, took 1.4 s for 10,000 leaves, too slow for every slot.
  * @module
  */
-import { keccak_256 } from "@noble/hashes/sha3";
+
 import { bytesToHex, type Hex, hexToBytes } from "viem";
+import { keccak256Bytes } from "./keccak.ts";
 
 /** A tree over leaves in the order given; an empty tree has the zero root. */
 export class MerkleTree {
@@ -66,7 +67,7 @@ function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
   const aFirst = compareBytes(a, b) <= 0;
   pair.set(aFirst ? a : b, 0);
   pair.set(aFirst ? b : a, 32);
-  return keccak_256(pair);
+  return keccak256Bytes(pair);
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
