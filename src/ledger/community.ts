@@ -364,8 +364,9 @@ async function deploy(options: LedgerRunOptions): Promise<void> {
       households,
       run: options.run,
     };
-    new LedgerFolder(options.dir).writeDeployment(deployment, keys);
-    if (embedded !== undefined) await embedded.save(new LedgerFolder(options.dir).chainPath);
+    const folder = new LedgerFolder(options.dir);
+    folder.writeDeployment(deployment, keys);
+    if (embedded !== undefined) await embedded.save(folder.chainPath);
   } finally {
     await embedded?.stop();
   }

@@ -138,7 +138,7 @@ export async function disputeSlot(
 }
 
 /** The household's ledger account (its development key). */
-export function accountOf(opened: OpenedLedger, householdId: string): LocalAccount {
+function accountOf(opened: OpenedLedger, householdId: string): LocalAccount {
   const key = opened.keys.households[householdId];
   if (key === undefined) throw new Error(`no key for household ${householdId} in ${opened.folder.dir}`);
   return privateKeyToAccount(key as Hex);
