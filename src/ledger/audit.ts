@@ -8,7 +8,7 @@
  * disputes, and the nodes' flags are those the upheld disputes raised. Each problem names its record.
  * @module
  */
-import { type Address, getAddress, type Hex } from "viem";
+import { type Address, bytesToHex, getAddress, type Hex } from "viem";
 import type { SlotEntry } from "./board.ts";
 import { inputsCommitment, type OpenedLedger } from "./community.ts";
 import type { Finding } from "./household.ts";
@@ -117,7 +117,7 @@ export async function auditLedger(opened: OpenedLedger): Promise<AuditReport> {
         move(deployment.supplier, owed);
         const bill = owed - (corrections.get(`${period}|${household}`) ?? 0n);
         const leaves = periodLeaves.get(period)?.leaves ?? [];
-        const leaf = `0x${Buffer.from(billLeaf(periodNumber(period), household, bill)).toString("hex")}`;
+        const leaf = bytesToHex(billLeaf(periodNumber(period), household, bill));
         if (!leaves.includes(leaf as Hex))
           find(
             `period ${period}`,

@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Address, encodeAbiParameters, type Hex, hexToBytes, keccak256 } from "viem";
+import { type Address, bytesToHex, encodeAbiParameters, type Hex, hexToBytes, keccak256 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { billingPeriodOf } from "../billing/period.ts";
 import type { BillingModel } from "../billing/types.ts";
@@ -22,7 +22,7 @@ import {
   type PeriodEntry,
   type SlotEntry,
 } from "./board.ts";
-import { type SlotResult, SnippetLedger } from "./ledger.ts";
+import { periodNumber, type SlotResult, SnippetLedger } from "./ledger.ts";
 import { aggregatesOf, billLeaf, lineLeaf, type SlotLine, slotLineOf } from "./lines.ts";
 import { MerkleTree } from "./merkle.ts";
 import { LedgerNodes } from "./nodes.ts";
@@ -181,7 +181,7 @@ export class LedgerRun {
       result,
       publicInputs,
       signatures,
-      leaves: leaves.map((leaf) => `0x${Buffer.from(leaf).toString("hex")}` as Hex),
+      leaves: leaves.map((leaf) => bytesToHex(leaf)),
     };
     this.opened.folder.appendSlot(entry);
     this.#posted.add(record.slot);
@@ -202,7 +202,7 @@ export class LedgerRun {
     const { ledger, nodes, deployment, folder } = this.opened;
     if (folder.periods().has(period)) return;
     const leaves = deployment.households.map(({ address }, h) =>
-      billLeaf(Number(period.replace("-", "")), address, this.#periodBills[h] as bigint),
+      billLeaf(periodNumber(period), address, this.#periodBills[h] as bigint),
     );
     const billsRoot = new MerkleTree(leaves).root;
     const signatures = await Promise.all(
@@ -213,7 +213,7 @@ export class LedgerRun {
       period,
       billsRoot,
       signatures,
-      leaves: leaves.map((leaf) => `0x${Buffer.from(leaf).toString("hex")}` as Hex),
+      leaves: leaves.map((leaf) => bytesToHex(leaf)),
     };
     folder.appendPeriod(entry);
     // The supplier's own record of its customers' bills, which it settles.

@@ -13,7 +13,7 @@ import { commitmentParts } from "../billing/ucs.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "../sim/types.ts";
 import type { SlotEntry } from "./board.ts";
 import type { OpenedLedger } from "./community.ts";
-import type { DisputeOutcome, SignedReading } from "./ledger.ts";
+import { type DisputeOutcome, periodNumber, type SignedReading } from "./ledger.ts";
 import {
   billLeaf,
   LINE_FIELDS,
@@ -87,7 +87,7 @@ export async function verifyHousehold(
     if (entry === undefined) continue;
     periodsChecked++;
     const posted = await opened.ledger.postedPeriod(period);
-    const leaf = bytesToHex(billLeaf(Number(period.replace("-", "")), address, bill));
+    const leaf = bytesToHex(billLeaf(periodNumber(period), address, bill));
     if (posted?.billsRoot !== entry.billsRoot)
       findings.push({ record: `period ${period}`, problem: "the board's bills root is not the one posted" });
     if (entry.leaves[index] !== leaf)

@@ -11,6 +11,7 @@ import {
   type Abi,
   type Address,
   BaseError,
+  bytesToHex,
   ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
@@ -31,7 +32,7 @@ import { foundry } from "viem/chains";
 import type { BillingModel } from "../billing/types.ts";
 import type { EmbeddedChain } from "./anvil.ts";
 import { compileContract } from "./compile.ts";
-import { type Openings, openingHex, type SlotAggregates } from "./lines.ts";
+import type { Openings, SlotAggregates } from "./lines.ts";
 
 /** A slot's public result as the nodes sign it. */
 export interface SlotResult extends SlotAggregates {
@@ -304,7 +305,7 @@ export class SnippetLedger {
       [
         slotMessage(evidence.result),
         [...evidence.signatures],
-        evidence.openings.map(openingHex),
+        evidence.openings.map((opening) => bytesToHex(opening)),
         [...evidence.proof],
         reading === undefined ? { slot: 0n, importWh: 0n, exportWh: 0n } : readingMessage(reading),
         reading?.signature ?? "0x",

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Address, encodeAbiParameters, type Hex, hexToBytes } from "viem";
+import { type Address, encodeAbiParameters, hexToBytes } from "viem";
 import type { BillingModel, BillingPrices } from "../billing/types.ts";
 import { committedTotals, DeviationPool, deviationPrice } from "../billing/ucs.ts";
 import type { HouseholdSlotRecord } from "../sim/types.ts";
@@ -162,9 +162,4 @@ export function billLeaf(period: number, household: Address, money: bigint): Uin
       ),
     ),
   );
-}
-
-/** An opening as hex, for a transaction or a file. */
-export function openingHex(opening: Uint8Array): Hex {
-  return `0x${Buffer.from(opening).toString("hex")}`;
 }
