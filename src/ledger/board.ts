@@ -104,6 +104,10 @@ const faultSchema = z.strictObject({
 
 /** The files of a ledger folder. */
 export class LedgerFolder {
+  /** The board as read once (a year's board is large), kept up to date by this folder's appends. */
+  #slots: Map<string, SlotEntry> | undefined;
+  #periods: Map<string, PeriodEntry> | undefined;
+
   constructor(readonly dir: string) {}
 
   get chainPath(): string {
@@ -131,10 +135,12 @@ export class LedgerFolder {
 
   appendSlot(entry: SlotEntry): void {
     appendFileSync(join(this.dir, "slots.jsonl"), `${JSON.stringify(entry)}\n`);
+    this.#slots?.set(entry.result.slot, entry);
   }
 
   appendPeriod(entry: PeriodEntry): void {
     appendFileSync(join(this.dir, "periods.jsonl"), `${JSON.stringify(entry)}\n`);
+    this.#periods?.set(entry.period, entry);
   }
 
   /** Records a fault a run injected: the line the nodes committed in place of the household's true one. */
@@ -154,15 +160,19 @@ export class LedgerFolder {
   }
 
   /** The board's slots, by slot start. */
-  slots(): Map<string, SlotEntry> {
-    return new Map(
+  slots(): ReadonlyMap<string, SlotEntry> {
+    this.#slots ??= new Map(
       this.#lines("slots.jsonl", slotEntrySchema).map((entry) => [entry.result.slot, entry as SlotEntry]),
     );
+    return this.#slots;
   }
 
   /** The board's periods, by period. */
-  periods(): Map<string, PeriodEntry> {
-    return new Map(this.#lines("periods.jsonl", periodEntrySchema).map((entry) => [entry.period, entry]));
+  periods(): ReadonlyMap<string, PeriodEntry> {
+    this.#periods ??= new Map(
+      this.#lines("periods.jsonl", periodEntrySchema).map((entry) => [entry.period, entry]),
+    );
+    return this.#periods;
   }
 
   #read<T>(name: string, schema: z.ZodType<T>): T {

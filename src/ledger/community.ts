@@ -111,8 +111,6 @@ const REGISTRATION_BATCH = 400;
 
 /** Posts a run's slots and periods to its ledger, one record at a time (a {@link RunSink}). */
 export class LedgerRun {
-  /** Slots already on the board (a resumed run skips them). */
-  readonly #posted: Set<string>;
   #period: string | undefined;
   /** Each household's bill of the current period so far, money units, in household order. */
   #periodBills: bigint[] = [];
@@ -120,9 +118,7 @@ export class LedgerRun {
   private constructor(
     private readonly opened: OpenedLedger,
     private readonly options: LedgerRunOptions,
-  ) {
-    this.#posted = new Set(opened.folder.slots().keys());
-  }
+  ) {}
 
   /** Deploys a new ledger into `options.dir`, or continues the one there when resuming. */
   static async start(options: LedgerRunOptions): Promise<LedgerRun> {
@@ -149,17 +145,19 @@ export class LedgerRun {
       this.#period = period;
       this.#periodBills = this.options.households.map(() => 0n);
     }
+    // A slot already on the board (a resumed run) only adds to the period's bills.
+    const posted = this.opened.folder.slots().has(record.slot);
     const lines = record.households.map((household) => {
       const line = slotLineOf(household);
       const committed = this.options.corrupt?.(record.slot, household.id, line) ?? line;
-      if (committed !== line && !this.#posted.has(record.slot))
+      if (committed !== line && !posted)
         this.opened.folder.appendFault({ slot: record.slot, household: household.id, line: committed });
       return committed;
     });
     lines.forEach((line, h) => {
       this.#periodBills[h] = (this.#periodBills[h] as bigint) + line.billMoney;
     });
-    if (this.#posted.has(record.slot)) return;
+    if (posted) return;
     const { ledger, nodes, deployment } = this.opened;
     const leaves = lines.map((line, h) => {
       const household = deployment.households[h]?.address as Address;
@@ -184,7 +182,6 @@ export class LedgerRun {
       leaves: leaves.map((leaf) => bytesToHex(leaf)),
     };
     this.opened.folder.appendSlot(entry);
-    this.#posted.add(record.slot);
   }
 
   /** Posts the last period's bills and saves the embedded chain. */
