@@ -11,14 +11,11 @@
  */
 import type { KeyObject } from "node:crypto";
 import { type BillingModel, type BillingSlot, billSlot } from "../src/billing/index.ts";
-import { billOutputsOf, ownSlotBills, prepareBill } from "../src/mpc/billing/client.ts";
-import { type BillPublic, MAX_HOUSEHOLD_SLOTS } from "../src/mpc/billing/program.ts";
-import type { JobStats } from "../src/mpc/jobs.ts";
-import { startLocalCluster } from "../src/mpc/local-cluster.ts";
-import { closeMetering, meterTotals, sendReading } from "../src/mpc/metering/client.ts";
-import { sealReading } from "../src/mpc/metering/envelope.ts";
-import { MeterIntake } from "../src/mpc/metering/intake.ts";
-import { NodeClient } from "../src/mpc/node-client.ts";
+import { billOutputsOf, prepareBill } from "../src/private/billing/encode.ts";
+import { MAX_HOUSEHOLD_SLOTS } from "../src/private/billing/layout.ts";
+import type { BillPublic } from "../src/private/billing/program.ts";
+import { sealReading } from "../src/private/metering/envelope.ts";
+import { MeterIntake } from "../src/private/metering/intake.ts";
 import {
   DSO_ID,
   type GeneratedRegistry,
@@ -28,7 +25,14 @@ import {
   parseRegistry,
   privateKeyOf,
   signerOf,
-} from "../src/mpc/registry.ts";
+} from "../src/private/registry.ts";
+import { closeMetering } from "../src/roles/broker/close.ts";
+import { meterTotals } from "../src/roles/dso/totals.ts";
+import { ownSlotBills } from "../src/roles/household/figures.ts";
+import { sendReading } from "../src/roles/meter/readings.ts";
+import { NodeClient } from "../src/roles/mpc-node/client.ts";
+import type { JobStats } from "../src/roles/mpc-node/jobs.ts";
+import { startLocalCluster } from "../src/roles/mpc-node/local-cluster.ts";
 import { type BenchRow, median, seededIntegers } from "./support.ts";
 
 const HOUSEHOLDS = 5_000;

@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { clearCommunity } from "../src/market/clear.ts";
 import type { ClearRequest } from "../src/market/types.ts";
-import { prepareClear } from "../src/mpc/clearing/client.ts";
-import type { ClearPublic } from "../src/mpc/clearing/program.ts";
-import type { JobStats } from "../src/mpc/jobs.ts";
-import { startLocalCluster } from "../src/mpc/local-cluster.ts";
-import { NodeClient } from "../src/mpc/node-client.ts";
+import { prepareClear } from "../src/private/clearing/encode.ts";
+import type { ClearPublic } from "../src/private/clearing/program.ts";
+import { NodeClient } from "../src/roles/mpc-node/client.ts";
+import type { JobStats } from "../src/roles/mpc-node/jobs.ts";
+import { startLocalCluster } from "../src/roles/mpc-node/local-cluster.ts";
 import { encodeBook, type GridOrder, searchReference } from "../test/support/price-search-reference.ts";
 import { type BenchRow, median, seededIntegers } from "./support.ts";
 

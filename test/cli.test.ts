@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { loadNodeConfig } from "../src/mpc/node-config.ts";
+import { loadNodeConfig } from "../src/roles/mpc-node/config.ts";
 import { runCli, runSnippetProcess } from "./support/cli.ts";
 
 const vector = (path: string): string =>

@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { startPostgresTestServer } from "../src/store/postgres-test-server.ts";
 import { freePorts, stopProcess } from "../src/system/processes.ts";
 import { runSnippetProcess, SNIPPET_BIN } from "./support/cli.ts";
+import { startPostgresTestServer } from "./support/postgres-test-server.ts";
 
 const work = mkdtempSync(join(tmpdir(), "snippet-simulate-"));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type LocalCluster, startLocalCluster } from "../src/mpc/local-cluster.ts";
+import { type LocalCluster, startLocalCluster } from "../src/roles/mpc-node/local-cluster.ts";
 import { parseWithMoney, runSnippetProcess } from "./support/cli.ts";
 
 const vectors = (folder: string): string => fileURLToPath(new URL(`./vectors/${folder}/`, import.meta.url));

@@ -7,14 +7,7 @@
  */
 import type { HouseholdIntent, PartnerAcceptance, PartnerOffer, Side } from "../market/index.ts";
 import type { EvSession, HouseholdAssets, SlotEnergy } from "../profiles/types.ts";
-import type { Outlook } from "./forecast.ts";
-
-/** The tariff of one slot, price units per kWh. */
-export interface Tariff {
-  readonly feedIn: number;
-  readonly retail: number;
-  readonly networkFee: number;
-}
+import type { Outlook, Tariff } from "./forecast.ts";
 
 /** What an agent knows when it prepares one slot. */
 export interface AgentContext {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { checkProperty } from "../../test/support/property.ts";
-import type { Tariff } from "./agent.ts";
+import type { Tariff } from "./forecast.ts";
 import { FillHistory, Outlook, OwnForecast } from "./forecast.ts";
 
 const startMs = Date.UTC(2026, 0, 5);

@@ -6,7 +6,13 @@
  * @module
  */
 import type { Side } from "../market/index.ts";
-import type { Tariff } from "./agent.ts";
+
+/** The tariff of one slot, price units per kWh. */
+export interface Tariff {
+  readonly feedIn: number;
+  readonly retail: number;
+  readonly networkFee: number;
+}
 
 /** Weight of the newest day in the per-time-of-day means (exponential smoothing). */
 const SMOOTHING = 0.3;

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Side } from "../market/index.ts";
-import type { Tariff } from "./agent.ts";
+import type { Tariff } from "./forecast.ts";
 
 /** Energy a device moves in the slot and what it is worth, price units per kWh (imports with the fee). */
 export interface FlexiblePart {

@@ -21,9 +21,9 @@ import {
   DonationBudget,
   intentOf,
   netPositionWh,
-  type Tariff,
 } from "./agent.ts";
 import { HomeBattery } from "./devices.ts";
+import type { Tariff } from "./forecast.ts";
 
 const DEFAULT_EAGERNESS = 0.5;
 

@@ -6,13 +6,13 @@
  */
 import type { BillingModel, BillingSlot, SlotBilling } from "../billing/types.ts";
 import type { ClearRequest, ClearResult } from "../market/types.ts";
-import { prepareBill } from "../mpc/billing/client.ts";
-import { type BillPublic, MAX_HOUSEHOLD_SLOTS } from "../mpc/billing/program.ts";
-import { prepareClear } from "../mpc/clearing/client.ts";
-import type { ClearPublic } from "../mpc/clearing/program.ts";
-import { startLocalCluster } from "../mpc/local-cluster.ts";
-import { NodeClient } from "../mpc/node-client.ts";
-import { loadNodeConfig } from "../mpc/node-config.ts";
+import { batches, prepareBill } from "../private/billing/encode.ts";
+import type { BillPublic } from "../private/billing/program.ts";
+import { prepareClear } from "../private/clearing/encode.ts";
+import type { ClearPublic } from "../private/clearing/program.ts";
+import { NodeClient } from "../roles/mpc-node/client.ts";
+import { loadNodeConfig } from "../roles/mpc-node/config.ts";
+import { startLocalCluster } from "../roles/mpc-node/local-cluster.ts";
 
 /** The MPC engine for one command's request. */
 export interface MpcEngine<Request, Result> {
@@ -100,22 +100,4 @@ export function mpcBilling(
       return billings;
     },
   );
-}
-
-/** Consecutive slots in runs of at most MAX_HOUSEHOLD_SLOTS household-slots. */
-function batches(slots: readonly BillingSlot[]): BillingSlot[][] {
-  const runs: BillingSlot[][] = [];
-  let current: BillingSlot[] = [];
-  let size = 0;
-  for (const slot of slots) {
-    if (current.length > 0 && size + slot.households.length > MAX_HOUSEHOLD_SLOTS) {
-      runs.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(slot);
-    size += slot.households.length;
-  }
-  if (current.length > 0) runs.push(current);
-  return runs;
 }

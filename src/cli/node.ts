@@ -5,11 +5,12 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import pino from "pino";
-import { communityRegistry } from "../mpc/clearing/engine.ts";
-import { startNode } from "../mpc/node.ts";
-import { generateNodeConfig, keyPathFor, loadNodeConfig } from "../mpc/node-config.ts";
-import { writeRegistry } from "../mpc/registry.ts";
 import type { PartyId } from "../mpc/transport/types.ts";
+import { writeRegistry } from "../private/registry.ts";
+import { snippetApplication } from "../roles/mpc-node/application.ts";
+import { generateNodeConfig, keyPathFor, loadNodeConfig } from "../roles/mpc-node/config.ts";
+import { startNode } from "../roles/mpc-node/node.ts";
+import { communityRegistry } from "../sim/mpc-engines.ts";
 import { loadScenario } from "./scenarios.ts";
 
 /** Options of `snippet node`. */
@@ -31,6 +32,7 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
   const node = await startNode({
     config,
     party: options.party,
+    application: snippetApplication(options.party, config.registry),
     privateKeyPem,
     ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
     log: (event) => logger.info(event),

@@ -10,24 +10,18 @@ import { Presets, SingleBar } from "cli-progress";
 import pino from "pino";
 import type { Hex } from "viem";
 import { workerSolver } from "../agents/solver.ts";
-import type { ChainChoice, LedgerRun, LedgerRunOptions } from "../ledger/community.ts";
-import { MpcCommunityEngine } from "../mpc/clearing/engine.ts";
-import {
-  csvProfiles,
-  type ProfileSource,
-  type SlotEnergy,
-  seededRandom,
-  syntheticProfiles,
-} from "../profiles/index.ts";
+import type { LedgerRun } from "../ledger/community.ts";
+import type { LedgerOptions } from "../ledger/simulation.ts";
+import { alignedTo, csvProfiles, seededRandom, syntheticProfiles } from "../profiles/index.ts";
 import { comparisonMarkdown, renderReport } from "../report/index.ts";
-import { type AgentKind, type AgentSetup, SIMULATION_BILLING_MODEL, timeGridOf } from "../sim/community.ts";
+import { type AgentKind, SIMULATION_BILLING_MODEL, strategicSetup, timeGridOf } from "../sim/community.ts";
 import { compareAgents } from "../sim/compare.ts";
+import { MpcCommunityEngine } from "../sim/mpc-engines.ts";
 import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
 import { runIdOf, runSimulation } from "../sim/run.ts";
 import type { Scenario } from "../sim/scenario.ts";
 import type { EngineName } from "../sim/types.ts";
 import { openPgliteStore, openStore } from "../store/index.ts";
-import { ValidationError } from "../validation/index.ts";
 import { readTextFile } from "./io.ts";
 import { loadScenario } from "./scenarios.ts";
 
@@ -52,19 +46,6 @@ export interface SimulateOptions {
   /** Post every slot and period to the ledger (in `<out>/ledger`). */
   readonly ledger?: LedgerOptions;
 }
-
-/** Where the ledger runs and on what terms. */
-export interface LedgerOptions extends ChainChoice {
-  readonly disputeWindowSeconds: number;
-  /** `household@slot`: the nodes bill that household 1 EUR too much in that slot (a dispute demonstration). */
-  readonly fault?: string;
-}
-
-/** What a demonstration fault adds to a bill: 1 EUR in money units. */
-const FAULT_MONEY = 10_000_000n;
-/** A dispute's bond (0.50 EUR) and each deposit's prepayment (500 EUR), money units. */
-const DISPUTE_BOND_MONEY = 5_000_000n;
-const PREPAID_MONEY = 5_000_000_000n;
 
 /** Where a run's files went. */
 export interface SimulateOutcome {
@@ -108,8 +89,10 @@ export async function simulate(
   const csv = new SlotCsvWriter(out);
   let ledger: LedgerRun | undefined;
   try {
-    if (options.ledger !== undefined)
-      ledger = await startLedger(options.ledger, {
+    if (options.ledger !== undefined) {
+      // Loaded on demand: the Solidity compiler and the EVM client are heavy, and only ledger runs need them.
+      const { startLedger } = await import("../ledger/simulation.ts");
+      ledger = await startLedger(options.ledger, SIMULATION_BILLING_MODEL, {
         dir: join(out, "ledger"),
         households: householdIds,
         run: {
@@ -121,6 +104,7 @@ export async function simulate(
           ? { nodeKeys: await nodesLedgerKeys(options.nodes) }
           : {}),
       });
+    }
     const result = await runSimulation({
       scenario,
       days: options.days,
@@ -157,54 +141,10 @@ export async function simulate(
   }
 }
 
-/** Deploys (or, resuming, reopens) the run's ledger. */
-async function startLedger(
-  options: LedgerOptions,
-  run: Pick<LedgerRunOptions, "dir" | "households" | "run" | "resume" | "nodeKeys">,
-): Promise<LedgerRun> {
-  const fault = options.fault === undefined ? undefined : parseFault(options.fault, run.households);
-  // Loaded on demand: the Solidity compiler and the EVM client are heavy, and only ledger runs need them.
-  const { LedgerRun } = await import("../ledger/community.ts");
-  return LedgerRun.start({
-    ...run,
-    ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
-    ...(options.payerKey === undefined ? {} : { payerKey: options.payerKey }),
-    model: SIMULATION_BILLING_MODEL,
-    disputeWindowSeconds: options.disputeWindowSeconds,
-    disputeBond: DISPUTE_BOND_MONEY,
-    prepaidMoney: PREPAID_MONEY,
-    ...(fault === undefined
-      ? {}
-      : {
-          corrupt: (slot, household, line) =>
-            Date.parse(slot) === fault.slotMs && household === fault.household
-              ? { ...line, billMoney: line.billMoney + FAULT_MONEY }
-              : line,
-        }),
-  });
-}
-
 /** The running MPC nodes' ledger signing keys, from beside their configuration. */
 async function nodesLedgerKeys(configPath: string): Promise<Hex[]> {
-  const { loadLedgerKeys, loadNodeConfig } = await import("../mpc/node-config.ts");
+  const { loadLedgerKeys, loadNodeConfig } = await import("../roles/mpc-node/config.ts");
   return loadLedgerKeys(configPath, await loadNodeConfig(configPath));
-}
-
-/** `household@slot` → the household and the slot start. */
-function parseFault(text: string, households: readonly string[]): { household: string; slotMs: number } {
-  const at = text.lastIndexOf("@");
-  const household = text.slice(0, at);
-  const slotMs = Date.parse(text.slice(at + 1));
-  const problems = [];
-  if (at < 0 || !households.includes(household))
-    problems.push({
-      path: "--ledger-fault",
-      message: `"${text}" names no household of the scenario before "@"`,
-    });
-  if (Number.isNaN(slotMs))
-    problems.push({ path: "--ledger-fault", message: `"${text}" names no slot time (ISO 8601) after "@"` });
-  if (problems.length > 0) throw new ValidationError(problems);
-  return { household, slotMs };
 }
 
 export interface CompareOptions {
@@ -275,45 +215,6 @@ export async function compare(options: CompareOptions): Promise<{ markdown: stri
   } finally {
     await solver.close();
   }
-}
-
-function strategicSetup(
-  solver: Extract<AgentSetup, { kind: "strategic" }>["solver"],
-  options: { readonly horizonHours?: number; readonly replanHours?: number },
-): Extract<AgentSetup, { kind: "strategic" }> {
-  return {
-    kind: "strategic",
-    solver,
-    ...(options.horizonHours === undefined ? {} : { horizonHours: options.horizonHours }),
-    ...(options.replanHours === undefined ? {} : { replanHours: options.replanHours }),
-  };
-}
-
-/**
- * A profile source answering in the scenario's household order, whatever order its own (a meter CSV)
- * lists them in. @throws {@link ValidationError} when it lacks a household or has one too many.
- */
-function alignedTo(householdIds: readonly string[], source: ProfileSource): ProfileSource {
-  const position = new Map(source.householdIds.map((id, index) => [id, index]));
-  const missing = householdIds.filter((id) => !position.has(id));
-  const extra = source.householdIds.filter((id) => !householdIds.includes(id));
-  if (missing.length > 0 || extra.length > 0) {
-    const problems = [
-      ...(missing.length > 0 ? [`has no series for ${missing.map((id) => `"${id}"`).join(", ")}`] : []),
-      ...(extra.length > 0
-        ? [`has series for ${extra.map((id) => `"${id}"`).join(", ")}, not in the scenario`]
-        : []),
-    ];
-    throw new ValidationError([{ path: "--meter-csv", message: problems.join("; ") }]);
-  }
-  const order = householdIds.map((id) => position.get(id) as number);
-  return {
-    householdIds,
-    slot: (index) => {
-      const energies = source.slot(index);
-      return order.map((at) => energies[at] as SlotEnergy);
-    },
-  };
 }
 
 /** Where progress goes: a terminal (process.stderr) gets a bar, anything else JSON lines. */

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { type Address, bytesToHex, encodeAbiParameters, type Hex, hexToBytes, keccak256 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { billingPeriodOf } from "../billing/period.ts";
+import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
 import type { BillingModel } from "../billing/types.ts";
-import type { HouseholdSlotRecord, SlotRecord } from "../sim/types.ts";
 import { DEV_ACCOUNT_KEY, type EmbeddedChain, jsonRpc, startAnvil } from "./anvil.ts";
 import {
   type Deployment,

@@ -9,8 +9,8 @@
  */
 import { type Address, bytesToHex, type Hex, hexToBytes, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
 import { commitmentParts } from "../billing/ucs.ts";
-import type { HouseholdSlotRecord, SlotRecord } from "../sim/types.ts";
 import type { SlotEntry } from "./board.ts";
 import type { OpenedLedger } from "./community.ts";
 import { type DisputeOutcome, periodNumber, type SignedReading } from "./ledger.ts";

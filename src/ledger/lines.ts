@@ -9,9 +9,9 @@
  */
 
 import { type Address, encodeAbiParameters, hexToBytes } from "viem";
+import type { HouseholdSlotRecord } from "../billing/record.ts";
 import type { BillingModel, BillingPrices } from "../billing/types.ts";
 import { committedTotals, DeviationPool, deviationPrice } from "../billing/ucs.ts";
-import type { HouseholdSlotRecord } from "../sim/types.ts";
 import { cost } from "../units/index.ts";
 import { keccak256Bytes } from "./keccak.ts";
 

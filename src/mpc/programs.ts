@@ -1,20 +1,15 @@
 /**
- * The programs a node runs on a client's request: each names its public parameters, how many
- * shared input words it takes, and what it opens or returns to the client as shares.
+ * The engine's side of programs: what a program is (public parameters, the shared input words it
+ * takes, an access rule, a run on a party), the generic programs every node offers (multiply,
+ * compare, equals, shuffle), and the lookup of a request's program in a table with its parameters
+ * checked. Applications (src/private) add their own programs with their own job context.
  * @module
  */
 import { z } from "zod";
 import { integerField, parseWith } from "../validation/index.ts";
-import { concat, mul, type Shared, slice } from "./arithmetic.ts";
-import { type KeptBills, periodBillsProgram, periodCloseProgram, slotBillsProgram } from "./billing/kept.ts";
-import { billProgram } from "./billing/program.ts";
-import { searchClearingPrice } from "./clearing/price-search.ts";
-import { clearProgram } from "./clearing/program.ts";
+import { mul, type Shared, slice } from "./arithmetic.ts";
 import { equals, lessThan, MAX_COMPARE_BITS } from "./compare.ts";
-import type { MeterIntake } from "./metering/intake.ts";
-import { meterReadingsProgram, meterTotalsProgram } from "./metering/program.ts";
 import type { Party } from "./party.ts";
-import type { RegisteredParty, Registry } from "./registry.ts";
 import { shuffle } from "./shuffle.ts";
 import { concatWords } from "./words.ts";
 
@@ -24,19 +19,12 @@ export interface ProgramResult {
   outputs?: Shared;
 }
 
-/** What a node knows about a job besides its inputs: who asked, and what the node keeps. */
-export interface JobContext {
-  readonly job: string;
-  /** The registered party that signed the request, if it was signed. */
-  readonly requester?: RegisteredParty;
-  /** Absent on a node without a registry: it serves only programs on the client's own inputs. */
-  readonly registry?: Registry;
-  readonly meters?: MeterIntake;
-  readonly bills?: KeptBills;
-}
-
-/** A computation the nodes run together on one client's shared inputs, or on what they keep. */
-export interface Program<Params> {
+/**
+ * A computation the nodes run together on one client's shared inputs, or on what they keep.
+ * `Context` is what the application tells a program about the job besides its inputs (who asked,
+ * what the node keeps); the engine passes it through without looking at it.
+ */
+export interface Program<Params, Context = unknown> {
   readonly description: string;
   readonly params: z.ZodType<Params>;
   /** Shared input words the client must send for these parameters. */
@@ -45,9 +33,23 @@ export interface Program<Params> {
    * Why this node will not run it for this request (who asks, what the node lacks); checked by all
    * three nodes when the job's turn comes, so they refuse together. Absent: anyone may run it.
    */
-  refuse?(params: Params, context: JobContext): string | undefined;
-  run(party: Party, params: Params, inputs: Shared, context?: JobContext): Promise<ProgramResult>;
+  refuse?(params: Params, context: Context): string | undefined;
+  /**
+   * For a program on what the nodes hold (orders, readings): the keys of what this node holds for
+   * the job. The three exchange them and run on those all three hold, given to `run` as `agreed`.
+   */
+  held?(params: Params, context: Context): string[];
+  run(
+    party: Party,
+    params: Params,
+    inputs: Shared,
+    context?: Context,
+    agreed?: ReadonlySet<string>,
+  ): Promise<ProgramResult>;
 }
+
+/** Programs by name. */
+export type ProgramTable<Context> = Readonly<Record<string, Program<unknown, Context>>>;
 
 /** The most values one request may carry (a 10^6-value comparison's inputs are 2·10^6 words). */
 export const MAX_PROGRAM_VALUES = 4_000_000;
@@ -113,52 +115,23 @@ const shuffleRows: Program<{ rows: number; columns: number }> = {
   },
 };
 
-const auctionSearch: Program<{ buys: number; sells: number; volumeBits: number }> = {
-  description:
-    "the search-based double auction of the MP-SPDZ anchor: p* = max{c : D(c) ≥ S(c)} and fills of the " +
-    "orders strictly better than p*; inputs: buy volumes, sell volumes, then buy limits and sell limits − 1 " +
-    "as XOR-shared bit words",
-  params: z.strictObject({
-    buys: countField,
-    sells: countField,
-    volumeBits: integerField(1, 32, "not a volume bit length", "above 32 bits"),
-  }),
-  inputWords: ({ buys, sells }) => 2 * (buys + sells),
-  async run(party, { buys, sells, volumeBits }, inputs) {
-    const result = await searchClearingPrice(party, inputs, buys, sells, volumeBits);
-    return {
-      public: { clearingPrice: result.clearingPrice },
-      outputs: concat([result.buyFills, result.sellFills]),
-    };
-  },
-};
-
-/** Every program a node runs, by name. */
-export const PROGRAMS: Readonly<Record<string, Program<unknown>>> = {
+/** The engine's own programs, which any application may offer: they need no context. */
+export const ENGINE_PROGRAMS: ProgramTable<unknown> = {
   multiply: multiply as Program<unknown>,
   compare: compare as Program<unknown>,
   equals: equal as Program<unknown>,
   shuffle: shuffleRows as Program<unknown>,
-  "auction-search": auctionSearch as Program<unknown>,
-  clear: clearProgram as Program<unknown>,
-  bill: billProgram as Program<unknown>,
-  "meter-totals": meterTotalsProgram as Program<unknown>,
-  "meter-readings": meterReadingsProgram as Program<unknown>,
-  "period-close": periodCloseProgram as Program<unknown>,
-  "period-bills": periodBillsProgram as Program<unknown>,
-  "slot-bills": slotBillsProgram as Program<unknown>,
 };
 
-/** Parses a request's program name and parameters, with errors that name the field. */
-export function resolveProgram(
+/** Parses a request's program name and parameters against a table, with errors that name the field. */
+export function resolveProgram<Context>(
+  table: ProgramTable<Context>,
   name: string,
   params: unknown,
-): { program: Program<unknown>; params: unknown; inputWords: number } {
-  const program = PROGRAMS[name];
+): { program: Program<unknown, Context>; params: unknown; inputWords: number } {
+  const program = table[name];
   if (program === undefined) {
-    throw new RangeError(
-      `unknown program ${JSON.stringify(name)}; known: ${Object.keys(PROGRAMS).join(", ")}`,
-    );
+    throw new RangeError(`unknown program ${JSON.stringify(name)}; known: ${Object.keys(table).join(", ")}`);
   }
   // Wrapped so that errors read `params.n: …`.
   const parsed = parseWith(z.object({ params: program.params }), { params }).params;

@@ -247,3 +247,30 @@ class IssueList {
     );
   }
 }
+
+/**
+ * A profile source answering in the scenario's household order, whatever order its own (a meter CSV)
+ * lists them in. @throws {@link ValidationError} when it lacks a household or has one too many.
+ */
+export function alignedTo(householdIds: readonly string[], source: ProfileSource): ProfileSource {
+  const position = new Map(source.householdIds.map((id, index) => [id, index]));
+  const missing = householdIds.filter((id) => !position.has(id));
+  const extra = source.householdIds.filter((id) => !householdIds.includes(id));
+  if (missing.length > 0 || extra.length > 0) {
+    const problems = [
+      ...(missing.length > 0 ? [`has no series for ${missing.map((id) => `"${id}"`).join(", ")}`] : []),
+      ...(extra.length > 0
+        ? [`has series for ${extra.map((id) => `"${id}"`).join(", ")}, not in the scenario`]
+        : []),
+    ];
+    throw new ValidationError([{ path: "--meter-csv", message: problems.join("; ") }]);
+  }
+  const order = householdIds.map((id) => position.get(id) as number);
+  return {
+    householdIds,
+    slot: (index) => {
+      const energies = source.slot(index);
+      return order.map((at) => energies[at] as SlotEnergy);
+    },
+  };
+}

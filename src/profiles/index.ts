@@ -4,7 +4,7 @@
  * `ProfileSource` read slot by slot; the seeded random source everything draws from.
  * @module
  */
-export { csvProfiles } from "./csv.ts";
+export { alignedTo, csvProfiles } from "./csv.ts";
 export type { Random } from "./random.ts";
 export { seededRandom } from "./random.ts";
 export { syntheticProfiles } from "./synthetic.ts";

@@ -4,8 +4,9 @@
  * @module
  */
 import { billingPeriodOf, plainTariffMoney, type Statement, StatementBook } from "../billing/index.ts";
+import type { SlotRecord } from "../billing/record.ts";
 import { ExactTotal, type Money } from "../units/index.ts";
-import type { HouseholdOutcome, RunSeries, RunSummary, SlotRecord } from "./types.ts";
+import type { HouseholdOutcome, RunSeries, RunSummary } from "./types.ts";
 
 /** Mutable per-slot series, for building a {@link RunSeries}. */
 type SeriesColumns = {

@@ -77,3 +77,16 @@ export function timeGridOf(scenario: Scenario, days: number): TimeGrid {
     slotCount: days * ((24 * 60) / scenario.slotMinutes),
   };
 }
+
+/** Strategic agents on `solver`, with the run's planning horizon and replanning interval when given. */
+export function strategicSetup(
+  solver: Extract<AgentSetup, { kind: "strategic" }>["solver"],
+  options: { readonly horizonHours?: number; readonly replanHours?: number },
+): Extract<AgentSetup, { kind: "strategic" }> {
+  return {
+    kind: "strategic",
+    solver,
+    ...(options.horizonHours === undefined ? {} : { horizonHours: options.horizonHours }),
+    ...(options.replanHours === undefined ? {} : { replanHours: options.replanHours }),
+  };
+}

@@ -7,9 +7,10 @@
 import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Statement } from "../billing/index.ts";
+import type { SlotRecord } from "../billing/record.ts";
 import { moneyToJson } from "../units/index.ts";
 import type { RunSink } from "./run.ts";
-import type { RunSummary, SlotRecord } from "./types.ts";
+import type { RunSummary } from "./types.ts";
 
 /** Writes orders.csv, trades.csv and readings.csv under `dir`, one slot at a time. */
 export class SlotCsvWriter implements RunSink {

@@ -4,6 +4,8 @@
  * slot lost or doubled.
  * @module
  */
+
+import type { SlotRecord } from "../billing/record.ts";
 import { seededRandom } from "../profiles/random.ts";
 import type { ProfileSource } from "../profiles/types.ts";
 import type { RunStore } from "../store/types.ts";
@@ -13,7 +15,7 @@ import { RunAccumulator } from "./accumulate.ts";
 import { type AgentKind, type AgentSetup, communityOf, timeGridOf } from "./community.ts";
 import { type Scenario, tariffAt } from "./scenario.ts";
 import { REFERENCE_ENGINES, type SlotEngines, simulateSlot } from "./slot.ts";
-import type { EngineName, SlotRecord } from "./types.ts";
+import type { EngineName } from "./types.ts";
 
 /** Something that consumes a run's slot records in order (the accumulator, CSV writers, the ledger). */
 export interface RunSink {

@@ -8,6 +8,7 @@ import { type Agent, type AgentDecision, type HouseholdEnergy, netPositionWh } f
 import type { Outlook } from "../agents/forecast.ts";
 import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../agents/representative.ts";
 import { type BillingModel, type BillingSlot, billSlot, type SlotBilling } from "../billing/index.ts";
+import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
 import {
   type ClearRequest,
   type ClearResult,
@@ -21,7 +22,6 @@ import {
 } from "../market/index.ts";
 import type { Random } from "../profiles/random.ts";
 import type { SlotConditions, SlotEnergy } from "../profiles/types.ts";
-import type { HouseholdSlotRecord, SlotRecord } from "./types.ts";
 
 /** The community as the slot loop sees it: households in scenario order, each with its agent. */
 export interface Community {

@@ -1,36 +1,9 @@
 /**
- * What a simulation run produces: one record per slot (stored as it goes, the basis of resume), the
+ * What a simulation run produces besides its slot records (billing/record.ts): the
  * per-slot series and per-household outcomes the report draws, and the run's summary.
  * @module
  */
-import type { BillingPrices, HouseholdSlotBill } from "../billing/index.ts";
-import type { BilateralTrade, Commitments, Side, ZoneOutcome } from "../market/index.ts";
 import type { Money } from "../units/index.ts";
-
-/** One household in one slot: its community order, its commitments, its meter, its bill. */
-export interface HouseholdSlotRecord {
-  readonly id: string;
-  /** The community order it submitted, after bilateral trades; null when it stayed out. */
-  readonly order: { readonly side: Side; readonly volumeWh: number; readonly limitPrice: number } | null;
-  readonly committed: Commitments;
-  readonly metered: { readonly importWh: number; readonly exportWh: number };
-  readonly bill: HouseholdSlotBill;
-}
-
-/** Everything one slot of a run produced. */
-export interface SlotRecord {
-  /** Position in the run, from 0. */
-  readonly index: number;
-  /** Slot start, ISO 8601. */
-  readonly slot: string;
-  readonly prices: BillingPrices;
-  readonly clearingPrice: number | null;
-  readonly communityVolumeWh: number;
-  readonly bilateral: readonly BilateralTrade[];
-  readonly zones?: readonly ZoneOutcome[];
-  /** Aligned with the scenario's households. */
-  readonly households: readonly HouseholdSlotRecord[];
-}
 
 /** Who cleared the community stage: the plaintext reference or the three MPC nodes. */
 export type EngineName = "reference" | "mpc";

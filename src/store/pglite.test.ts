@@ -5,10 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout } from "node:timers/promises";
+import {
+  assertRefusesNewerSchema,
+  runStoreContract,
+  sampleSlots,
+} from "../../test/support/store.contract.ts";
 import { openStore } from "./open.ts";
 import { openPgliteDriver, openPgliteStore } from "./pglite.ts";
 import { openSqlStore } from "./sql-store.ts";
-import { assertRefusesNewerSchema, runStoreContract, sampleSlots } from "./store.contract.ts";
 
 const work = mkdtempSync(join(tmpdir(), "snippet-pglite-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -35,7 +39,7 @@ describe("PGlite store", () => {
         "--input-type=module",
         "--eval",
         `import { openPgliteStore } from ${JSON.stringify(new URL("./pglite.ts", import.meta.url).href)};
-        import { sampleSlots } from ${JSON.stringify(new URL("./store.contract.ts", import.meta.url).href)};
+        import { sampleSlots } from ${JSON.stringify(new URL("../../test/support/store.contract.ts", import.meta.url).href)};
         const run = ${JSON.stringify(run)};
         const store = await openPgliteStore(${JSON.stringify(dataDir)});
         for (let stored = await store.openRun(run); ; stored += ${batch}) {

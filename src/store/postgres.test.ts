@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { type PostgresTestServer, startPostgresTestServer } from "../../test/support/postgres-test-server.ts";
+import {
+  assertRefusesNewerSchema,
+  runStoreContract,
+  sampleSlots,
+} from "../../test/support/store.contract.ts";
 import { openStore } from "./open.ts";
 import { openPostgresDriver, openPostgresStore } from "./postgres.ts";
-import { type PostgresTestServer, startPostgresTestServer } from "./postgres-test-server.ts";
-import { assertRefusesNewerSchema, runStoreContract, sampleSlots } from "./store.contract.ts";
 
 // Fails, never skips, without the server binaries: CI must install them (see postgres-test-server.ts).
 let server: PostgresTestServer;

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Statement, StatementEnergy, StatementMoney } from "../billing/index.ts";
+import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
 import type { BilateralCommitment, BilateralTrade, Commitments, Side, ZoneOutcome } from "../market/index.ts";
-import type { HouseholdSlotRecord, SlotRecord } from "../sim/types.ts";
 import type { Money } from "../units/index.ts";
 import type { SqlParam, SqlRow } from "./driver.ts";
 import { IntegerPacker, unpackIntegers } from "./packing.ts";

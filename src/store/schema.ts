@@ -23,7 +23,7 @@ const SCHEMA_V1: readonly string[] = [
     household_ids jsonb NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
   )`,
-  `-- One row per slot of a run (a sim/types.ts SlotRecord). A year of 15-minute slots is 35,040 rows
+  `-- One row per slot of a run (a billing/record.ts SlotRecord). A year of 15-minute slots is 35,040 rows
   -- whatever the community's size: a row per household and slot would be 35 million for 1,000
   -- households, far too slow to insert into PGlite.
   CREATE TABLE snippet.slots (

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Statement } from "../billing/index.ts";
-import type { SlotRecord } from "../sim/types.ts";
+import type { SlotRecord } from "../billing/record.ts";
 import type { SqlDriver, SqlParam, SqlSession } from "./driver.ts";
 import {
   readSlotRecord,

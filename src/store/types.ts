@@ -4,7 +4,7 @@
  * @module
  */
 import type { Statement } from "../billing/index.ts";
-import type { SlotRecord } from "../sim/types.ts";
+import type { SlotRecord } from "../billing/record.ts";
 
 /** What identifies a run and must match when it is resumed. */
 export interface RunDescription {

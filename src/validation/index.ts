@@ -132,3 +132,9 @@ export function parseJsonText(text: string): unknown {
     throw new ValidationError([{ path: "(input)", message: `is not valid JSON (${reason})` }]);
   }
 }
+
+/** An error as one line for a message to a client or a log: a validation error's issues joined by "; ". */
+export function describeError(error: unknown): string {
+  if (error instanceof ValidationError) return error.message.replaceAll("\n", "; ");
+  return error instanceof Error ? error.message : String(error);
+}

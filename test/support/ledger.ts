@@ -4,10 +4,10 @@
  * @module
  */
 
+import type { HouseholdSlotRecord } from "../../src/billing/record.ts";
 import type { BillingModel, BillingSlot } from "../../src/billing/types.ts";
 import { billSlot } from "../../src/billing/ucs.ts";
 import { type SlotLine, slotLineOf } from "../../src/ledger/lines.ts";
-import type { HouseholdSlotRecord } from "../../src/sim/types.ts";
 
 /** Each household of the slot as a run records it (without a community order), billed by the reference. */
 export function billedRecords(slot: BillingSlot, model: BillingModel): HouseholdSlotRecord[] {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Statement } from "../../src/billing/index.ts";
-import type { SlotRecord } from "../../src/sim/types.ts";
+import type { SlotRecord } from "../../src/billing/record.ts";
 import type { RunDescription, RunStore } from "../../src/store/types.ts";
 
 export class MemoryRunStore implements RunStore {

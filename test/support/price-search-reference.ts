@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { GridOrder } from "../../src/mpc/clearing/client.ts";
+import type { GridOrder } from "../../src/private/clearing/encode.ts";
 
-export { encodeBook, type GridOrder } from "../../src/mpc/clearing/client.ts";
+export { encodeBook, type GridOrder } from "../../src/private/clearing/encode.ts";
 
 /** p* = max{c : D(c) ≥ S(c)} by the same MSB-first search, and the fills of the strictly better orders. */
 export function searchReference(

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { runTransportContract } from "../../../test/support/transport.contract.ts";
 import { memoryTransports } from "./memory.ts";
-import { runTransportContract } from "./transport.contract.ts";
 
 runTransportContract("memory", async (options) => memoryTransports(options));
 

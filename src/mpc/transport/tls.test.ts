@@ -11,11 +11,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import {
+  assertPeerError,
+  assertSameFrame,
+  runTransportContract,
+  taggedFrame,
+} from "../../../test/support/transport.contract.ts";
+import {
+  generateNodeConfig,
+  keyPathFor,
+  loadNodeConfig,
+  type NodeConfig,
+} from "../../roles/mpc-node/config.ts";
 import { freePorts } from "../../system/processes.ts";
-import { generateNodeConfig, keyPathFor, loadNodeConfig, type NodeConfig } from "../node-config.ts";
 import { encodeFrameHeader } from "./frames.ts";
 import { connectTls, dialRawForTest } from "./tls.ts";
-import { assertPeerError, assertSameFrame, runTransportContract, taggedFrame } from "./transport.contract.ts";
 import type { PartyId, Transport, TransportOptions } from "./types.ts";
 
 const HOST = "127.0.0.1";
@@ -241,7 +251,7 @@ describe("connectTls", { timeout: 120_000 }, () => {
     );
     const script = `
       const { readFile } = await import("node:fs/promises");
-      const { keyPathFor, loadNodeConfig } = await import(${JSON.stringify(new URL("../node-config.ts", import.meta.url).href)});
+      const { keyPathFor, loadNodeConfig } = await import(${JSON.stringify(new URL("../../roles/mpc-node/config.ts", import.meta.url).href)});
       const { connectTls } = await import(${JSON.stringify(new URL("./tls.ts", import.meta.url).href)});
       const path = ${JSON.stringify(childConfigPath)};
       const config = await loadNodeConfig(path);

@@ -6,7 +6,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { createServer, type Server, type TLSSocket, connect as tlsConnect } from "node:tls";
-import { certificateFingerprint, describeNode, type NodeConfig } from "../node-config.ts";
+
 import {
   checkPeer,
   DelayLine,
@@ -17,6 +17,7 @@ import {
   PeerInbox,
   writeFrameHeader,
 } from "./frames.ts";
+import { certificateFingerprint, describeNode, type Mesh } from "./peers.ts";
 import { PARTIES, type PartyId, PeerError, type Transport, type TransportOptions } from "./types.ts";
 
 /** Errors of reaching a peer that is not listening yet (nodes start in any order): worth retrying. */
@@ -322,15 +323,15 @@ export const TLS_CIPHER_SUITES = "TLS_AES_128_GCM_SHA256";
  * @throws {@link PeerError} naming the peer that could not be reached or was rejected.
  */
 export async function connectTls(
-  config: NodeConfig,
+  mesh: Mesh,
   party: PartyId,
   privateKeyPem: string,
   options: TransportOptions,
 ): Promise<Transport> {
-  const own = config.nodes[party];
-  const label = (peer: PartyId): string => describeNode(config, peer);
+  const own = mesh.nodes[party];
+  const label = (peer: PartyId): string => describeNode(mesh, peer);
   checkKeyPair(privateKeyPem, own.certificatePem, label(party));
-  const fingerprints = PARTIES.map((peer) => certificateFingerprint(config.nodes[peer].certificatePem));
+  const fingerprints = PARTIES.map((peer) => certificateFingerprint(mesh.nodes[peer].certificatePem));
   const inboxes = PARTIES.map((peer) =>
     peer === party ? undefined : new PeerInbox(peer, label(peer), options.timeoutMs),
   );
@@ -355,7 +356,7 @@ export async function connectTls(
   let server: Server | undefined;
   try {
     const dials = lower.map(async (peer) => {
-      const node = config.nodes[peer];
+      const node = mesh.nodes[peer];
       const spec: DialSpec = {
         host: node.host,
         port: node.port,
@@ -409,7 +410,7 @@ export async function connectTls(
       server = createServer({
         key: privateKeyPem,
         cert: own.certificatePem,
-        ca: higher.map((peer) => config.nodes[peer].certificatePem),
+        ca: higher.map((peer) => mesh.nodes[peer].certificatePem),
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: "TLSv1.3",
@@ -600,7 +601,7 @@ function endGracefully(socket: TLSSocket): Promise<void> {
 
 /** What {@link dialRawForTest} needs. */
 export interface RawDialOptions {
-  readonly config: NodeConfig;
+  readonly config: Mesh;
   /** The party the connection claims to be in its hello. */
   readonly as: PartyId;
   /** The listening party to dial (its configured address and certificate). */

@@ -1,0 +1,118 @@
+/**
+ * The bills a node keeps after billing slots from its meters' readings, as shares: each household's
+ * slot bills for a while (it fetches them with `slot-bills`), and its running sums per billing period
+ * (adding shares is local). The operator closes a period once its last slot is billed; only then may
+ * the household and its supplier ask for the period's bills (`period-bills`), so no one learns a
+ * slot's bill by asking twice.
+ * @module
+ */
+import { billingPeriodOf } from "../../billing/index.ts";
+import type { Shared } from "../../mpc/arithmetic.ts";
+import { BILL_OUTPUTS } from "./layout.ts";
+
+/** A slot's bills on this node: each household's row of BILL_OUTPUTS words. */
+interface SlotBills {
+  readonly rowOf: ReadonlyMap<string, number>;
+  readonly words: Shared;
+}
+
+export class KeptBills {
+  private readonly slots = new Map<string, SlotBills>();
+  private readonly billed = new Set<string>();
+  private readonly periods = new Map<string, PeriodSums>();
+  private readonly closed = new Set<string>();
+
+  /** @param keepSlots slots whose bills stay for their households to fetch (oldest dropped first): two days of 15-minute slots by default. */
+  constructor(private readonly keepSlots = 2 * 96) {}
+
+  /** Whether a slot is billed already: a slot is billed once. */
+  isBilled(slot: string): boolean {
+    return this.billed.has(slot);
+  }
+
+  /** Keeps a slot's bills, one row of BILL_OUTPUTS words per household, and adds them to the period's sums. */
+  keep(slot: string, households: readonly string[], words: Shared): void {
+    this.billed.add(slot);
+    this.slots.set(slot, { rowOf: new Map(households.map((household, row) => [household, row])), words });
+    for (const old of this.slots.keys()) {
+      if (this.slots.size <= this.keepSlots) break;
+      this.slots.delete(old);
+    }
+    const period = billingPeriodOf(slot);
+    let sums = this.periods.get(period);
+    if (sums === undefined) {
+      sums = new PeriodSums();
+      this.periods.set(period, sums);
+    }
+    sums.add(households, words);
+  }
+
+  /** A household's bill of a slot, while kept. */
+  slotBill(slot: string, household: string): Shared | undefined {
+    const kept = this.slots.get(slot);
+    const row = kept?.rowOf.get(household);
+    if (kept === undefined || row === undefined) return undefined;
+    const width = BILL_OUTPUTS.length;
+    return {
+      own: kept.words.own.subarray(row * width, (row + 1) * width),
+      next: kept.words.next.subarray(row * width, (row + 1) * width),
+    };
+  }
+
+  closePeriod(period: string): void {
+    this.closed.add(period);
+  }
+
+  isClosed(period: string): boolean {
+    return this.closed.has(period);
+  }
+
+  /** A period's sums by household (empty when nothing was billed in it). */
+  periodSums(period: string): ReadonlyMap<string, Shared> {
+    return this.periods.get(period)?.byHousehold() ?? new Map();
+  }
+}
+
+/**
+ * One period's running sums, a row of BILL_OUTPUTS words per household in flat arrays: adding a
+ * slot of 5,000 bills allocates nothing (a typed array wraps each sum mod 2^64, as shares add).
+ */
+class PeriodSums {
+  private readonly rowOf = new Map<string, number>();
+  private own = new BigUint64Array(0);
+  private next = new BigUint64Array(0);
+
+  add(households: readonly string[], words: Shared): void {
+    const width = BILL_OUTPUTS.length;
+    for (const household of households)
+      if (!this.rowOf.has(household)) this.rowOf.set(household, this.rowOf.size);
+    if (this.own.length < this.rowOf.size * width) {
+      const grown = Math.max(this.rowOf.size, (2 * this.own.length) / width) * width;
+      for (const part of ["own", "next"] as const) {
+        const bigger = new BigUint64Array(grown);
+        bigger.set(this[part]);
+        this[part] = bigger;
+      }
+    }
+    households.forEach((household, row) => {
+      const at = (this.rowOf.get(household) as number) * width;
+      for (let k = 0; k < width; k++) {
+        this.own[at + k] = (this.own[at + k] as bigint) + (words.own[row * width + k] as bigint);
+        this.next[at + k] = (this.next[at + k] as bigint) + (words.next[row * width + k] as bigint);
+      }
+    });
+  }
+
+  byHousehold(): Map<string, Shared> {
+    const width = BILL_OUTPUTS.length;
+    return new Map(
+      [...this.rowOf].map(([household, row]) => [
+        household,
+        {
+          own: this.own.slice(row * width, (row + 1) * width),
+          next: this.next.slice(row * width, (row + 1) * width),
+        },
+      ]),
+    );
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What every snippet program is told about a job besides its inputs: who asked and what the node
+ * keeps (its registry, the orders of open slots, the meters' readings, the kept bills); and the
+ * channel a node answers a client on.
+ * @module
+ */
+import type { Program } from "../mpc/programs.ts";
+import type { KeptBills } from "./billing/kept.ts";
+import type { OrderIntake } from "./clearing/intake.ts";
+import type { MeterIntake } from "./metering/intake.ts";
+import type { RegisteredParty, Registry } from "./registry.ts";
+
+/** What a node knows about a job besides its inputs: who asked, and what the node keeps. */
+export interface JobContext {
+  readonly job: string;
+  /** The registered party that signed the request, if it was signed. */
+  readonly requester?: RegisteredParty;
+  /** Absent on a node without a registry: it serves only programs on the client's own inputs. */
+  readonly registry?: Registry;
+  readonly orders?: OrderIntake<Replier>;
+  readonly meters?: MeterIntake;
+  readonly bills?: KeptBills;
+}
+
+/** Where a node's answers to one client go: a header and, for shares, a body. */
+export interface Replier {
+  send(header: unknown, body?: Uint8Array): void;
+}
+
+/** Handles a client message that is not a job request (a household's order, a meter's reading). */
+export type IntakeHandler = (client: Replier, header: Record<string, unknown>, body: Uint8Array) => void;
+
+/** A snippet program: its context is a {@link JobContext}. */
+export type SnippetProgram<Params> = Program<Params, JobContext>;

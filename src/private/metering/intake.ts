@@ -1,0 +1,141 @@
+/**
+ * A node's intake and store of meter readings. Each envelope is checked at the boundary (shape,
+ * registered meter, slot still open, not seen before, its shares signed by that meter for that slot)
+ * and refused alone, with its reason, when it fails — one bad reading never stops the others. The
+ * operator closes a slot's metering a grace period after the slot's end (five minutes, for a meter's
+ * retries over a bad link); the three nodes keep the meters all of them hold, report the rest as
+ * missing (billing estimates them by `estimatedReading`, never as zero), and report a genuine reading
+ * that comes after the close as late.
+ * Closed slots' shares stay for the DSO's, the suppliers' and the households' requests and for
+ * billing, up to a retention bound.
+ * @module
+ */
+
+import type { Shared } from "../../mpc/arithmetic.ts";
+import type { PartyId } from "../../mpc/transport/types.ts";
+import { parseWith, ValidationError } from "../../validation/index.ts";
+import type { Registry } from "../registry.ts";
+import { type MeterEnvelope, meterEnvelopeSchema, openEnvelope } from "./envelope.ts";
+
+/** The program name of closing a slot's metering: the operator's, run on the readings the nodes hold. */
+export const METER_CLOSE_PROGRAM = "meter-close";
+
+/** What a node's answer to a meter's reading of `slot` is filed under. */
+export function readingJob(slot: string): string {
+  return `readings ${slot}`;
+}
+
+/** Late readings reported with one close at most: a meter replaying old readings cannot grow it further. */
+const MAX_LATE_REPORTED = 10_000;
+
+/** A closed slot's readings on this node: the reported meters' shares, importWh then exportWh columns. */
+export interface StoredReadings {
+  /** Position of each reported meter in the columns. */
+  readonly index: ReadonlyMap<string, number>;
+  readonly importWh: Shared;
+  readonly exportWh: Shared;
+}
+
+/** What closing a slot's metering tells the operator. */
+export interface MeteringClosed {
+  readonly slot: string;
+  readonly reported: number;
+  /** Registered meters whose reading did not reach all three nodes before the close. */
+  readonly missing: readonly string[];
+  /** Genuine readings refused since the last close because their slot was already closed. */
+  readonly late: readonly { readonly meter: string; readonly slot: string }[];
+}
+
+export interface MeterIntakeOptions {
+  /** Closed slots kept for requests and billing (oldest dropped first); default a week of 15-minute slots. */
+  readonly keepSlots?: number;
+  /** Slots that may be open at once; a reading for one more is refused. */
+  readonly maxOpenSlots?: number;
+}
+
+export class MeterIntake {
+  /** Per open slot: accepted shares by meter. */
+  private readonly open = new Map<string, Map<string, Shared>>();
+  private readonly closed = new Map<string, StoredReadings>();
+  private readonly closedSlots = new Set<string>();
+  /** Late readings since the last close, by meter and slot: a replayed one counts once. */
+  private late = new Map<string, { meter: string; slot: string }>();
+  private readonly keepSlots: number;
+  private readonly maxOpenSlots: number;
+
+  constructor(
+    private readonly node: PartyId,
+    private readonly registry: Registry,
+    options: MeterIntakeOptions = {},
+  ) {
+    this.keepSlots = options.keepSlots ?? 7 * 96;
+    this.maxOpenSlots = options.maxOpenSlots ?? 96;
+  }
+
+  /** Takes one envelope. @returns null when accepted, else why it was refused (the meter may retry). */
+  accept(raw: unknown): string | null {
+    let envelope: MeterEnvelope;
+    try {
+      envelope = parseWith(meterEnvelopeSchema, raw) as MeterEnvelope;
+    } catch (error) {
+      if (error instanceof ValidationError) return error.message;
+      throw error;
+    }
+    const meter = this.registry.meters.get(envelope.meter);
+    if (meter === undefined) return `meter ${envelope.meter} is not registered`;
+    const shares = this.open.get(envelope.slot);
+    // A slot's first valid reading of a meter stands: a replay, or a second reading, is refused.
+    if (shares?.has(envelope.meter)) return `meter ${envelope.meter} already reported slot ${envelope.slot}`;
+    if (shares === undefined && !this.closedSlots.has(envelope.slot) && this.open.size >= this.maxOpenSlots)
+      return `slot ${envelope.slot} would be one more than the ${this.maxOpenSlots} slots open at once`;
+    const opened = openEnvelope(envelope, this.node, meter.publicKey);
+    if ("refused" in opened) return opened.refused;
+    if (this.closedSlots.has(envelope.slot)) {
+      if (this.late.size < MAX_LATE_REPORTED)
+        this.late.set(`${envelope.meter}|${envelope.slot}`, { meter: envelope.meter, slot: envelope.slot });
+      return `slot ${envelope.slot} is closed: the reading came late and is reported as such`;
+    }
+    if (shares === undefined) this.open.set(envelope.slot, new Map([[envelope.meter, opened.shares]]));
+    else shares.set(envelope.meter, opened.shares);
+    return null;
+  }
+
+  /** The meters whose reading of `slot` this node holds. */
+  held(slot: string): string[] {
+    return [...(this.open.get(slot)?.keys() ?? [])];
+  }
+
+  isClosed(slot: string): boolean {
+    return this.closedSlots.has(slot);
+  }
+
+  /** Closes a slot, keeping the readings of the `agreed` meters (those all three nodes hold). */
+  close(slot: string, agreed: ReadonlySet<string>): MeteringClosed {
+    const shares = this.open.get(slot) ?? new Map<string, Shared>();
+    this.open.delete(slot);
+    this.closedSlots.add(slot);
+    const reported = [...this.registry.meters.keys()].filter((id) => agreed.has(id) && shares.has(id));
+    const column = (k: number): Shared => ({
+      own: BigUint64Array.from(reported, (id) => (shares.get(id) as Shared).own[k] as bigint),
+      next: BigUint64Array.from(reported, (id) => (shares.get(id) as Shared).next[k] as bigint),
+    });
+    this.closed.set(slot, {
+      index: new Map(reported.map((id, k) => [id, k])),
+      importWh: column(0),
+      exportWh: column(1),
+    });
+    for (const old of this.closed.keys()) {
+      if (this.closed.size <= this.keepSlots) break;
+      this.closed.delete(old);
+    }
+    const late = [...this.late.values()];
+    this.late = new Map();
+    const missing = [...this.registry.meters.keys()].filter((id) => !agreed.has(id) || !shares.has(id));
+    return { slot, reported: reported.length, missing, late };
+  }
+
+  /** A closed slot's readings, while kept. */
+  readings(slot: string): StoredReadings | undefined {
+    return this.closed.get(slot);
+  }
+}

@@ -1,0 +1,389 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { runParties, seededWords } from "../../../test/support/mpc.ts";
+import { propertyOptions } from "../../../test/support/property.ts";
+import { estimatedReading } from "../../billing/index.ts";
+import type { Shared } from "../../mpc/arithmetic.ts";
+import { type NodeShares, reconstruct } from "../../mpc/client.ts";
+import type { PartyId } from "../../mpc/transport/types.ts";
+import { KeptBills } from "../billing/kept.ts";
+import type { JobContext } from "../context.ts";
+import { parseRegistry, type Registry } from "../registry.ts";
+import { type MeterEnvelope, openEnvelope, sealReading } from "./envelope.ts";
+import { MeterIntake } from "./intake.ts";
+import {
+  type MeterReadingsPublic,
+  type MeterTotalsPublic,
+  meterReadingsProgram,
+  meterTotalsProgram,
+} from "./program.ts";
+
+const SLOT = "2026-06-01T12:00:00Z";
+const NEXT_SLOT = "2026-06-01T12:15:00Z";
+
+const keys = new Map<string, { privateKey: KeyObject; publicKey: KeyObject }>();
+function keyOf(meter: string) {
+  let pair = keys.get(meter);
+  if (pair === undefined) {
+    pair = generateKeyPairSync("ed25519");
+    keys.set(meter, pair);
+  }
+  return pair;
+}
+
+const rawPublic = (key: KeyObject) =>
+  Buffer.from(key.export({ format: "jwk" }).x as string, "base64url").toString("hex");
+
+/**
+ * Meters m0… with households h0…, in zones z0 / z1 (alternating) and with suppliers s0 / s1 (every
+ * third meter is s1's); parties: the operator, the DSO, both suppliers and every household.
+ */
+function registry(meters: readonly string[], minGroupMeters = 1): Registry {
+  const party = (id: string, role: string) => ({ id, role, signingKey: rawPublic(keyOf(id).publicKey) });
+  return parseRegistry({
+    minGroupMeters,
+    parties: [
+      party("operator", "operator"),
+      party("dso", "dso"),
+      party("s0", "supplier"),
+      party("s1", "supplier"),
+      ...meters.map((_, m) => party(`h${m}`, "household")),
+    ],
+    meters: meters.map((id, m) => ({
+      id,
+      household: `h${m}`,
+      zone: `z${m % 2}`,
+      supplier: m % 3 === 2 ? "s1" : "s0",
+      signingKey: rawPublic(keyOf(id).publicKey),
+    })),
+  });
+}
+
+const seal = (meter: string, importWh: number, exportWh: number, slot = SLOT) =>
+  sealReading(meter, slot, { importWh, exportWh }, keyOf(meter).privateKey, seededWords(importWh + 7));
+
+describe("a meter's sealed reading", () => {
+  it("gives each node shares that rebuild the reading, and each node accepts only its own", () => {
+    const envelopes = seal("m1", 812, 0);
+    const opened = envelopes.map((envelope, node) =>
+      openEnvelope(envelope, node as PartyId, keyOf("m1").publicKey),
+    );
+    const shares = opened.map((result) => {
+      assert.ok("shares" in result, "refused" in result ? result.refused : "");
+      return result.shares;
+    });
+    assert.deepEqual([...reconstruct(shares as NodeShares)], [812n, 0n]);
+    assert.deepEqual(openEnvelope(envelopes[0], 1, keyOf("m1").publicKey), {
+      refused: "is addressed to node 0, not 1",
+    });
+  });
+
+  it("is refused when replayed for another slot, swapped to another meter, altered or signed by another key", () => {
+    const [envelope] = seal("m1", 300, 0);
+    const cases: [string, MeterEnvelope, KeyObject, RegExp][] = [
+      [
+        "another slot",
+        { ...envelope, slot: "2026-06-01T12:15:00Z" },
+        keyOf("m1").publicKey,
+        /does not match its digest/,
+      ],
+      ["another meter", { ...envelope, meter: "m2" }, keyOf("m2").publicKey, /does not match its digest/],
+      [
+        "an altered share",
+        { ...envelope, shares: [["0000000000000001", envelope.shares[0][1]], envelope.shares[1]] },
+        keyOf("m1").publicKey,
+        /share 0 does not match/,
+      ],
+      ["another key", envelope, keyOf("m2").publicKey, /is not signed by meter m1/],
+      [
+        "re-digested shares",
+        { ...envelope, digests: [envelope.digests[1], envelope.digests[0], envelope.digests[2]] },
+        keyOf("m1").publicKey,
+        /does not match its digest/,
+      ],
+    ];
+    for (const [what, forged, key, reason] of cases) {
+      const result = openEnvelope(forged, 0, key);
+      assert.ok("refused" in result && reason.test(result.refused), `${what}: ${JSON.stringify(result)}`);
+    }
+  });
+
+  it("tells a node nothing of the reading: its shares and digests look the same for any reading", () => {
+    // Node 0 holds additive shares 0 and 1, both uniformly random; the reading sits in share 2.
+    const random = () => seededWords(3);
+    const a = sealReading("m1", SLOT, { importWh: 5, exportWh: 0 }, keyOf("m1").privateKey, random());
+    const b = sealReading("m1", SLOT, { importWh: 4_000, exportWh: 0 }, keyOf("m1").privateKey, random());
+    assert.deepEqual(a[0].shares, b[0].shares, "node 0's shares are the same random words");
+    assert.notDeepEqual(a[1].shares[1], b[1].shares[1], "the reading is in the share node 0 lacks");
+  });
+});
+
+describe("a node's meter intake", () => {
+  const meters = ["m0", "m1", "m2", "m3"];
+
+  it("takes valid readings once, refuses bad ones alone with a reason, and reports missing and late meters", () => {
+    const intake = new MeterIntake(0, registry(meters));
+    const [m0] = seal("m0", 100, 0);
+    const [m1] = seal("m1", 0, 250);
+    const [m2] = seal("m2", 40, 0);
+    assert.equal(intake.accept(m0), null);
+    assert.equal(intake.accept(m0), `meter m0 already reported slot ${SLOT}`, "a replay");
+    assert.equal(
+      intake.accept({ ...m1, signature: "00".repeat(64) }),
+      `is not signed by meter m1 for slot ${SLOT}`,
+    );
+    assert.match(intake.accept({ ...m1, node: 7 }) ?? "", /node: is not a node index/);
+    assert.equal(intake.accept({ ...m1, meter: "intruder" }), "meter intruder is not registered");
+    assert.equal(intake.accept(m1), null, "the genuine reading after a forged one");
+    assert.equal(intake.accept(m2), null);
+    assert.deepEqual(intake.held(SLOT).sort(), ["m0", "m1", "m2"]);
+    // m2's reading reached this node but not the others: the three keep only what all hold.
+    const closed = intake.close(SLOT, new Set(["m0", "m1", "m3"]));
+    assert.deepEqual(closed, { slot: SLOT, reported: 2, missing: ["m2", "m3"], late: [] });
+    assert.deepEqual([...(intake.readings(SLOT)?.index.keys() ?? [])], ["m0", "m1"]);
+    const [late] = seal("m3", 1, 0);
+    for (const attempt of ["first", "replayed"])
+      assert.equal(
+        intake.accept(late),
+        `slot ${SLOT} is closed: the reading came late and is reported as such`,
+        attempt,
+      );
+    assert.equal(
+      intake.accept({ ...seal("m2", 1, 0)[0], signature: "11".repeat(64) }),
+      `is not signed by meter m2 for slot ${SLOT}`,
+      "a forged late reading is not counted",
+    );
+    assert.deepEqual(
+      intake.close(NEXT_SLOT, new Set()).late,
+      [{ meter: "m3", slot: SLOT }],
+      "reported once, with the next close",
+    );
+  });
+
+  it("refuses a reading for one slot more than it keeps open", () => {
+    const intake = new MeterIntake(0, registry(meters), { maxOpenSlots: 1 });
+    assert.equal(intake.accept(seal("m0", 1, 0)[0]), null);
+    assert.match(
+      intake.accept(seal("m0", 1, 0, NEXT_SLOT)[0]) ?? "",
+      /one more than the 1 slots open at once/,
+    );
+  });
+
+  it("keeps closed slots up to its bound, oldest dropped first", () => {
+    const intake = new MeterIntake(0, registry(meters), { keepSlots: 1 });
+    intake.close(SLOT, new Set());
+    intake.close(NEXT_SLOT, new Set());
+    assert.equal(intake.readings(SLOT), undefined);
+    assert.ok(intake.readings(NEXT_SLOT) !== undefined);
+    assert.ok(intake.isClosed(SLOT));
+  });
+
+  it("holds, on the three nodes, shares of exactly the readings sent", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+          { minLength: 1, maxLength: 4 },
+        ),
+        (readings) => {
+          const ids = readings.map((_, m) => `m${m}`);
+          const known = registry(ids);
+          const intakes = ([0, 1, 2] as const).map((node) => new MeterIntake(node, known));
+          readings.forEach(([importWh, exportWh], m) => {
+            const id = ids[m] as string;
+            const envelopes = sealReading(id, SLOT, { importWh, exportWh }, keyOf(id).privateKey);
+            for (const [node, intake] of intakes.entries())
+              assert.equal(intake.accept(envelopes[node]), null);
+          });
+          const stored = intakes.map((intake) => {
+            intake.close(SLOT, new Set(ids));
+            return intake.readings(SLOT);
+          });
+          for (const part of ["importWh", "exportWh"] as const)
+            assert.deepEqual(
+              [...reconstruct(stored.map((s) => s?.[part] as Shared) as NodeShares)],
+              readings.map(([i, e]) => BigInt(part === "importWh" ? i : e)),
+            );
+        },
+      ),
+      propertyOptions(0.1),
+    );
+  });
+});
+
+/** Three nodes' contexts holding one closed slot of `readings` (meter m<k> reads readings[k]). */
+function metered(
+  readings: readonly (readonly [number, number])[],
+  minGroupMeters: number,
+  reported = readings.map(() => true),
+) {
+  const ids = readings.map((_, m) => `m${m}`);
+  const known = registry(ids, minGroupMeters);
+  const contexts = ([0, 1, 2] as const).map((node) => ({
+    registry: known,
+    meters: new MeterIntake(node, known),
+    bills: new KeptBills(),
+  }));
+  readings.forEach(([importWh, exportWh], m) => {
+    if (!reported[m]) return;
+    const envelopes = seal(ids[m] as string, importWh, exportWh);
+    for (const [node, context] of contexts.entries())
+      assert.equal(context.meters.accept(envelopes[node]), null);
+  });
+  for (const context of contexts) context.meters.close(SLOT, new Set(ids));
+  return {
+    known,
+    as: (requester: string): JobContext[] =>
+      contexts.map((context) => ({
+        job: "j",
+        ...context,
+        requester: known.parties.get(requester) as NonNullable<JobContext["requester"]>,
+      })),
+  };
+}
+
+describe("meter totals", () => {
+  it("give the DSO every zone's totals and a supplier its portfolio's, as shares: the nodes open nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 5000 }), fc.boolean()),
+          {
+            minLength: 1,
+            maxLength: 12,
+          },
+        ),
+        async (meters) => {
+          const readings = meters.map(([i, e]) => [i, e] as const);
+          const nodes = metered(
+            readings,
+            2,
+            meters.map(([, , reported]) => reported),
+          );
+          for (const [requester, by] of [
+            ["dso", "zone"],
+            ["s0", "supplier"],
+            ["s1", "supplier"],
+          ] as const) {
+            const contexts = nodes.as(requester);
+            const results = await runParties(async (p) => {
+              p.recordDisclosures = true;
+              const params = { slot: SLOT, by };
+              assert.equal(meterTotalsProgram.refuse?.(params, contexts[p.id] as JobContext), undefined);
+              const result = await meterTotalsProgram.run(
+                p,
+                params,
+                { own: new BigUint64Array(0), next: new BigUint64Array(0) },
+                contexts[p.id],
+              );
+              return { ...result, disclosed: p.disclosed.length };
+            });
+            const totals = reconstruct(results.map((r) => r.outputs as Shared) as NodeShares);
+            const { groups } = results[0].public as MeterTotalsPublic;
+            const groupOf = (m: number) => (by === "zone" ? `z${m % 2}` : m % 3 === 2 ? "s1" : "s0");
+            groups.forEach((group, g) => {
+              const members = meters.flatMap((meter, m) =>
+                groupOf(m) === group.id && meter[2] ? [meter] : [],
+              );
+              assert.equal(group.meters, members.length, `${requester}: ${group.id}'s meters`);
+              assert.equal(group.withheld, members.length < 2, `${requester}: ${group.id} withheld`);
+              const sum = (k: 0 | 1) =>
+                group.withheld ? 0n : members.reduce((s, meter) => s + BigInt(meter[k]), 0n);
+              assert.equal(totals[g], sum(0), `${requester}: ${group.id} import`);
+              assert.equal(totals[groups.length + g], sum(1), `${requester}: ${group.id} export`);
+            });
+            if (by === "supplier")
+              assert.deepEqual(
+                groups.map((g) => g.id),
+                meters.some((_, m) => groupOf(m) === requester) ? [requester] : [],
+                "its own portfolio only",
+              );
+            for (const result of results) assert.equal(result.disclosed, 0, "a node learns nothing");
+          }
+        },
+      ),
+      propertyOptions(0.05),
+    );
+  });
+
+  it("are refused to anyone but the DSO (by zone) and a supplier (its portfolio), and for slots not kept", () => {
+    const nodes = metered([[1, 0]], 1);
+    const cases: [string | undefined, Record<string, string>, RegExp][] = [
+      ["h0", { slot: SLOT, by: "zone" }, /only the DSO asks totals by zone/],
+      ["s0", { slot: SLOT, by: "zone" }, /only the DSO asks totals by zone/],
+      ["dso", { slot: SLOT, by: "supplier" }, /only the supplier asks totals by supplier/],
+      ["operator", { slot: SLOT, by: "supplier" }, /only the supplier/],
+      [undefined, { slot: SLOT, by: "zone" }, /only the DSO/],
+      ["dso", { slot: NEXT_SLOT, by: "zone" }, /metering of slot 2026-06-01T12:15:00Z is not closed/],
+    ];
+    for (const [requester, params, reason] of cases) {
+      const context =
+        requester === undefined
+          ? { ...(nodes.as("dso")[0] as JobContext), requester: undefined }
+          : (nodes.as(requester)[0] as JobContext);
+      const { requester: _, ...unsigned } = context;
+      const refusal = meterTotalsProgram.refuse?.(
+        meterTotalsProgram.params.parse(params),
+        requester === undefined ? unsigned : context,
+      );
+      assert.match(refusal ?? "", reason, `${requester} ${JSON.stringify(params)}`);
+    }
+    assert.equal(
+      meterTotalsProgram.refuse?.({ slot: SLOT, by: "zone" }, { job: "j" }),
+      "this node keeps no meter registry",
+    );
+  });
+});
+
+describe("a household's own readings", () => {
+  it("go to that household alone, with the slots its meter missed", async () => {
+    const nodes = metered(
+      [
+        [120, 0],
+        [0, 75],
+      ],
+      1,
+      [true, true],
+    );
+    const contexts = nodes.as("h1");
+    const params = { slots: [SLOT] };
+    const results = await runParties(async (p) => {
+      assert.equal(meterReadingsProgram.refuse?.(params, contexts[p.id] as JobContext), undefined);
+      return meterReadingsProgram.run(
+        p,
+        params,
+        { own: new BigUint64Array(0), next: new BigUint64Array(0) },
+        contexts[p.id],
+      );
+    });
+    assert.deepEqual([...reconstruct(results.map((r) => r.outputs as Shared) as NodeShares)], [0n, 75n]);
+    assert.deepEqual(results[0].public as MeterReadingsPublic, { meter: "m1", missing: [] });
+    assert.match(
+      meterReadingsProgram.refuse?.(params, nodes.as("dso")[0] as JobContext) ?? "",
+      /only a household with a meter/,
+    );
+    assert.match(
+      meterReadingsProgram.refuse?.({ slots: [NEXT_SLOT] }, contexts[0] as JobContext) ?? "",
+      /is not closed/,
+    );
+  });
+});
+
+describe("a missing reading", () => {
+  it("is billed as the household's committed net position, so its deviation is zero", () => {
+    const committed = {
+      communityBuyWh: 300,
+      communitySellWh: 0,
+      bilateral: [{ partner: "alice", side: "sell" as const, volumeWh: 50, price: 0 }],
+      supplierBuyWh: 20,
+      supplierSellWh: 0,
+    };
+    assert.deepEqual(estimatedReading(committed), { importWh: 270, exportWh: 0 });
+    assert.deepEqual(
+      estimatedReading({ ...committed, communityBuyWh: 0, supplierBuyWh: 0, supplierSellWh: 80 }),
+      { importWh: 0, exportWh: 130 },
+    );
+  });
+});

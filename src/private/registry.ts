@@ -1,0 +1,248 @@
+/**
+ * The registry the nodes serve from: every meter (its key, household, feeder zone and supplier) and
+ * every party that may ask the nodes for something (the operator, the DSO, suppliers, households),
+ * with its role and signing key. A JSON file named by the node configuration; public data (in a deployment
+ * it mirrors the ledger's registry). Also a development generator of a registry with fresh keys.
+ * @module
+ */
+import type { KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import {
+  idField,
+  integerField,
+  oneOfField,
+  parseJsonText,
+  parseWith,
+  ValidationError,
+} from "../validation/index.ts";
+import { generateRawKeyPair, privateKeyFromHex, publicKeyFromHex, type Signer } from "./keys.ts";
+
+/** What a party may ask the nodes for (see each program's access rule). */
+export const PARTY_ROLES = ["operator", "dso", "supplier", "household"] as const;
+export type PartyRole = (typeof PARTY_ROLES)[number];
+
+/** A party the nodes answer, and the key it signs its requests with. */
+export interface RegisteredParty {
+  readonly id: string;
+  readonly role: PartyRole;
+  readonly signingKey: KeyObject;
+}
+
+/** A registered meter: its key, and where it belongs (public: the DSO's map, the supplier's portfolio). */
+export interface RegisteredMeter {
+  readonly id: string;
+  readonly household: string;
+  readonly zone: string;
+  readonly supplier: string;
+  readonly publicKey: KeyObject;
+}
+
+export interface Registry {
+  /** A group total (a zone's, a portfolio's) covers at least this many meters, or is withheld. */
+  readonly minGroupMeters: number;
+  readonly parties: ReadonlyMap<string, RegisteredParty>;
+  /** In file order: the order of meter shares in every closed slot. */
+  readonly meters: ReadonlyMap<string, RegisteredMeter>;
+  /** Each household's meter. */
+  readonly meterOf: ReadonlyMap<string, string>;
+}
+
+const MAX_ENTRIES = 1_000_000;
+const rawKey = z.string().regex(/^[0-9a-f]{64}$/, { error: () => "is not a 32-byte key in hex" });
+
+const registryFileSchema = z.strictObject({
+  minGroupMeters: integerField(1, 1_000_000, "not a positive meter count", "above 10^6").default(3),
+  parties: z
+    .array(
+      z.strictObject({
+        id: idField,
+        role: oneOfField(PARTY_ROLES),
+        signingKey: rawKey,
+      }),
+    )
+    .max(MAX_ENTRIES),
+  meters: z
+    .array(
+      z.strictObject({
+        id: idField,
+        household: idField,
+        zone: idField,
+        supplier: idField,
+        signingKey: rawKey,
+      }),
+    )
+    .max(MAX_ENTRIES),
+});
+export type RegistryFile = z.input<typeof registryFileSchema>;
+
+/**
+ * Checks a registry file's content and builds its keys.
+ * @throws {@link ValidationError} naming each bad entry, such as `meters[3].supplier: "s9" is not a registered supplier`.
+ */
+export function parseRegistry(value: unknown): Registry {
+  const file = parseWith(registryFileSchema, value);
+  const issues: { path: string; message: string }[] = [];
+  const key = (hex: string, path: string): KeyObject | undefined => {
+    try {
+      return publicKeyFromHex(hex);
+    } catch {
+      issues.push({ path, message: "is not a valid Ed25519 public key" });
+      return undefined;
+    }
+  };
+  const parties = new Map<string, RegisteredParty>();
+  file.parties.forEach((entry, p) => {
+    const path = `parties[${p}]`;
+    if (parties.has(entry.id)) issues.push({ path: `${path}.id`, message: `"${entry.id}" is listed twice` });
+    const signingKey = key(entry.signingKey, `${path}.signingKey`);
+    if (signingKey !== undefined) parties.set(entry.id, { id: entry.id, role: entry.role, signingKey });
+  });
+  const meters = new Map<string, RegisteredMeter>();
+  const meterOf = new Map<string, string>();
+  file.meters.forEach((entry, m) => {
+    const path = `meters[${m}]`;
+    if (meters.has(entry.id)) issues.push({ path: `${path}.id`, message: `"${entry.id}" is listed twice` });
+    if (parties.get(entry.household)?.role !== "household")
+      issues.push({
+        path: `${path}.household`,
+        message: `"${entry.household}" is not a registered household`,
+      });
+    else if (meterOf.has(entry.household))
+      issues.push({
+        path: `${path}.household`,
+        message: `"${entry.household}" already has meter ${meterOf.get(entry.household)}`,
+      });
+    if (parties.get(entry.supplier)?.role !== "supplier")
+      issues.push({ path: `${path}.supplier`, message: `"${entry.supplier}" is not a registered supplier` });
+    const publicKey = key(entry.signingKey, `${path}.signingKey`);
+    if (publicKey === undefined) return;
+    meters.set(entry.id, {
+      id: entry.id,
+      household: entry.household,
+      zone: entry.zone,
+      supplier: entry.supplier,
+      publicKey,
+    });
+    meterOf.set(entry.household, entry.id);
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { minGroupMeters: file.minGroupMeters, parties, meters, meterOf };
+}
+
+/** Reads and checks a registry file. @throws {@link ValidationError} naming the file or the bad entries. */
+export function loadRegistry(path: string): Registry {
+  return parseRegistry(readJsonFile(path, "registry"));
+}
+
+/** The private keys a development registry was generated with, by party and meter id (hex). */
+const registryKeysSchema = z.strictObject({
+  parties: z.record(idField, rawKey),
+  meters: z.record(idField, rawKey),
+});
+export type RegistryKeys = z.infer<typeof registryKeysSchema>;
+
+/** The signing key of a party or a meter in {@link RegistryKeys}. */
+export function privateKeyOf(keys: RegistryKeys, kind: "parties" | "meters", id: string): KeyObject {
+  const hex = keys[kind][id];
+  if (hex === undefined)
+    throw new Error(`no private key for ${kind === "parties" ? "party" : "meter"} ${id}`);
+  return privateKeyFromHex(hex);
+}
+
+/** A party of a development registry as the signer of its requests. */
+export function signerOf(keys: RegistryKeys, party: string): Signer {
+  return { party, key: privateKeyOf(keys, "parties", party) };
+}
+
+/** Who a development registry lists: its households with their zone, and the suppliers. */
+export interface RegistryPlan {
+  readonly households: readonly { readonly id: string; readonly zone: string; readonly supplier: string }[];
+  readonly minGroupMeters?: number;
+}
+
+/** The operator's, the DSO's and a household's meter's ids in a generated registry. */
+export const OPERATOR_ID = "operator";
+export const DSO_ID = "dso";
+export const meterIdOf = (household: string): string => `meter-${household}`;
+
+/**
+ * For development and tests: a registry of an operator, a DSO, the plan's suppliers and households
+ * (one meter each), all with fresh keys; the file's content and the private keys.
+ */
+export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
+  const keys: { parties: Record<string, string>; meters: Record<string, string> } = {
+    parties: {},
+    meters: {},
+  };
+  const party = (id: string, role: PartyRole): RegistryFile["parties"][number] => {
+    const { publicHex, privateHex } = generateRawKeyPair();
+    keys.parties[id] = privateHex;
+    return { id, role, signingKey: publicHex };
+  };
+  const suppliers = [...new Set(plan.households.map((household) => household.supplier))];
+  const file: RegistryFile = {
+    minGroupMeters: plan.minGroupMeters ?? 3,
+    parties: [
+      party(OPERATOR_ID, "operator"),
+      party(DSO_ID, "dso"),
+      ...suppliers.map((id) => party(id, "supplier")),
+      ...plan.households.map((household) => party(household.id, "household")),
+    ],
+    meters: plan.households.map((household) => {
+      const id = meterIdOf(household.id);
+      const signing = generateRawKeyPair();
+      keys.meters[id] = signing.privateHex;
+      return {
+        id,
+        household: household.id,
+        zone: household.zone,
+        supplier: household.supplier,
+        signingKey: signing.publicHex,
+      };
+    }),
+  };
+  return { file, keys };
+}
+
+/** A development registry: the file's content and its private keys. */
+export interface GeneratedRegistry {
+  readonly file: RegistryFile;
+  readonly keys: RegistryKeys;
+}
+
+/**
+ * Writes a generated registry as `registry.json` and its keys as `registry.keys.json` (owner-only) in
+ * `folder`. @returns the registry file's name, relative to `folder`.
+ */
+export async function writeRegistry(folder: string, generated: GeneratedRegistry): Promise<string> {
+  const name = "registry.json";
+  const path = join(folder, name);
+  await writeFile(path, `${JSON.stringify(generated.file, null, 2)}\n`);
+  await writeFile(registryKeysPath(path), `${JSON.stringify(generated.keys)}\n`, { mode: 0o600 });
+  return name;
+}
+
+/** Where a development registry's private keys live: beside it. */
+export function registryKeysPath(registryPath: string): string {
+  return `${registryPath.replace(/\.json$/, "")}.keys.json`;
+}
+
+/** Reads a development registry's private keys. */
+export function loadRegistryKeys(path: string): RegistryKeys {
+  return parseWith(registryKeysSchema, readJsonFile(path, "registry keys"));
+}
+
+function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ValidationError([
+      { path: "(input)", message: `cannot read ${what} ${path} (${String(error)})` },
+    ]);
+  }
+  return parseJsonText(text);
+}

@@ -1,0 +1,37 @@
+/**
+ * The broker's (the operator's) acts on running nodes: it closes a slot's order window, so the nodes
+ * clear it; a slot's metering, so they keep the readings all three hold; and a billing period, so its
+ * bills may be asked for. It learns only the public figures.
+ * @module
+ */
+
+import { CLOSE_PROGRAM, type CloseParams, type ClosePublic } from "../../private/clearing/intake.ts";
+import type { Signer } from "../../private/keys.ts";
+import { METER_CLOSE_PROGRAM, type MeteringClosed } from "../../private/metering/intake.ts";
+import type { NodeClient } from "../mpc-node/client.ts";
+
+/**
+ * Closes the slot `job`: the nodes clear the orders all three hold, answer each household with its
+ * own fill, and tell the broker the public figures and the orders left out, each with its reason.
+ */
+export async function closeSlot(client: NodeClient, job: string, params: CloseParams): Promise<ClosePublic> {
+  const outcome = await client.run(CLOSE_PROGRAM, { ...params }, new BigUint64Array(0), { job });
+  return outcome.public as ClosePublic;
+}
+
+/** The operator closes a slot's metering: the nodes keep the readings all three hold and report the rest. */
+export async function closeMetering(
+  client: NodeClient,
+  slot: string,
+  operator: Signer,
+): Promise<MeteringClosed> {
+  const outcome = await client.run(METER_CLOSE_PROGRAM, { slot }, new BigUint64Array(0), {
+    signer: operator,
+  });
+  return outcome.public as MeteringClosed;
+}
+
+/** The operator closes a billing period: its bills may then be asked for, and no slot of it is billed again. */
+export async function closePeriod(client: NodeClient, period: string, operator: Signer): Promise<void> {
+  await client.run("period-close", { period }, new BigUint64Array(0), { signer: operator });
+}
