@@ -150,6 +150,41 @@ export async function dotPairs(
   return reshareAdditive(party, z);
 }
 
+/**
+ * x·y for each pair, as `mulPairs` computes them, but riding on whatever round comes next instead of
+ * a round of its own; `arrived` gets them when that round has run. The PRSS draws happen now, at the
+ * same point of the protocol on every party.
+ */
+export function mulPairsRiding(
+  party: Party,
+  pairs: readonly (readonly [Shared, Shared])[],
+  arrived: (products: Shared[]) => void,
+): void {
+  const total = pairs.reduce((sum, [x]) => sum + lengthOf(x), 0);
+  const z = zeroShare(party, total);
+  let at = 0;
+  for (const [x, y] of pairs) {
+    productsInto(z, at, x, y);
+    at += lengthOf(x);
+  }
+  party.ride({
+    output: { prev: [z] },
+    input: { next: total * WORD_BYTES },
+    arrived: (frames) => {
+      const next = wordsOf(frames.next, 0, total);
+      let from = 0;
+      arrived(
+        pairs.map(([x]) => {
+          const to = from + lengthOf(x);
+          const product = { own: z.subarray(from, to), next: next.subarray(from, to) };
+          from = to;
+          return product;
+        }),
+      );
+    },
+  });
+}
+
 /** [start, end) of consecutive parts of the given lengths. */
 function ranges(lengths: readonly number[]): [number, number][] {
   let at = 0;

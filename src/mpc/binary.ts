@@ -52,10 +52,11 @@ export function concatBits(parts: readonly BitShared[]): BitShared {
 }
 
 /**
- * x ∧ y word-wise, in one round: z_i = x_i∧y_i ⊕ x_i∧y_{i+1} ⊕ x_{i+1}∧y_i ⊕ α_i with α a PRSS
- * sharing of zero, sent to party i − 1. One bit per gate and party.
+ * This party's 3-out-of-3 share of x ∧ y word-wise: z_i = x_i∧y_i ⊕ x_i∧y_{i+1} ⊕ x_{i+1}∧y_i ⊕ α_i
+ * with α a PRSS sharing of zero; what {@link and} sends, for protocols that fold the round into
+ * one of their own.
  */
-export async function and(party: Party, x: BitShared, y: BitShared): Promise<BitShared> {
+export function andShare(party: Party, x: BitShared, y: BitShared): BigUint64Array {
   const n = x.own.length;
   const { own: alpha, next: beta } = party.prss.pair(n);
   const z = allocateWords(n);
@@ -69,7 +70,13 @@ export async function and(party: Party, x: BitShared, y: BitShared): Promise<Bit
       (alpha[i] as bigint) ^
       (beta[i] as bigint);
   }
-  const frames = await party.round({ prev: [z] }, { next: n * 8 });
+  return z;
+}
+
+/** x ∧ y word-wise, in one round: {@link andShare}, sent to party i − 1. One bit per gate and party. */
+export async function and(party: Party, x: BitShared, y: BitShared): Promise<BitShared> {
+  const z = andShare(party, x, y);
+  const frames = await party.round({ prev: [z] }, { next: x.own.length * 8 });
   return { own: z, next: wordsOf(frames.next) };
 }
 

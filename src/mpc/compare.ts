@@ -75,7 +75,7 @@ async function signBits(party: Party, x: Shared, bits: number): Promise<BitShare
 }
 
 /** One group of bit positions in the carry tree: does it generate a carry, does it propagate one. */
-interface CarryGroup {
+export interface CarryGroup {
   g: BitShared;
   /** Null for the lowest group: no carry comes into it, so its propagate bit is never needed. */
   p: BitShared | null;
@@ -84,34 +84,40 @@ interface CarryGroup {
 /** The carry out of the top group, merging neighbours level by level: one round per level. */
 async function carryOut(party: Party, leaves: CarryGroup[], words: number): Promise<BitShared> {
   let groups = leaves;
-  while (groups.length > 1) {
-    const left: BitShared[] = [];
-    const right: BitShared[] = [];
-    const pairs = Math.floor(groups.length / 2);
-    for (let k = 0; k < pairs; k++) {
-      const low = groups[2 * k] as CarryGroup;
-      const high = groups[2 * k + 1] as CarryGroup;
-      left.push(high.p as BitShared);
-      right.push(low.g);
-      if (low.p !== null) {
-        left.push(high.p as BitShared);
-        right.push(low.p);
-      }
-    }
-    const products = await and(party, concatBits(left), concatBits(right));
-    const merged: CarryGroup[] = [];
-    let at = 0;
-    const take = () => sliceBits(products, at * words, ++at * words);
-    for (let k = 0; k < pairs; k++) {
-      const low = groups[2 * k] as CarryGroup;
-      const high = groups[2 * k + 1] as CarryGroup;
-      const g = xor(high.g, take());
-      merged.push({ g, p: low.p === null ? null : take() });
-    }
-    if (groups.length % 2 === 1) merged.push(groups[groups.length - 1] as CarryGroup);
-    groups = merged;
-  }
+  while (groups.length > 1) groups = await mergeCarryLevel(party, groups, words);
   return (groups[0] as CarryGroup).g;
+}
+
+/** One level of the carry tree: neighbouring groups merge as (G_hi ⊕ P_hi ∧ G_lo, P_hi ∧ P_lo), one AND round. */
+export async function mergeCarryLevel(
+  party: Party,
+  groups: readonly CarryGroup[],
+  words: number,
+): Promise<CarryGroup[]> {
+  const left: BitShared[] = [];
+  const right: BitShared[] = [];
+  const pairs = Math.floor(groups.length / 2);
+  for (let k = 0; k < pairs; k++) {
+    const low = groups[2 * k] as CarryGroup;
+    const high = groups[2 * k + 1] as CarryGroup;
+    left.push(high.p as BitShared);
+    right.push(low.g);
+    if (low.p !== null) {
+      left.push(high.p as BitShared);
+      right.push(low.p);
+    }
+  }
+  const products = await and(party, concatBits(left), concatBits(right));
+  const merged: CarryGroup[] = [];
+  let at = 0;
+  const take = () => sliceBits(products, at * words, ++at * words);
+  for (let k = 0; k < pairs; k++) {
+    const low = groups[2 * k] as CarryGroup;
+    const high = groups[2 * k + 1] as CarryGroup;
+    merged.push({ g: xor(high.g, take()), p: low.p === null ? null : take() });
+  }
+  if (groups.length % 2 === 1) merged.push(groups[groups.length - 1] as CarryGroup);
+  return merged;
 }
 
 /** [x = 0] for values whose low `bits` bits decide it (x ≡ 0 mod 2^bits). */
