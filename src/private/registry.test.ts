@@ -84,6 +84,42 @@ describe("the registry", () => {
       ],
       ["a meter twice", { ...file, meters: [m0, m0] }, /meters\[1\]\.id: "meter-h0" is listed twice/],
       ["a zero group size", { ...file, minGroupMeters: 0 }, /minGroupMeters/],
+      [
+        "a partnership of a supplier",
+        { ...file, partners: [{ seller: "s0", buyers: ["h0"] }] },
+        /partners\[0\]\.seller: "s0" is not a registered household/,
+      ],
+      [
+        "a household its own partner",
+        { ...file, partners: [{ seller: "h0", buyers: ["h0"] }] },
+        /partners\[0\]\.buyers\[0\]: a household cannot be its own partner/,
+      ],
+      [
+        "a partner twice",
+        { ...file, partners: [{ seller: "h0", buyers: ["h1", "h1"] }] },
+        /partners\[0\]\.buyers\[1\]: "h1" is listed twice/,
+      ],
+      [
+        "a seller twice",
+        {
+          ...file,
+          partners: [
+            { seller: "h0", buyers: ["h1"] },
+            { seller: "h0", buyers: [] },
+          ],
+        },
+        /partners\[1\]\.seller: "h0" is listed twice/,
+      ],
+      [
+        "a meter outside the zones",
+        { ...file, zones: [{ id: "north", exportLimitWh: 10, importLimitWh: 10 }] },
+        /meters\[0\]\.zone: "z0" is not one of the registry's zones/,
+      ],
+      [
+        "a negative connection cap",
+        { ...file, meters: [{ ...m0, connectionCapWh: -1 }] },
+        /meters\[0\]\.connectionCapWh/,
+      ],
       ["an unknown field", { ...file, admin: true }, /unknown field "admin"/],
     ];
     for (const [what, value, reason] of cases) {
@@ -93,6 +129,22 @@ describe("the registry", () => {
         what,
       );
     }
+  });
+});
+
+describe("the DSO's map in the registry", () => {
+  it("orders partnerships as the market processes them: sellers by id, each seller's buyers in its priority order", () => {
+    const registry = parseRegistry({
+      ...generated.file,
+      partners: [
+        { seller: "h1", buyers: ["h0"] },
+        { seller: "h0", buyers: ["h1"] },
+      ],
+    });
+    assert.deepEqual(registry.pairs, [
+      { seller: "h0", buyer: "h1" },
+      { seller: "h1", buyer: "h0" },
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * The registry the nodes serve from: every meter (its key, household, feeder zone and supplier) and
- * every party that may ask the nodes for something (the operator, the DSO, suppliers, households),
- * with its role and signing key. A JSON file named by the node configuration; public data (in a deployment
+ * The registry the nodes serve from: every meter (its key, household, feeder zone, supplier and the
+ * DSO's cap on its connection), every party that may ask the nodes for something (the operator, the
+ * DSO, suppliers, households) with its role and signing key, and the DSO's map of the market: the
+ * registered partnerships (each seller's partners in its priority order) and the feeder zones' limits. A JSON file named by the node configuration; public data (in a deployment
  * it mirrors the ledger's registry). Also a development generator of a registry with fresh keys.
  * @module
  */
@@ -11,6 +12,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import {
+  energyField,
   idField,
   integerField,
   oneOfField,
@@ -38,6 +40,21 @@ export interface RegisteredMeter {
   readonly zone: string;
   readonly supplier: string;
   readonly publicKey: KeyObject;
+  /** The DSO's cap on this connection per slot, Wh: import cap when the household buys, export cap when it sells. */
+  readonly connectionCapWh?: number;
+}
+
+/** A registered partnership: the seller may offer to the buyer (price 0: a donation). */
+export interface RegisteredPair {
+  readonly seller: string;
+  readonly buyer: string;
+}
+
+/** A feeder zone with the DSO's limits on its net flow to (export) and from (import) the rest of the community. */
+export interface RegisteredZone {
+  readonly id: string;
+  readonly exportLimitWh: number;
+  readonly importLimitWh: number;
 }
 
 export interface Registry {
@@ -48,9 +65,17 @@ export interface Registry {
   readonly meters: ReadonlyMap<string, RegisteredMeter>;
   /** Each household's meter. */
   readonly meterOf: ReadonlyMap<string, string>;
+  /** Every registered partnership, sellers in ascending id order, each seller's buyers in its priority order. */
+  readonly pairs: readonly RegisteredPair[];
+  /** The feeder zones with limits; absent: the community clears as one zone. */
+  readonly zones?: readonly RegisteredZone[];
 }
 
 const MAX_ENTRIES = 1_000_000;
+/** Partners one seller may register: a household's neighbours and causes, not a market of its own. */
+const MAX_PARTNERS = 16;
+/** Feeder zones of one community (the clearing compares them pairwise). */
+const MAX_ZONES = 256;
 const rawKey = z.string().regex(/^[0-9a-f]{64}$/, { error: () => "is not a 32-byte key in hex" });
 
 const registryFileSchema = z.strictObject({
@@ -72,9 +97,20 @@ const registryFileSchema = z.strictObject({
         zone: idField,
         supplier: idField,
         signingKey: rawKey,
+        connectionCapWh: energyField.optional(),
       }),
     )
     .max(MAX_ENTRIES),
+  /** Each seller's registered partners, in its priority order. */
+  partners: z
+    .array(z.strictObject({ seller: idField, buyers: z.array(idField).max(MAX_PARTNERS) }))
+    .max(MAX_ENTRIES)
+    .default([]),
+  zones: z
+    .array(z.strictObject({ id: idField, exportLimitWh: energyField, importLimitWh: energyField }))
+    .min(1, { error: () => "lists no zone" })
+    .max(MAX_ZONES)
+    .optional(),
 });
 export type RegistryFile = z.input<typeof registryFileSchema>;
 
@@ -125,11 +161,60 @@ export function parseRegistry(value: unknown): Registry {
       zone: entry.zone,
       supplier: entry.supplier,
       publicKey,
+      ...(entry.connectionCapWh === undefined ? {} : { connectionCapWh: entry.connectionCapWh }),
     });
     meterOf.set(entry.household, entry.id);
   });
+  const isHousehold = (id: string) => parties.get(id)?.role === "household";
+  const sellers = new Set<string>();
+  const pairs: RegisteredPair[] = [];
+  file.partners.forEach((entry, e) => {
+    const path = `partners[${e}]`;
+    if (!isHousehold(entry.seller))
+      issues.push({ path: `${path}.seller`, message: `"${entry.seller}" is not a registered household` });
+    if (sellers.has(entry.seller))
+      issues.push({
+        path: `${path}.seller`,
+        message: `"${entry.seller}" is listed twice: one list per seller`,
+      });
+    sellers.add(entry.seller);
+    const seen = new Set<string>();
+    entry.buyers.forEach((buyer, b) => {
+      const at = `${path}.buyers[${b}]`;
+      if (!isHousehold(buyer)) issues.push({ path: at, message: `"${buyer}" is not a registered household` });
+      else if (buyer === entry.seller)
+        issues.push({ path: at, message: "a household cannot be its own partner" });
+      else if (seen.has(buyer)) issues.push({ path: at, message: `"${buyer}" is listed twice` });
+      seen.add(buyer);
+      pairs.push({ seller: entry.seller, buyer });
+    });
+  });
+  // The reference's processing order: sellers in ascending id order, each in its own priority order.
+  pairs.sort((a, b) => (a.seller < b.seller ? -1 : a.seller > b.seller ? 1 : 0));
+  if (file.zones !== undefined) {
+    const zoneIds = new Set<string>();
+    file.zones.forEach((zone, z) => {
+      if (zoneIds.has(zone.id))
+        issues.push({ path: `zones[${z}].id`, message: `"${zone.id}" is listed twice` });
+      zoneIds.add(zone.id);
+    });
+    file.meters.forEach((meter, m) => {
+      if (!zoneIds.has(meter.zone))
+        issues.push({
+          path: `meters[${m}].zone`,
+          message: `"${meter.zone}" is not one of the registry's zones`,
+        });
+    });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
-  return { minGroupMeters: file.minGroupMeters, parties, meters, meterOf };
+  return {
+    minGroupMeters: file.minGroupMeters,
+    parties,
+    meters,
+    meterOf,
+    pairs,
+    ...(file.zones === undefined ? {} : { zones: file.zones }),
+  };
 }
 
 /** Reads and checks a registry file. @throws {@link ValidationError} naming the file or the bad entries. */
@@ -159,7 +244,17 @@ export function signerOf(keys: RegistryKeys, party: string): Signer {
 
 /** Who a development registry lists: its households with their zone, and the suppliers. */
 export interface RegistryPlan {
-  readonly households: readonly { readonly id: string; readonly zone: string; readonly supplier: string }[];
+  readonly households: readonly {
+    readonly id: string;
+    readonly zone: string;
+    readonly supplier: string;
+    readonly connectionCapWh?: number;
+  }[];
+  /** Parties that trade as households without a meter of their own: a representative's aggregate orders. */
+  readonly traders?: readonly string[];
+  /** Each seller's partners, in its priority order. */
+  readonly partners?: RegistryFile["partners"];
+  readonly zones?: readonly RegisteredZone[];
   readonly minGroupMeters?: number;
 }
 
@@ -169,8 +264,9 @@ export const DSO_ID = "dso";
 export const meterIdOf = (household: string): string => `meter-${household}`;
 
 /**
- * For development and tests: a registry of an operator, a DSO, the plan's suppliers and households
- * (one meter each), all with fresh keys; the file's content and the private keys.
+ * For development and tests: a registry of an operator, a DSO, the plan's suppliers, households (one
+ * meter each) and traders, all with fresh keys, with the plan's partnerships and zones; the file's
+ * content and the private keys.
  */
 export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
   const keys: { parties: Record<string, string>; meters: Record<string, string> } = {
@@ -190,6 +286,7 @@ export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
       party(DSO_ID, "dso"),
       ...suppliers.map((id) => party(id, "supplier")),
       ...plan.households.map((household) => party(household.id, "household")),
+      ...(plan.traders ?? []).map((id) => party(id, "household")),
     ],
     meters: plan.households.map((household) => {
       const id = meterIdOf(household.id);
@@ -201,8 +298,11 @@ export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
         zone: household.zone,
         supplier: household.supplier,
         signingKey: signing.publicHex,
+        ...(household.connectionCapWh === undefined ? {} : { connectionCapWh: household.connectionCapWh }),
       };
     }),
+    ...(plan.partners === undefined ? {} : { partners: [...plan.partners] }),
+    ...(plan.zones === undefined ? {} : { zones: [...plan.zones] }),
   };
   return { file, keys };
 }

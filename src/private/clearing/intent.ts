@@ -6,9 +6,12 @@
  * that does not trade sends the same layout of zeros (a null intent).
  * @module
  */
+
+import { compareIds } from "../../market/auction.ts";
 import type { HouseholdIntent } from "../../market/slot.ts";
 import type { SlotPrices, Zone } from "../../market/types.ts";
 import type { Shared } from "../../mpc/arithmetic.ts";
+import type { Registry } from "../registry.ts";
 import { ANY_PRICE, type BilateralPair, type PairGraph } from "./bilateral.ts";
 import { limitWord, zeros } from "./book.ts";
 
@@ -154,4 +157,33 @@ export function encodeIntent(
 /** The intent of a household that does not trade this slot: nothing to buy or sell, no offer, no acceptance. */
 export function nullIntent(id: string, prices: SlotPrices): HouseholdIntent {
   return { id, side: "buy", volumeWh: 0, limitPrice: prices.feedIn, community: false };
+}
+
+/**
+ * A slot's terms from the registry (the DSO's map) for the households taking part: in ascending id
+ * order, each with its zone (when the registry has zones) and connection cap; the registered pairs
+ * among them, in the reference's processing order; the tariffs of the slot.
+ */
+export function slotTermsOf(registry: Registry, households: Iterable<string>, prices: SlotPrices): SlotTerms {
+  const ids = [...new Set(households)].sort(compareIds);
+  const index = new Map(ids.map((id, h) => [id, h]));
+  const terms = ids.map((id): SlotHousehold => {
+    const meter = registry.meters.get(registry.meterOf.get(id) ?? "");
+    return {
+      id,
+      ...(registry.zones === undefined || meter === undefined ? {} : { zone: meter.zone }),
+      ...(meter?.connectionCapWh === undefined ? {} : { connectionCapWh: meter.connectionCapWh }),
+    };
+  });
+  const pairs = registry.pairs.flatMap((pair): BilateralPair[] => {
+    const seller = index.get(pair.seller);
+    const buyer = index.get(pair.buyer);
+    return seller === undefined || buyer === undefined ? [] : [{ seller, buyer }];
+  });
+  return {
+    households: terms,
+    graph: { households: ids.length, pairs },
+    prices,
+    ...(registry.zones === undefined ? {} : { zones: registry.zones }),
+  };
 }
