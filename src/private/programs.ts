@@ -11,6 +11,7 @@ import { integerField } from "../validation/index.ts";
 import { periodBillsProgram, periodCloseProgram, slotBillsProgram } from "./billing/kept-programs.ts";
 import { billProgram } from "./billing/program.ts";
 import { CLOSE_PROGRAM } from "./clearing/intake.ts";
+import { CLEAR_SLOT_PROGRAM, clearSlotProgram } from "./clearing/intents.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
 import { clearProgram } from "./clearing/program.ts";
 import { clearOrdersProgram } from "./clearing/slot.ts";
@@ -46,6 +47,7 @@ export const PROGRAMS: ProgramTable<JobContext> = {
   "auction-search": auctionSearch as SnippetProgram<unknown>,
   clear: clearProgram as SnippetProgram<unknown>,
   [CLOSE_PROGRAM]: clearOrdersProgram as SnippetProgram<unknown>,
+  [CLEAR_SLOT_PROGRAM]: clearSlotProgram as SnippetProgram<unknown>,
   [METER_CLOSE_PROGRAM]: meterCloseProgram as SnippetProgram<unknown>,
   bill: billProgram as SnippetProgram<unknown>,
   "meter-totals": meterTotalsProgram as SnippetProgram<unknown>,

@@ -1,11 +1,12 @@
 /**
- * The broker's (the operator's) acts on running nodes: it closes a slot's order window, so the nodes
- * clear it; a slot's metering, so they keep the readings all three hold; and a billing period, so its
+ * The broker's (the operator's) acts on running nodes: at gate close it has the nodes clear a slot
+ * from the households' intents (or, for the community stage alone, from single orders); a slot's metering, so they keep the readings all three hold; and a billing period, so its
  * bills may be asked for. It learns only the public figures.
  * @module
  */
 
 import { CLOSE_PROGRAM, type CloseParams, type ClosePublic } from "../../private/clearing/intake.ts";
+import { CLEAR_SLOT_PROGRAM, type SlotClosed } from "../../private/clearing/intents.ts";
 import type { Signer } from "../../private/keys.ts";
 import { METER_CLOSE_PROGRAM, type MeteringClosed } from "../../private/metering/intake.ts";
 import type { NodeClient } from "../mpc-node/client.ts";
@@ -34,4 +35,20 @@ export async function closeMetering(
 /** The operator closes a billing period: its bills may then be asked for, and no slot of it is billed again. */
 export async function closePeriod(client: NodeClient, period: string, operator: Signer): Promise<void> {
   await client.run("period-close", { period }, new BigUint64Array(0), { signer: operator });
+}
+
+/**
+ * At gate close, the broker has the nodes clear the whole slot from the households' intents, with the
+ * slot's tariffs; it learns the public figures, which intents were refused and which left out.
+ */
+export async function clearSlotOnNodes(
+  client: NodeClient,
+  slot: string,
+  prices: { readonly feedIn: number; readonly retail: number },
+  operator: Signer,
+): Promise<SlotClosed> {
+  const outcome = await client.run(CLEAR_SLOT_PROGRAM, { slot, ...prices }, new BigUint64Array(0), {
+    signer: operator,
+  });
+  return outcome.public as SlotClosed;
 }

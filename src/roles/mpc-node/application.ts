@@ -1,12 +1,14 @@
 /**
- * What snippet's nodes serve: every program of src/private, the intake of households' orders and
- * meters' readings, and each job's context — the node's registry and what it keeps (the orders of
- * open slots, the meters' readings, the bills).
+ * What snippet's nodes serve: every program of src/private, the intake of households' slot intents
+ * (and of single orders, for the community stage alone) and of meters' readings, and each job's
+ * context — the node's registry and what it keeps (the intents and orders of open slots, the
+ * meters' readings, the bills).
  * @module
  */
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { KeptBills } from "../../private/billing/kept.ts";
-import { OrderIntake } from "../../private/clearing/intake.ts";
+import { IntentIntake, OrderIntake } from "../../private/clearing/intake.ts";
+import { holdIntent, registryLayouts } from "../../private/clearing/intents.ts";
 import { holdOrder } from "../../private/clearing/slot.ts";
 import type { Replier } from "../../private/context.ts";
 import { MeterIntake } from "../../private/metering/intake.ts";
@@ -18,6 +20,13 @@ import type { NodeApplication } from "./node.ts";
 /** The application of node `party`, serving from `registry` (without one, only programs on a client's own inputs). */
 export function snippetApplication(party: PartyId, registry: Registry | undefined): NodeApplication {
   const orders = new OrderIntake<Replier>();
+  const intents = new IntentIntake<Replier>();
+  // Each household's intent layout, from the registry's pair graph: built once, on the first intent.
+  let layouts: ReturnType<typeof registryLayouts> | undefined;
+  const layoutsOf = () => {
+    layouts ??= registry === undefined ? new Map() : registryLayouts(registry);
+    return layouts;
+  };
   const kept =
     registry === undefined
       ? {}
@@ -26,11 +35,13 @@ export function snippetApplication(party: PartyId, registry: Registry | undefine
     programs: PROGRAMS,
     intake: {
       order: (client, header, body) => holdOrder(orders, client, header, body),
+      intent: (client, header, body) => holdIntent(intents, registry, party, layoutsOf, client, header, body),
       reading: (client, header) => takeReading(kept.meters, client, header),
     },
     context: (job, requester) => ({
       job,
       orders,
+      intents,
       ...(requester === undefined ? {} : { requester }),
       ...kept,
     }),

@@ -129,7 +129,7 @@ function ready(child: ChildProcess, party: PartyId, timeoutMs: number): Promise<
       clearTimeout(timer);
       reject(
         new Error(
-          `node ${party} exited (${code}) before it was ready: ${log.trim().split("\n").pop() ?? ""}`,
+          `node ${party} exited (${code}) before it was ready: ${log.trim().split("\n").slice(-12).join("\n")}`,
         ),
       );
     });

@@ -72,8 +72,10 @@ export class RequestGuard {
       if (expiry >= now) break;
       this.taken.delete(job);
     }
-    if (this.taken.has(request.job)) return { problem: `job ${request.job} was already taken: a replay` };
-    this.taken.set(request.job, auth.issuedAt + REQUEST_WINDOW_MS);
+    // Job ids are the signer's own: another party's use of an id cannot burn it.
+    const taken = `${auth.party} ${request.job}`;
+    if (this.taken.has(taken)) return { problem: `job ${request.job} was already taken: a replay` };
+    this.taken.set(taken, auth.issuedAt + REQUEST_WINDOW_MS);
     return { requester: party };
   }
 }

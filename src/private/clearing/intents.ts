@@ -1,0 +1,250 @@
+/**
+ * A slot on the nodes, as live.md deploys it: every registered household sends each node its sealed
+ * slot intent (intent.ts's layout, sealed by sealed.ts) before the gate closes; each node checks and
+ * holds it, or refuses it alone with the reason. At gate close the broker asks the nodes to clear the
+ * slot (`clear-slot`, once per slot): the three clear the intents all of them hold with the same
+ * signature, a household whose intent did not arrive counting as a null intent, and answer every
+ * household with its own commitments only — its community fill, its pairs' volumes and, where it
+ * buys from a partner, the money — and the broker with the public figures.
+ * @module
+ */
+import { z } from "zod";
+import { compareIds } from "../../market/auction.ts";
+import { concat, publicShared, type Shared, slice } from "../../mpc/arithmetic.ts";
+import { encodeShares } from "../../mpc/encoding.ts";
+import type { PartyId } from "../../mpc/transport/types.ts";
+import { describeError, parseWith, priceField, slotTimeField } from "../../validation/index.ts";
+import type { JobContext, Replier, SnippetProgram } from "../context.ts";
+import type { Registry } from "../registry.ts";
+import { openSealed, type SealedHeader, sealedHeaderSchema } from "../sealed.ts";
+import { type IntentIntake, intentKey } from "./intake.ts";
+import {
+  encodeIntent,
+  INTENT_LIMIT_WORDS,
+  type IntentLayout,
+  intentColumns,
+  intentLayouts,
+  intentWords,
+  nullIntent,
+  type SlotTerms,
+  slotTermsOf,
+} from "./intent.ts";
+import { clearSlotOnShares, type SlotPublic } from "./whole-slot.ts";
+
+/** The domain intents are sealed under. */
+export const INTENT_DOMAIN = "snippet-slot-intent-v1";
+
+/** The program a broker asks for to clear a slot from the intents the nodes hold. */
+export const CLEAR_SLOT_PROGRAM = "clear-slot";
+
+/** A household's intent message: the sealed header; the body carries this node's two components. */
+export const intentMessageSchema = z.strictObject({ type: z.literal("intent"), intent: sealedHeaderSchema });
+
+/** The registry's households (every party that trades as one), in ascending id order. */
+export function tradingHouseholds(registry: Registry): string[] {
+  return [...registry.parties.values()]
+    .filter((party) => party.role === "household")
+    .map((party) => party.id)
+    .sort(compareIds);
+}
+
+/** Each household's intent layout, from the registry's whole pair graph: fixed, whoever takes part in a slot. */
+export function registryLayouts(
+  registry: Registry,
+  prices = { feedIn: 0, retail: 0 },
+): Map<string, IntentLayout> {
+  const terms = slotTermsOf(registry, tradingHouseholds(registry), prices);
+  const layouts = intentLayouts(terms.graph);
+  return new Map(terms.households.map((household, h) => [household.id, layouts[h] as IntentLayout]));
+}
+
+/**
+ * Takes a household's sealed intent into the intake and answers it: held, or refused with the reason.
+ * A message that does not name a household and a slot answers as an unreadable request.
+ */
+export function holdIntent(
+  intake: IntentIntake<Replier>,
+  registry: Registry | undefined,
+  node: PartyId,
+  layouts: () => ReadonlyMap<string, IntentLayout>,
+  household: Replier,
+  header: unknown,
+  body: Uint8Array,
+): void {
+  let sealed: SealedHeader;
+  try {
+    sealed = parseWith(intentMessageSchema, header).intent;
+  } catch (error) {
+    household.send({ type: "error", job: "", message: `bad intent: ${describeError(error)}` });
+    return;
+  }
+  const job = sealed.slot;
+  const party = registry?.parties.get(sealed.sender);
+  const layout = layouts().get(sealed.sender);
+  const opened =
+    registry === undefined
+      ? { refused: "this node keeps no registry of households" }
+      : party?.role !== "household" || layout === undefined
+        ? { refused: `${sealed.sender} is not a registered household` }
+        : openSealed(
+            INTENT_DOMAIN,
+            sealed,
+            body,
+            node,
+            party.signingKey,
+            intentWords(layout) + INTENT_LIMIT_WORDS,
+          );
+  if ("refused" in opened) {
+    household.send({
+      type: "error",
+      job,
+      order: sealed.sender,
+      message: `intent of ${sealed.sender} refused: ${opened.refused}`,
+    });
+    return;
+  }
+  const problem = intake.add(sealed.slot, sealed.sender, {
+    shares: opened.shares,
+    signature: sealed.signature,
+    household,
+  });
+  household.send(
+    problem === undefined
+      ? { type: "held", job, order: sealed.sender }
+      : { type: "error", job, order: sealed.sender, message: problem },
+  );
+}
+
+const clearSlotParamsSchema = z.strictObject({ slot: slotTimeField, feedIn: priceField, retail: priceField });
+type ClearSlotParams = z.infer<typeof clearSlotParamsSchema>;
+
+/** What the broker learns: the slot's public figures, by household id. */
+export interface SlotClosed {
+  readonly slot: string;
+  readonly prices: { readonly feedIn: number; readonly retail: number };
+  readonly clearingPrice: number | null;
+  readonly volumeWh: number;
+  readonly zones?: SlotPublic["zones"];
+  /** Households whose intent failed validation. */
+  readonly refused: readonly string[];
+  /** Households whose intent did not reach all three nodes alike: null intents this slot. */
+  readonly leftOut: readonly string[];
+  /** How many households sent an intent that counted. */
+  readonly intents: number;
+}
+
+/** What each household gets besides its shares: the slot's public figures and whether its intent counted. */
+export interface SlotCommitmentsPublic extends Omit<SlotClosed, "refused" | "leftOut" | "intents"> {
+  readonly refused: boolean;
+}
+
+/**
+ * The broker clears a slot from the intents the nodes hold (the operator's role; once per slot,
+ * with the tariffs it names, which the nodes record in the answer).
+ */
+export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
+  description: `${CLEAR_SLOT_PROGRAM}: clears a whole slot from the intents the nodes hold; operator only, once`,
+  params: clearSlotParamsSchema.refine((p) => p.feedIn <= p.retail, {
+    error: "feedIn is above retail",
+    path: ["feedIn"],
+  }),
+  inputWords: () => 0,
+  refuse({ slot }, context) {
+    if (context.registry === undefined || context.intents === undefined)
+      return "this node keeps no registry of households";
+    if (context.requester?.role !== "operator") return "only the operator (the broker) clears a slot";
+    return context.intents.isClosed(slot) ? `slot ${slot} is already cleared` : undefined;
+  },
+  held: ({ slot }, context) => context.intents?.keys(slot) ?? [],
+  async run(party, { slot, feedIn, retail }, _inputs, context, agreed = new Set<string>()) {
+    const { registry, intents } = context as Required<JobContext>;
+    const prices = { feedIn, retail };
+    const held = intents.close(slot);
+    const leftOut: string[] = [];
+    for (const [id, intent] of held) {
+      if (agreed.has(intentKey(id, intent.signature))) continue;
+      leftOut.push(id);
+      intent.household.send({
+        type: "error",
+        job: slot,
+        order: id,
+        message: `intent of ${id} was left out of slot ${slot}: it did not reach all three nodes alike`,
+      });
+    }
+    const counted = (id: string) => {
+      const intent = held.get(id);
+      return intent !== undefined && agreed.has(intentKey(id, intent.signature)) ? intent : undefined;
+    };
+    const terms = slotTermsOf(registry, tradingHouseholds(registry), prices);
+    const layouts = intentLayouts(terms.graph);
+    const inputs = intentColumns(
+      terms,
+      terms.households.map(
+        (household, h) =>
+          counted(household.id)?.shares ?? absentIntent(party.id, terms, h, layouts[h] as IntentLayout),
+      ),
+    );
+    let result: Awaited<ReturnType<typeof clearSlotOnShares>>;
+    try {
+      result = await clearSlotOnShares(party, terms, inputs);
+    } catch (error) {
+      // The households wait on their own connections: each hears that the slot failed, not silence.
+      for (const [id, intent] of held)
+        intent.household.send({
+          type: "error",
+          job: slot,
+          order: id,
+          message: `slot ${slot} could not be cleared: ${describeError(error)}`,
+        });
+      throw error;
+    }
+    const figures = {
+      slot,
+      prices,
+      clearingPrice: result.public.clearingPrice,
+      volumeWh: Number(result.public.volumeWh),
+      ...(result.public.zones === undefined ? {} : { zones: result.public.zones }),
+    };
+    const refused = new Set(result.public.refused);
+    terms.households.forEach((household, h) => {
+      const intent = counted(household.id);
+      if (intent === undefined) return;
+      const commitments: SlotCommitmentsPublic = { ...figures, refused: refused.has(h) };
+      intent.household.send(
+        { type: "commitments", job: slot, order: household.id, public: commitments },
+        encodeShares(householdOutputs(result.shares, layouts[h] as IntentLayout, h)),
+      );
+    });
+    const closed: SlotClosed = {
+      ...figures,
+      refused: [...refused].map((h) => (terms.households[h] as { id: string }).id),
+      leftOut,
+      intents: terms.households.filter((household) => counted(household.id) !== undefined).length,
+    };
+    return { public: closed };
+  },
+};
+
+/**
+ * A household's own outputs, in the order it reads them: its community fill; per offer, the volume;
+ * per acceptance, the volume and the money it owes its seller.
+ */
+function householdOutputs(
+  shares: Awaited<ReturnType<typeof clearSlotOnShares>>["shares"],
+  layout: IntentLayout,
+  h: number,
+): Shared {
+  const at = (column: Shared, k: number) => slice(column, k, k + 1);
+  return concat([
+    at(shares.communityFillWh, h),
+    ...layout.offers.map((k) => at(shares.pairVolumeWh, k)),
+    ...layout.accepts.flatMap((k) => [at(shares.pairVolumeWh, k), at(shares.pairMoney, k)]),
+  ]);
+}
+
+/** A household without an intent this slot: a null intent, public to every node (shares of public words). */
+function absentIntent(partyId: PartyId, terms: SlotTerms, h: number, layout: IntentLayout): Shared {
+  const household = terms.households[h] as { id: string };
+  const { words, limitWords } = encodeIntent(terms, h, nullIntent(household.id, terms.prices), layout);
+  return publicShared(partyId, BigUint64Array.from([...words, ...limitWords]));
+}
