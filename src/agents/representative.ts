@@ -4,7 +4,7 @@
  * a client's own position. Fills come back to the clients pro rata, by the auction's rationing rule.
  * @module
  */
-import { type HouseholdIntent, shareProRata } from "../market/index.ts";
+import { type HouseholdIntent, type Side, shareProRata } from "../market/index.ts";
 
 /** An aggregate order of a representative and the clients it stands for. */
 export interface AggregateIntent {
@@ -39,7 +39,7 @@ export function aggregateIntents(
     }
     return {
       intent: {
-        id: `${representativeId}/${first.zone === undefined ? "" : `${first.zone}/`}${first.side}`,
+        id: aggregateIdOf(representativeId, first.zone, first.side),
         side: first.side,
         volumeWh,
         limitPrice: Math.round(weightedLimit / volumeWh),
@@ -53,4 +53,9 @@ export function aggregateIntents(
 /** Splits an aggregate's community fill among its clients (aligned with `aggregate.clients`). */
 export function splitAggregateFill(aggregate: AggregateIntent, filledWh: number): number[] {
   return shareProRata(filledWh, aggregate.clients);
+}
+
+/** The id of a representative's aggregate order of one side in one zone (or in the one community). */
+export function aggregateIdOf(representativeId: string, zone: string | undefined, side: Side): string {
+  return `${representativeId}/${zone === undefined ? "" : `${zone}/`}${side}`;
 }

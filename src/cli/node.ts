@@ -62,9 +62,8 @@ export async function runNodeConfigCommand(options: {
 }): Promise<string> {
   let registry: string | undefined;
   if (options.scenario !== undefined) {
-    const { households } = loadScenario(options.scenario);
     await mkdir(options.out, { recursive: true });
-    registry = await writeRegistry(options.out, communityRegistry(households));
+    registry = await writeRegistry(options.out, communityRegistry(loadScenario(options.scenario)));
   }
   return generateNodeConfig(options.out, {
     host: options.host,

@@ -80,7 +80,7 @@ export async function simulate(
     options.engine === "mpc"
       ? await MpcCommunityEngine.start({
           ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
-          households: scenario.households,
+          scenario,
           onFault: progress.fault,
         })
       : undefined;
@@ -114,7 +114,7 @@ export async function simulate(
       profiles,
       sinks: ledger === undefined ? [csv] : [csv, ledger],
       onProgress: progress.update,
-      ...(mpc === undefined ? {} : { engine: { name: "mpc", clear: mpc.clear, bill: mpc.bill } }),
+      ...(mpc === undefined ? {} : { engine: { name: "mpc", slot: mpc.slot, bill: mpc.bill } }),
       ...(solver === undefined ? {} : { agents: strategicSetup(solver, options) }),
     });
     progress.done(result.resumedFrom);

@@ -6,7 +6,7 @@
  */
 import type { Program } from "../mpc/programs.ts";
 import type { KeptBills } from "./billing/kept.ts";
-import type { IntentIntake, OrderIntake } from "./clearing/intake.ts";
+import type { IntentIntake } from "./clearing/intake.ts";
 import type { MeterIntake } from "./metering/intake.ts";
 import type { RegisteredParty, Registry } from "./registry.ts";
 
@@ -17,7 +17,6 @@ export interface JobContext {
   readonly requester?: RegisteredParty;
   /** Absent on a node without a registry: it serves only programs on the client's own inputs. */
   readonly registry?: Registry;
-  readonly orders?: OrderIntake<Replier>;
   /** The households' sealed intents of open slots. */
   readonly intents?: IntentIntake<Replier>;
   readonly meters?: MeterIntake;

@@ -10,11 +10,9 @@ import { ENGINE_PROGRAMS, MAX_PROGRAM_VALUES, type ProgramTable } from "../mpc/p
 import { integerField } from "../validation/index.ts";
 import { periodBillsProgram, periodCloseProgram, slotBillsProgram } from "./billing/kept-programs.ts";
 import { billProgram } from "./billing/program.ts";
-import { CLOSE_PROGRAM } from "./clearing/intake.ts";
 import { CLEAR_SLOT_PROGRAM, clearSlotProgram } from "./clearing/intents.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
 import { clearProgram } from "./clearing/program.ts";
-import { clearOrdersProgram } from "./clearing/slot.ts";
 import type { JobContext, SnippetProgram } from "./context.ts";
 import { METER_CLOSE_PROGRAM } from "./metering/intake.ts";
 import { meterCloseProgram, meterReadingsProgram, meterTotalsProgram } from "./metering/program.ts";
@@ -46,7 +44,6 @@ export const PROGRAMS: ProgramTable<JobContext> = {
   ...ENGINE_PROGRAMS,
   "auction-search": auctionSearch as SnippetProgram<unknown>,
   clear: clearProgram as SnippetProgram<unknown>,
-  [CLOSE_PROGRAM]: clearOrdersProgram as SnippetProgram<unknown>,
   [CLEAR_SLOT_PROGRAM]: clearSlotProgram as SnippetProgram<unknown>,
   [METER_CLOSE_PROGRAM]: meterCloseProgram as SnippetProgram<unknown>,
   bill: billProgram as SnippetProgram<unknown>,

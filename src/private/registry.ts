@@ -31,6 +31,8 @@ export interface RegisteredParty {
   readonly id: string;
   readonly role: PartyRole;
   readonly signingKey: KeyObject;
+  /** The feeder zone of a household that trades without a meter of its own (a representative's aggregate). */
+  readonly zone?: string;
 }
 
 /** A registered meter: its key, and where it belongs (public: the DSO's map, the supplier's portfolio). */
@@ -86,6 +88,7 @@ const registryFileSchema = z.strictObject({
         id: idField,
         role: oneOfField(PARTY_ROLES),
         signingKey: rawKey,
+        zone: idField.optional(),
       }),
     )
     .max(MAX_ENTRIES),
@@ -134,7 +137,13 @@ export function parseRegistry(value: unknown): Registry {
     const path = `parties[${p}]`;
     if (parties.has(entry.id)) issues.push({ path: `${path}.id`, message: `"${entry.id}" is listed twice` });
     const signingKey = key(entry.signingKey, `${path}.signingKey`);
-    if (signingKey !== undefined) parties.set(entry.id, { id: entry.id, role: entry.role, signingKey });
+    if (signingKey !== undefined)
+      parties.set(entry.id, {
+        id: entry.id,
+        role: entry.role,
+        signingKey,
+        ...(entry.zone === undefined ? {} : { zone: entry.zone }),
+      });
   });
   const meters = new Map<string, RegisteredMeter>();
   const meterOf = new Map<string, string>();
@@ -205,6 +214,13 @@ export function parseRegistry(value: unknown): Registry {
           message: `"${meter.zone}" is not one of the registry's zones`,
         });
     });
+    file.parties.forEach((entry, p) => {
+      if (entry.zone !== undefined && !zoneIds.has(entry.zone))
+        issues.push({
+          path: `parties[${p}].zone`,
+          message: `"${entry.zone}" is not one of the registry's zones`,
+        });
+    });
   }
   if (issues.length > 0) throw new ValidationError(issues);
   return {
@@ -251,7 +267,7 @@ export interface RegistryPlan {
     readonly connectionCapWh?: number;
   }[];
   /** Parties that trade as households without a meter of their own: a representative's aggregate orders. */
-  readonly traders?: readonly string[];
+  readonly traders?: readonly { readonly id: string; readonly zone?: string }[];
   /** Each seller's partners, in its priority order. */
   readonly partners?: RegistryFile["partners"];
   readonly zones?: readonly RegisteredZone[];
@@ -286,7 +302,10 @@ export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
       party(DSO_ID, "dso"),
       ...suppliers.map((id) => party(id, "supplier")),
       ...plan.households.map((household) => party(household.id, "household")),
-      ...(plan.traders ?? []).map((id) => party(id, "household")),
+      ...(plan.traders ?? []).map((trader) => ({
+        ...party(trader.id, "household"),
+        ...(trader.zone === undefined ? {} : { zone: trader.zone }),
+      })),
     ],
     meters: plan.households.map((household) => {
       const id = meterIdOf(household.id);

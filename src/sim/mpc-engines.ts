@@ -8,11 +8,15 @@
  * @module
  */
 import type { KeyObject } from "node:crypto";
+import { aggregateIdOf } from "../agents/representative.ts";
 import { billingPeriodOf } from "../billing/index.ts";
 import type { BillingModel, BillingSlot, SlotBilling } from "../billing/types.ts";
-import type { ClearRequest, ClearResult } from "../market/types.ts";
+import { compareIds } from "../market/auction.ts";
+import { planSlot, type SlotOutcome, type SlotRequest, settleSlot } from "../market/slot.ts";
+import type { Fill, Order } from "../market/types.ts";
 import { billOutputsOf, prepareBill } from "../private/billing/encode.ts";
 import type { BillPublic } from "../private/billing/program.ts";
+import type { SlotClosed } from "../private/clearing/intents.ts";
 import type { Signer } from "../private/keys.ts";
 import {
   type GeneratedRegistry,
@@ -21,28 +25,31 @@ import {
   meterIdOf,
   OPERATOR_ID,
   privateKeyOf,
+  type Registry,
   type RegistryKeys,
   registryKeysPath,
   signerOf,
 } from "../private/registry.ts";
-import { closeMetering, closePeriod, closeSlot } from "../roles/broker/close.ts";
+import { clearSlotOnNodes, closeMetering, closePeriod } from "../roles/broker/close.ts";
 import { ownSlotBills } from "../roles/household/figures.ts";
-import { submitOrder } from "../roles/household/orders.ts";
+import { type HouseholdSlotOutcome, submitIntent } from "../roles/household/intent.ts";
 import { sendReading } from "../roles/meter/readings.ts";
 import { NodeClient } from "../roles/mpc-node/client.ts";
 import { loadNodeConfig, type NodeConfig } from "../roles/mpc-node/config.ts";
 import { type LocalCluster, startLocalCluster } from "../roles/mpc-node/local-cluster.ts";
 import { ValidationError } from "../validation/index.ts";
+import type { Scenario } from "./scenario.ts";
 
 /** Where the nodes are: a configuration of running nodes, or three local processes. */
 export interface MpcEngineOptions {
   /**
-   * Path of a running nodes' configuration, whose registry lists the community's meters, with the
-   * development keys beside it (`snippet node-config --scenario`); absent: start three local nodes.
+   * Path of a running nodes' configuration, whose registry lists the community (its households,
+   * meters, partnerships and zones), with the development keys beside it (`snippet node-config
+   * --scenario`); absent: start three local nodes with the scenario's registry.
    */
   nodes?: string;
-  /** The community's households, with their feeder zone (a generated registry's, for local nodes). */
-  households: readonly { readonly id: string; readonly zone?: string | undefined }[];
+  /** The community the local nodes' registry is made from. */
+  scenario: Pick<Scenario, "households" | "zones">;
   /** Told, with the node's name, about every slot left uncleared and every meter that did not report. */
   onFault: (message: string) => void;
 }
@@ -52,23 +59,41 @@ export const COMMUNITY_SUPPLIER = "supplier";
 
 /**
  * A simulated community's registry: one meter per household, in its feeder zone (or the one zone
- * `community`), all with the community's supplier.
+ * `community`), with its connection cap and the community's supplier; each household's offers as its
+ * registered partnerships, in its priority order; the scenario's zones; and the representatives'
+ * aggregate orders (one buy and one sell per zone of their clients) as parties that trade.
  */
-export function communityRegistry(households: MpcEngineOptions["households"]): GeneratedRegistry {
+export function communityRegistry(scenario: Pick<Scenario, "households" | "zones">): GeneratedRegistry {
+  const { households } = scenario;
+  const traders = new Map<string, string | undefined>();
+  for (const household of households) {
+    if (household.representative === undefined) continue;
+    for (const side of ["buy", "sell"] as const)
+      traders.set(aggregateIdOf(household.representative, household.zone, side), household.zone);
+  }
   return generateRegistry({
-    households: households.map(({ id, zone }) => ({
+    households: households.map(({ id, zone, connectionCapWh }) => ({
       id,
       zone: zone ?? "community",
       supplier: COMMUNITY_SUPPLIER,
+      ...(connectionCapWh === undefined ? {} : { connectionCapWh }),
     })),
+    traders: [...traders].map(([id, zone]) => ({ id, ...(zone === undefined ? {} : { zone }) })),
+    partners: households.flatMap((household) => {
+      const buyers = household.preferences?.offers?.map((offer) => offer.partner) ?? [];
+      return buyers.length === 0 ? [] : [{ seller: household.id, buyers: [...new Set(buyers)] }];
+    }),
+    ...(scenario.zones === undefined ? {} : { zones: scenario.zones }),
   });
 }
 
-/** Clears community books on the nodes, one slot at a time. */
+/** Clears whole slots and bills them on the nodes, one slot at a time. */
 export class MpcCommunityEngine {
   #cluster: LocalCluster | undefined;
   #client: NodeClient | undefined;
   #keys: RegistryKeys | undefined;
+  /** The registry the nodes serve from: the households' intent layouts and the DSO's map. */
+  #registry: Registry | undefined;
   readonly #signers = new Map<string, Signer>();
   readonly #meterKeys = new Map<string, KeyObject>();
   /** The billing period of the last slot billed, closed when the next period begins. */
@@ -83,34 +108,27 @@ export class MpcCommunityEngine {
   }
 
   /**
-   * The slot's community result, cleared as a deployment clears it: every household shares its own
-   * order (here over one connection for them all), the broker closes the slot, and each household
-   * rebuilds its own fill. Without fills (uncleared) when the nodes fail on it.
+   * The whole slot, cleared as a deployment clears it: every household seals its own intent to the
+   * nodes (here over one connection for them all), the broker clears the slot at gate close, and each
+   * household rebuilds its own commitments. When the nodes fail on it, every household deals with its
+   * supplier.
    */
-  readonly clear = async (request: ClearRequest): Promise<ClearResult> => {
+  readonly slot = async (request: SlotRequest): Promise<SlotOutcome> => {
     try {
       if (this.#client === undefined) await this.#connect();
       const client = this.#client as NodeClient;
-      const job = `slot ${request.slot}`;
-      const held = await Promise.all(request.orders.map((order) => submitOrder(client, job, order)));
-      const figures = await closeSlot(client, job, {
-        feedIn: request.prices.feedIn,
-        retail: request.prices.retail,
-        ...(request.zones === undefined ? {} : { zones: [...request.zones] }),
-      });
-      const fills = await Promise.all(held.map((order) => order.fill));
-      return {
-        version: 1,
-        slot: request.slot,
-        clearingPrice: figures.clearingPrice,
-        volumeWh: figures.volumeWh,
-        fills: fills.map(({ id, filledWh, cappedWh }) => ({
-          id,
-          filledWh,
-          ...(cappedWh === undefined ? {} : { cappedWh }),
-        })),
-        ...(figures.zones === undefined ? {} : { zones: figures.zones }),
-      };
+      const registry = this.#registry as Registry;
+      const held = await Promise.all(
+        request.households.map((intent) =>
+          submitIntent(client, registry, request.slot, intent, this.#signer(intent.id)),
+        ),
+      );
+      const closed = await clearSlotOnNodes(client, request.slot, request.prices, this.#signer(OPERATOR_ID));
+      if (closed.refused.length > 0 || closed.leftOut.length > 0)
+        this.options.onFault(
+          `slot ${request.slot}: intents refused (${closed.refused.join(", ")}) or left out (${closed.leftOut.join(", ")}); they go to their supplier`,
+        );
+      return slotOutcomeOf(request, closed, await Promise.all(held.map((intent) => intent.commitments)));
     } catch (error) {
       this.options.onFault(
         `slot ${request.slot} left uncleared, households go to their supplier: ${error instanceof Error ? error.message : String(error)}`,
@@ -186,7 +204,7 @@ export class MpcCommunityEngine {
     this.#meterKeys.clear();
     let config: NodeConfig;
     if (this.options.nodes === undefined) {
-      const registry = communityRegistry(this.options.households);
+      const registry = communityRegistry(this.options.scenario);
       this.#cluster = await startLocalCluster({ registry });
       this.#keys = registry.keys;
       config = this.#cluster.config;
@@ -198,6 +216,7 @@ export class MpcCommunityEngine {
         ]);
       this.#keys = loadRegistryKeys(registryKeysPath(config.registryPath));
     }
+    this.#registry = config.registry;
     this.#client = await NodeClient.connect(config);
   }
 
@@ -223,13 +242,78 @@ function memo<T>(cache: Map<string, T>, key: string, make: () => T): T {
   return value;
 }
 
-/** A slot in which the community did not trade: every order unfilled. */
-function uncleared(request: ClearRequest): ClearResult {
+/**
+ * The slot's outcome as the reference gives it, from what each household rebuilt: the bilateral
+ * trades in the order they were agreed (sellers by id, each in its priority order), the community
+ * orders left after them, the community's result and every household's commitments.
+ */
+function slotOutcomeOf(
+  request: SlotRequest,
+  closed: SlotClosed,
+  outcomes: readonly HouseholdSlotOutcome[],
+): SlotOutcome {
+  const orders: Order[] = [];
+  const fills: Fill[] = [];
+  request.households.forEach((intent, h) => {
+    const outcome = outcomes[h] as HouseholdSlotOutcome;
+    if (outcome.communityOrderWh <= 0) return;
+    const { id, side, limitPrice, zone } = intent;
+    orders.push({
+      id,
+      side,
+      volumeWh: outcome.communityOrderWh,
+      limitPrice,
+      ...(zone === undefined ? {} : { zone }),
+    });
+    fills.push({ id, filledWh: outcome.committed.communityBuyWh + outcome.committed.communitySellWh });
+  });
+  const bilateral = [...outcomes]
+    .sort((a, b) => compareIds(a.id, b.id))
+    .flatMap((outcome) =>
+      outcome.committed.bilateral
+        .filter((trade) => trade.side === "sell")
+        .map((trade) => ({
+          seller: outcome.id,
+          buyer: trade.partner,
+          volumeWh: trade.volumeWh,
+          price: trade.price,
+        })),
+    );
+  const zones = request.zones;
   return {
+    bilateral,
+    orders,
+    community: {
+      version: 1,
+      slot: request.slot,
+      clearingPrice: closed.clearingPrice,
+      volumeWh: closed.volumeWh,
+      fills,
+      ...(zones === undefined || closed.zones === undefined
+        ? {}
+        : {
+            zones: zones.map((zone, z) => ({
+              id: zone.id,
+              clearingPrice: closed.zones?.[z]?.clearingPrice ?? null,
+              netExportWh: Number(closed.zones?.[z]?.netExportWh ?? 0),
+            })),
+          }),
+    },
+    commitments: outcomes.map(({ id, cappedWh, committed }) => ({ id, cappedWh, committed })),
+  };
+}
+
+/** A slot the nodes could not clear: every household with its supplier for its whole (capped) volume. */
+function uncleared(request: SlotRequest): SlotOutcome {
+  const plan = planSlot({
+    ...request,
+    households: request.households.map(({ offers: _, accepts: __, ...intent }) => intent),
+  });
+  return settleSlot(plan, {
     version: 1,
     slot: request.slot,
     clearingPrice: null,
     volumeWh: 0,
-    fills: request.orders.map((order) => ({ id: order.id, filledWh: 0 })),
-  };
+    fills: [],
+  });
 }

@@ -10,13 +10,11 @@ import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../a
 import { type BillingModel, type BillingSlot, billSlot, type SlotBilling } from "../billing/index.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
 import {
-  type ClearRequest,
-  type ClearResult,
-  clearCommunity,
+  clearSlot,
   type HouseholdIntent,
-  planSlot,
   type Side,
-  settleSlot,
+  type SlotOutcome,
+  type SlotRequest,
   stageCommitments,
   type Zone,
 } from "../market/index.ts";
@@ -50,13 +48,14 @@ export interface SlotInput {
 }
 
 /**
- * Clears a slot's community book: the reference in process, or the MPC nodes. An engine that cannot
- * clear a slot (a node died) returns a result without fills: the households go to their supplier.
+ * Clears a whole slot (stages 1–3 of spec/market.md): the reference in process, or the MPC nodes on
+ * the households' intents. An engine that cannot clear a slot (a node died) leaves every household
+ * with its supplier.
  */
-export type CommunityEngine = (request: ClearRequest) => Promise<ClearResult>;
+export type SlotEngine = (request: SlotRequest) => Promise<SlotOutcome>;
 
 /** The reference engine: the plaintext specification. */
-export const referenceEngine: CommunityEngine = async (request) => clearCommunity(request);
+export const referenceSlotEngine: SlotEngine = async (request) => clearSlot(request);
 
 /** Bills a slot: the plaintext reference in process, or the MPC nodes on shares. */
 export type BillingEngine = (slot: BillingSlot, model: BillingModel) => Promise<SlotBilling>;
@@ -66,11 +65,11 @@ export const referenceBilling: BillingEngine = async (slot, model) => billSlot(s
 
 /** Who clears and who bills a slot; the reference for both unless an engine says otherwise. */
 export interface SlotEngines {
-  readonly clear: CommunityEngine;
+  readonly slot: SlotEngine;
   readonly bill: BillingEngine;
 }
 
-export const REFERENCE_ENGINES: SlotEngines = { clear: referenceEngine, bill: referenceBilling };
+export const REFERENCE_ENGINES: SlotEngines = { slot: referenceSlotEngine, bill: referenceBilling };
 
 /** Runs one slot through all five steps. */
 export async function simulateSlot(
@@ -97,13 +96,12 @@ export async function simulateSlot(
     : (answers as AgentDecision[]);
   const intents = decisions.map((decision) => decision.intent);
   const { direct, aggregates } = groupByRepresentative(community, intents);
-  const plan = planSlot({
+  const outcome = await engines.slot({
     slot,
     prices: { feedIn: input.prices.feedIn, retail: input.prices.retail },
     households: [...direct, ...aggregates.map((aggregate) => aggregate.intent)],
     ...(community.zones === undefined ? {} : { zones: community.zones }),
   });
-  const outcome = settleSlot(plan, await engines.clear(plan.communityRequest));
   const commitmentsOf = new Map(outcome.commitments.map((entry) => [entry.id, entry.committed]));
   const fillOf = new Map(outcome.community.fills.map((fill) => [fill.id, fill.filledWh]));
   for (const aggregate of aggregates) {

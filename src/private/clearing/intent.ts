@@ -169,9 +169,10 @@ export function slotTermsOf(registry: Registry, households: Iterable<string>, pr
   const index = new Map(ids.map((id, h) => [id, h]));
   const terms = ids.map((id): SlotHousehold => {
     const meter = registry.meters.get(registry.meterOf.get(id) ?? "");
+    const zone = meter?.zone ?? registry.parties.get(id)?.zone;
     return {
       id,
-      ...(registry.zones === undefined || meter === undefined ? {} : { zone: meter.zone }),
+      ...(registry.zones === undefined || zone === undefined ? {} : { zone }),
       ...(meter?.connectionCapWh === undefined ? {} : { connectionCapWh: meter.connectionCapWh }),
     };
   });

@@ -1,24 +1,14 @@
 /**
  * The broker's (the operator's) acts on running nodes: at gate close it has the nodes clear a slot
- * from the households' intents (or, for the community stage alone, from single orders); a slot's metering, so they keep the readings all three hold; and a billing period, so its
+ * from the households' intents; a slot's metering, so they keep the readings all three hold; and a billing period, so its
  * bills may be asked for. It learns only the public figures.
  * @module
  */
 
-import { CLOSE_PROGRAM, type CloseParams, type ClosePublic } from "../../private/clearing/intake.ts";
 import { CLEAR_SLOT_PROGRAM, type SlotClosed } from "../../private/clearing/intents.ts";
 import type { Signer } from "../../private/keys.ts";
 import { METER_CLOSE_PROGRAM, type MeteringClosed } from "../../private/metering/intake.ts";
 import type { NodeClient } from "../mpc-node/client.ts";
-
-/**
- * Closes the slot `job`: the nodes clear the orders all three hold, answer each household with its
- * own fill, and tell the broker the public figures and the orders left out, each with its reason.
- */
-export async function closeSlot(client: NodeClient, job: string, params: CloseParams): Promise<ClosePublic> {
-  const outcome = await client.run(CLOSE_PROGRAM, { ...params }, new BigUint64Array(0), { job });
-  return outcome.public as ClosePublic;
-}
 
 /** The operator closes a slot's metering: the nodes keep the readings all three hold and report the rest. */
 export async function closeMetering(

@@ -196,4 +196,36 @@ describe("a slot of intents on running nodes", { timeout: 120_000 }, () => {
     assert.equal(closed.intents, 1);
     assert.deepEqual(closed.refused, []);
   });
+
+  it("leaves out an intent the three nodes do not hold alike, telling its household, and clears the rest", async () => {
+    const slot = "2026-06-01T12:45:00Z";
+    const [alice] = INTENTS as [HouseholdIntent];
+    const held = await submitIntent(client, REGISTRY, slot, alice, signer("alice"));
+    // Bob seals twice: nodes 0 and 1 get one sealing, node 2 the other (another signature).
+    const words = new BigUint64Array([700n, 0n, 1n, 400n, 1800n]);
+    const limits = new BigUint64Array([1900n, 1899n]);
+    const first = sealShares(INTENT_DOMAIN, "bob", slot, words, limits, signer("bob").key);
+    const second = sealShares(INTENT_DOMAIN, "bob", slot, words, limits, signer("bob").key);
+    const mixed = [first[0], first[1], second[2]].map((part) => ({
+      header: { type: "intent", intent: part.header },
+      body: part.body,
+    })) as [Message, Message, Message];
+    const bobsClient = await NodeClient.connect(cluster.config);
+    after(() => bobsClient.close());
+    await bobsClient.exchange(mixed, `order bob of ${slot}`, "bob's mixed intent");
+    const told = bobsClient.waitForReplies(`order bob of ${slot}`, "bob's mixed intent");
+    told.catch(() => undefined);
+    const closed = await clearSlotOnNodes(client, slot, PRICES, signer(OPERATOR_ID));
+    assert.deepEqual(closed.leftOut, ["bob"]);
+    assert.equal(closed.intents, 1);
+    await assert.rejects(
+      told,
+      /intent of bob was left out of slot 2026-06-01T12:45:00Z: it did not reach all three nodes alike/,
+    );
+    assert.equal(
+      (await held.commitments).committed.supplierSellWh,
+      1200,
+      "Alice, alone, sells to her supplier",
+    );
+  });
 });

@@ -7,9 +7,8 @@
  */
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { KeptBills } from "../../private/billing/kept.ts";
-import { IntentIntake, OrderIntake } from "../../private/clearing/intake.ts";
+import { IntentIntake } from "../../private/clearing/intake.ts";
 import { holdIntent, registryLayouts } from "../../private/clearing/intents.ts";
-import { holdOrder } from "../../private/clearing/slot.ts";
 import type { Replier } from "../../private/context.ts";
 import { MeterIntake } from "../../private/metering/intake.ts";
 import { takeReading } from "../../private/metering/program.ts";
@@ -19,7 +18,6 @@ import type { NodeApplication } from "./node.ts";
 
 /** The application of node `party`, serving from `registry` (without one, only programs on a client's own inputs). */
 export function snippetApplication(party: PartyId, registry: Registry | undefined): NodeApplication {
-  const orders = new OrderIntake<Replier>();
   const intents = new IntentIntake<Replier>();
   // Each household's intent layout, from the registry's pair graph: built once, on the first intent.
   let layouts: ReturnType<typeof registryLayouts> | undefined;
@@ -34,13 +32,11 @@ export function snippetApplication(party: PartyId, registry: Registry | undefine
   return {
     programs: PROGRAMS,
     intake: {
-      order: (client, header, body) => holdOrder(orders, client, header, body),
       intent: (client, header, body) => holdIntent(intents, registry, party, layoutsOf, client, header, body),
       reading: (client, header) => takeReading(kept.meters, client, header),
     },
     context: (job, requester) => ({
       job,
-      orders,
       intents,
       ...(requester === undefined ? {} : { requester }),
       ...kept,

@@ -172,7 +172,7 @@ export class NodeClient {
   }
 }
 
-/** What a reply answers: a job, or one order of a slot (`snippet`'s households wait for their fill). */
+/** What a reply answers: a job, or one household's intent (or one meter's reading) of a slot. */
 export function replyKey(job: string, order?: string): string {
   return order === undefined ? `job ${job}` : `order ${order} of ${job}`;
 }
@@ -197,7 +197,7 @@ class Inbox {
     void this.#read(messages);
   }
 
-  /** The next reply under `key`: one key can carry several (an order is held, then filled). */
+  /** The next reply under `key`: one key can carry several (an intent is held, then answered with commitments). */
   next(key: string): Promise<NodeReply> {
     const arrived = this.#arrived.get(key)?.shift();
     if (arrived !== undefined) return Promise.resolve(arrived);

@@ -30,8 +30,8 @@ export type JobStats = z.infer<typeof jobStatsSchema>;
 
 /**
  * A node's answer: the public results and its shares of the client's outputs; to a household, that
- * its intent (or order) is held, then its commitments (or fill) when the slot closes; or an error (about
- * one household's intent or order when it names one).
+ * its intent is held, then its commitments when the slot is cleared; or an error (about one
+ * household's intent when it names one).
  */
 export const jobReplySchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("result"), job: idField, public: z.unknown(), stats: jobStatsSchema }),
@@ -42,7 +42,6 @@ export const jobReplySchema = z.discriminatedUnion("type", [
     refused: z.string().nullable(),
   }),
   z.strictObject({ type: z.literal("held"), job: idField, order: idField }),
-  z.strictObject({ type: z.literal("fill"), job: idField, order: idField, public: z.unknown() }),
   z.strictObject({ type: z.literal("commitments"), job: idField, order: idField, public: z.unknown() }),
   z.strictObject({
     type: z.literal("error"),
