@@ -108,7 +108,7 @@ async function billOnNodes(
 ): Promise<{ stats: JobStats[]; wallMs: number }> {
   const prepared = prepareBill(batch, model);
   const started = performance.now();
-  const outcome = await client.run("bill", prepared.params, prepared.inputs);
+  const outcome = await client.run("bill", prepared.params, prepared.inputs, { signer: signer(OPERATOR_ID) });
   const wallMs = performance.now() - started;
   const billings = prepared.finish(outcome.public as BillPublic, outcome.outputs);
   batch.forEach((slot, t) => {

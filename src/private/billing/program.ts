@@ -134,7 +134,8 @@ export const billProgram: SnippetProgram<BillParams> = {
     "as shares; published per slot: TD, and the sharers (uniform) or their total deviation (proportional)",
   params: billParamsSchema,
   inputWords: (params) => householdSlots(params) * BILL_FIELDS.length,
-  refuse: (params, context) => (params.metered === undefined ? undefined : refuseMetered(params, context)),
+  refuse: (params, context) =>
+    params.metered === undefined ? refuseSupplied(context) : refuseMetered(params, context),
   async run(party, params, inputs, context) {
     if (params.metered === undefined) return billOnShares(party, params, inputs, false);
     const node = context as Required<JobContext>;
@@ -144,6 +145,15 @@ export const billProgram: SnippetProgram<BillParams> = {
     return { public: { ...result.public, estimated } };
   },
 };
+
+/** Bills from a client's own data: anyone's on a development node; the operator's or a supplier's where parties are registered. */
+function refuseSupplied(context: JobContext): string | undefined {
+  if (context.registry === undefined) return undefined;
+  const role = context.requester?.role;
+  return role === "operator" || role === "supplier"
+    ? undefined
+    : "only the operator or a supplier bills from its own data on this node";
+}
 
 /** Why a node will not bill from its meter readings: who asks, and whether every reading is there. */
 function refuseMetered(params: BillParams, context: JobContext): string | undefined {

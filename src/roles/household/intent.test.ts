@@ -228,4 +228,20 @@ describe("a slot of intents on running nodes", { timeout: 120_000 }, () => {
       "Alice, alone, sells to her supplier",
     );
   });
+
+  it("runs no job for an unsigned client, and the generic programs for the operator only", async () => {
+    const inputs = new BigUint64Array([1n, 2n]);
+    await assert.rejects(
+      client.run("compare", { n: 1, bits: 8 }, inputs),
+      /the request is not signed: this node serves registered parties only/,
+    );
+    await assert.rejects(
+      client.run("compare", { n: 1, bits: 8 }, inputs, { signer: signer("dan") }),
+      /only the operator runs compare on this node/,
+    );
+    const { outputs } = await client.run("compare", { n: 1, bits: 8 }, inputs, {
+      signer: signer(OPERATOR_ID),
+    });
+    assert.deepEqual([...outputs], [1n]);
+  });
 });

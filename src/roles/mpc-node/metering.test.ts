@@ -163,7 +163,7 @@ describe("metering and billing on running nodes, each party getting its own figu
       return { job, auth: signRequest({ job, program: "meter-totals", params }, party, key, issuedAt) };
     };
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ job: randomUUID() }, /only the DSO asks totals by zone/],
+      [{ job: randomUUID() }, /the request is not signed: this node serves registered parties only/],
       [signed(DSO_ID, signer("h0").key), /the request is not signed by dso/],
       [signed("stranger", signer(DSO_ID).key), /party stranger is not registered/],
       [
@@ -185,6 +185,11 @@ describe("metering and billing on running nodes, each party getting its own figu
     await assert.rejects(
       client.run("bill", prepared.params, prepared.inputs, { signer: signer("s0") }),
       /only the operator bills from the meters' readings/,
+    );
+    const supplied = prepareBill([slot], "ucs-proportional");
+    await assert.rejects(
+      client.run("bill", supplied.params, supplied.inputs, { signer: signer("h0") }),
+      /only the operator or a supplier bills from its own data on this node/,
     );
     assert.deepEqual(await ownSlotBills(client, [SLOT], signer("h0")), [null], "not billed yet");
     const outcome = await client.run("bill", prepared.params, prepared.inputs, {

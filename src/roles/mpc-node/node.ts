@@ -199,6 +199,13 @@ async function runAgreedJob(
   jobs.forget(jobId);
   if (refusals.length > 0 || "problem" in ready) {
     submission.client.send({ type: "error", job: jobId, message: refusals.join("; ") });
+    log({
+      event: "job-refused",
+      job: jobId,
+      program: submission.request.program,
+      client: submission.request.auth?.party ?? "unsigned",
+      reasons: refusals,
+    });
     return;
   }
   const before = { ...party.counters };
@@ -216,7 +223,13 @@ async function runAgreedJob(
       { type: "result", job: jobId, public: result.public ?? null, stats: stats() },
       encodeShares(result.outputs),
     );
-    log({ event: "job", job: jobId, program: submission.request.program, ...stats() });
+    log({
+      event: "job",
+      job: jobId,
+      program: submission.request.program,
+      client: submission.request.auth?.party ?? "unsigned",
+      ...stats(),
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     submission.client.send({ type: "error", job: jobId, message });
@@ -283,6 +296,9 @@ function prepare(
   try {
     const signer = guard.check(request);
     if ("problem" in signer) return signer;
+    // A node that serves a registry serves registered parties only: every request is signed.
+    if (guard.servesRegistry && signer.requester === undefined)
+      return { problem: "the request is not signed: this node serves registered parties only" };
     const { program, params, inputWords } = resolveProgram(
       application.programs,
       request.program,
@@ -290,7 +306,14 @@ function prepare(
     );
     const inputs = decodeShares(body, inputWords, "the input body");
     const context = application.context(request.job, signer.requester);
-    const problem = program.refuse?.(params, context);
+    // A program without a rule of its own computes on the client's inputs: the operator's only, where
+    // parties are registered, so that no one else can load the nodes with work.
+    const problem =
+      program.refuse === undefined
+        ? guard.servesRegistry && signer.requester?.role !== "operator"
+          ? `only the operator runs ${request.program} on this node`
+          : undefined
+        : program.refuse(params, context);
     return problem === undefined ? { program, params, inputs, context } : { problem };
   } catch (error) {
     return { problem: describeError(error) };

@@ -46,6 +46,11 @@ export class RequestGuard {
     private readonly clock: () => number,
   ) {}
 
+  /** Whether the node serves registered parties (then every request must be signed). */
+  get servesRegistry(): boolean {
+    return this.registry !== undefined;
+  }
+
   /** The party that signed `request`, nobody when unsigned, or why the signature is refused. */
   check(
     request: SignedPart & { auth?: RequestAuth | undefined },
