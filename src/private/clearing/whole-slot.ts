@@ -28,11 +28,12 @@ import {
   sub,
 } from "../../mpc/arithmetic.ts";
 import { lessThanZero, oneMinus } from "../../mpc/compare.ts";
+import { bitLength } from "../../mpc/divide.ts";
 import type { Party } from "../../mpc/party.ts";
 import { MAX_ENERGY_WH, PRICE_GRID_MAX } from "../../units/index.ts";
 import { clearBook } from "./auction.ts";
 import { type BilateralPair, matchBilateralPrivately, type PairGraph } from "./bilateral.ts";
-import { assembleSide, limitValues, loadBook, zeros } from "./book.ts";
+import { assembleSide, limitValues, loadBook, type SharedSide, zeros } from "./book.ts";
 import { planClear } from "./encode.ts";
 import { INTENT_HEAD, type SlotTerms } from "./intent.ts";
 import { splitMarketPrivately } from "./zones.ts";
@@ -219,7 +220,7 @@ async function validate(
   // Valid: no check failed, [failed − 1 < 0].
   const valid = await open(
     party,
-    await lessThanZero(party, sub(failed, constant(n, 1n)), bitLength(checks) + 1),
+    await lessThanZero(party, sub(failed, constant(n, 1n)), bitLength(BigInt(checks)) + 1),
   );
   const refused: number[] = [];
   valid.forEach((bit, h) => {
@@ -256,10 +257,6 @@ function maxPairsOf(graph: PairGraph): number {
   return Math.max(0, ...counts);
 }
 
-function bitLength(value: number): number {
-  return Math.ceil(Math.log2(value + 1));
-}
-
 /** Public zeros in place of the given positions: what every node knows there is nothing. */
 function zeroAt(x: Shared, positions: ReadonlySet<number>): Shared {
   if (positions.size === 0) return x;
@@ -279,7 +276,7 @@ function zeroAt(x: Shared, positions: ReadonlySet<number>): Shared {
 async function clearCommunity(
   party: Party,
   terms: SlotTerms,
-  book: { buy: Parameters<typeof clearBook>[1]; sell: Parameters<typeof clearBook>[2] },
+  book: { buy: SharedSide; sell: SharedSide },
 ): Promise<{ public: Omit<SlotPublic, "refused">; fills: Shared }> {
   const n = terms.households.length;
   const everyone = Array.from({ length: n }, (_, h) => h);
