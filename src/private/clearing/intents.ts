@@ -48,14 +48,33 @@ export function tradingHouseholds(registry: Registry): string[] {
     .sort(compareIds);
 }
 
-/** Each household's intent layout, from the registry's whole pair graph: fixed, whoever takes part in a slot. */
-export function registryLayouts(
-  registry: Registry,
-  prices = { feedIn: 0, retail: 0 },
-): Map<string, IntentLayout> {
-  const terms = slotTermsOf(registry, tradingHouseholds(registry), prices);
-  const layouts = intentLayouts(terms.graph);
-  return new Map(terms.households.map((household, h) => [household.id, layouts[h] as IntentLayout]));
+/** Every registered household's place in the intents: the same every slot, whoever takes part. */
+export interface IntentPlan {
+  /** The registry's slot terms without tariffs: its households in id order, their pair graph, zones. */
+  readonly terms: Omit<SlotTerms, "prices">;
+  readonly layouts: readonly IntentLayout[];
+  /** Each household's index in `terms.households`. */
+  readonly index: ReadonlyMap<string, number>;
+}
+
+const plans = new WeakMap<Registry, IntentPlan>();
+
+/** The registry's {@link IntentPlan}, built once per registry (the node's and the household's device alike). */
+export function intentPlanOf(registry: Registry): IntentPlan {
+  let plan = plans.get(registry);
+  if (plan === undefined) {
+    const { prices: _, ...terms } = slotTermsOf(registry, tradingHouseholds(registry), {
+      feedIn: 0,
+      retail: 0,
+    });
+    plan = {
+      terms,
+      layouts: intentLayouts(terms.graph),
+      index: new Map(terms.households.map((household, h) => [household.id, h])),
+    };
+    plans.set(registry, plan);
+  }
+  return plan;
 }
 
 /**
@@ -66,7 +85,6 @@ export function holdIntent(
   intake: IntentIntake<Replier>,
   registry: Registry | undefined,
   node: PartyId,
-  layouts: () => ReadonlyMap<string, IntentLayout>,
   household: Replier,
   header: unknown,
   body: Uint8Array,
@@ -80,7 +98,9 @@ export function holdIntent(
   }
   const job = sealed.slot;
   const party = registry?.parties.get(sealed.sender);
-  const layout = layouts().get(sealed.sender);
+  const plan = registry === undefined ? undefined : intentPlanOf(registry);
+  const h = plan?.index.get(sealed.sender);
+  const layout = h === undefined ? undefined : plan?.layouts[h];
   const opened =
     registry === undefined
       ? { refused: "this node keeps no registry of households" }
@@ -175,8 +195,9 @@ export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
       const intent = held.get(id);
       return intent !== undefined && agreed.has(intentKey(id, intent.signature)) ? intent : undefined;
     };
-    const terms = slotTermsOf(registry, tradingHouseholds(registry), prices);
-    const layouts = intentLayouts(terms.graph);
+    const plan = intentPlanOf(registry);
+    const terms: SlotTerms = { ...plan.terms, prices };
+    const { layouts } = plan;
     const inputs = intentColumns(
       terms,
       terms.households.map(

@@ -12,17 +12,12 @@ import {
   stageCommitments,
 } from "../../market/index.ts";
 import type { BilateralPair } from "../../private/clearing/bilateral.ts";
-import {
-  encodeIntent,
-  type IntentLayout,
-  intentLayouts,
-  type SlotTerms,
-  slotTermsOf,
-} from "../../private/clearing/intent.ts";
+import { encodeIntent, type IntentLayout, type SlotTerms } from "../../private/clearing/intent.ts";
 import {
   INTENT_DOMAIN,
+  type IntentPlan,
+  intentPlanOf,
   type SlotCommitmentsPublic,
-  tradingHouseholds,
 } from "../../private/clearing/intents.ts";
 import type { Signer } from "../../private/keys.ts";
 import type { Registry } from "../../private/registry.ts";
@@ -46,29 +41,6 @@ export interface HeldIntent {
   readonly commitments: Promise<HouseholdSlotOutcome>;
 }
 
-/** The registry's slot terms and layouts, built once per registry (the layout is the same every slot). */
-const plans = new WeakMap<
-  Registry,
-  { terms: Omit<SlotTerms, "prices">; layouts: IntentLayout[]; index: Map<string, number> }
->();
-
-function planOf(registry: Registry) {
-  let plan = plans.get(registry);
-  if (plan === undefined) {
-    const { prices: _, ...terms } = slotTermsOf(registry, tradingHouseholds(registry), {
-      feedIn: 0,
-      retail: 0,
-    });
-    plan = {
-      terms,
-      layouts: intentLayouts(terms.graph),
-      index: new Map(terms.households.map((household, h) => [household.id, h])),
-    };
-    plans.set(registry, plan);
-  }
-  return plan;
-}
-
 /**
  * Seals the household's intent for `slot` and sends each node its part; resolves once all three hold
  * it. The offers and acceptances must name registered partners (the registry's order is theirs).
@@ -82,7 +54,7 @@ export async function submitIntent(
   intent: HouseholdIntent,
   signer: Signer,
 ): Promise<HeldIntent> {
-  const plan = planOf(registry);
+  const plan = intentPlanOf(registry);
   const h = plan.index.get(intent.id);
   if (h === undefined) throw new JobError(`${intent.id} is not a registered household`);
   const layout = plan.layouts[h] as IntentLayout;
@@ -113,7 +85,7 @@ export async function submitIntent(
  * per acceptance the volume and the money (so the seller's price, where they traded).
  */
 function outcomeOf(
-  plan: ReturnType<typeof planOf>,
+  plan: IntentPlan,
   h: number,
   layout: IntentLayout,
   intent: HouseholdIntent,

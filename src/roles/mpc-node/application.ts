@@ -8,7 +8,7 @@
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { KeptBills } from "../../private/billing/kept.ts";
 import { IntentIntake } from "../../private/clearing/intake.ts";
-import { holdIntent, registryLayouts } from "../../private/clearing/intents.ts";
+import { holdIntent } from "../../private/clearing/intents.ts";
 import type { Replier } from "../../private/context.ts";
 import { MeterIntake } from "../../private/metering/intake.ts";
 import { takeReading } from "../../private/metering/program.ts";
@@ -19,12 +19,7 @@ import type { NodeApplication } from "./node.ts";
 /** The application of node `party`, serving from `registry` (without one, only programs on a client's own inputs). */
 export function snippetApplication(party: PartyId, registry: Registry | undefined): NodeApplication {
   const intents = new IntentIntake<Replier>();
-  // Each household's intent layout, from the registry's pair graph: built once, on the first intent.
-  let layouts: ReturnType<typeof registryLayouts> | undefined;
-  const layoutsOf = () => {
-    layouts ??= registry === undefined ? new Map() : registryLayouts(registry);
-    return layouts;
-  };
+
   const kept =
     registry === undefined
       ? {}
@@ -32,7 +27,7 @@ export function snippetApplication(party: PartyId, registry: Registry | undefine
   return {
     programs: PROGRAMS,
     intake: {
-      intent: (client, header, body) => holdIntent(intents, registry, party, layoutsOf, client, header, body),
+      intent: (client, header, body) => holdIntent(intents, registry, party, client, header, body),
       reading: (client, header) => takeReading(kept.meters, client, header),
     },
     context: (job, requester) => ({
