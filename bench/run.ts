@@ -11,6 +11,7 @@ import { clearingBenchmarks } from "./clearing.ts";
 import { ledgerBenchmarks } from "./ledger.ts";
 import { mpcBenchmarks, mpcClearingBenchmarks } from "./mpc.ts";
 import { mpcBillingBenchmarks } from "./mpc-billing.ts";
+import { mpcSlotBenchmarks } from "./mpc-slot.ts";
 import { simulationBenchmarks } from "./simulation.ts";
 import { strategicBenchmarks } from "./strategic.ts";
 import type { BenchRow } from "./support.ts";
@@ -24,6 +25,7 @@ const GROUPS: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   mpc: mpcBenchmarks,
   "mpc-clearing": mpcClearingBenchmarks,
   "mpc-billing": mpcBillingBenchmarks,
+  "mpc-slot": mpcSlotBenchmarks,
   ledger: ledgerBenchmarks,
 };
 const asked = process.argv.slice(2);
