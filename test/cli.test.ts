@@ -157,6 +157,11 @@ const badBillInputs: [string, string, string][] = [
     "slots[0].households[2].metered.exportWh: -4 is negative",
   ],
   [
+    "a negative connection capacity",
+    edited(shortage, (d) => (d.slots[0].households[1].connectionCapWh = -1)),
+    "slots[0].households[1].connectionCapWh: -1 is negative",
+  ],
+  [
     "a fractional reading",
     edited(shortage, (d) => (d.slots[0].households[2].metered.importWh = 0.5)),
     "slots[0].households[2].metered.importWh: 0.5 is not an integer",
@@ -305,6 +310,7 @@ describe("usage", () => {
       ["simulate", "--help"],
       ["node", "--help"],
       ["node-config", "--help"],
+      ["node-key", "--help"],
     ]) {
       const run = await runCli(argv);
       assert.equal(run.code, 0, argv.join(" "));
@@ -327,6 +333,33 @@ describe("usage", () => {
     assert.match(run.stdout, /alice -> hospital: 0\.500 kWh donated/);
     assert.match(run.stdout, /stage 2, community auction/);
     assert.match(run.stdout, /supplier receives/);
+  });
+
+  it("bills a reading above its connection's capacity at the commitment, marks the slot estimated and reports it", async () => {
+    // Worked example a with C1's 7 Wh refused (capacity 6 Wh): billed as example c, where C1 read its 6 Wh.
+    const run = await runCli(
+      ["bill"],
+      edited(shortage, (d) => (d.slots[0].households[0].connectionCapWh = 6)),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const reason = "the reading is above the connection's capacity of 6 Wh for the slot";
+    const expected = JSON.parse(vector("spec/bill/ucs-c-underproduction.ucs-uniform.expected.json"));
+    expected.bills[0].slots[0].estimated = true;
+    expected.implausible = [{ slot: "2026-06-01T12:00:00Z", id: "C1", reason }];
+    assert.deepEqual(JSON.parse(run.stdout), expected);
+    assert.equal(
+      run.stderr,
+      `snippet bill: slot 2026-06-01T12:00:00Z, C1: ${reason}; billed at its commitment\n`,
+    );
+    const atCapacity = await runCli(
+      ["bill"],
+      edited(shortage, (d) => (d.slots[0].households[0].connectionCapWh = 7)),
+    );
+    assert.deepEqual(
+      JSON.parse(atCapacity.stdout),
+      JSON.parse(vector("spec/bill/ucs-a-shortage.ucs-uniform.expected.json")),
+      "a reading at its capacity stands",
+    );
   });
 
   it("prints period statements whose totals equal the bills", async () => {

@@ -15,16 +15,20 @@ export type {
   Commitments,
   HouseholdSlot,
   HouseholdSlotBill,
+  ImplausibleReading,
   MeterReading,
   SlotBilling,
 } from "./types.ts";
 export { BILLING_MODELS } from "./types.ts";
 export {
+  aboveCapacity,
   billSlot,
   commitmentParts,
   committedTotals,
   DeviationPool,
   deviationPrice,
   estimatedReading,
+  implausibility,
   plainTariffMoney,
+  screenReadings,
 } from "./ucs.ts";

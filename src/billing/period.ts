@@ -13,7 +13,7 @@ import type {
   HouseholdSlotBill,
   SlotBilling,
 } from "./types.ts";
-import { billSlot, plainTariffMoney } from "./ucs.ts";
+import { billSlot, plainTariffMoney, screenReadings } from "./ucs.ts";
 
 /** The billing period of a slot: its UTC calendar month, "2026-06". */
 export function billingPeriodOf(slot: string): string {
@@ -31,9 +31,13 @@ export interface BillResult {
       readonly slot: string;
       readonly money: SlotMoney;
       readonly deviationWh: number;
+      /** Present when the slot was billed at the household's commitment (its reading was refused). */
+      readonly estimated?: true;
     }[];
   }[];
   readonly supplier: { readonly deviationMoney: Money };
+  /** Readings refused as implausible, slot by slot; absent when there were none. */
+  readonly implausible?: readonly { readonly slot: string; readonly id: string; readonly reason: string }[];
 }
 
 /** Bills every slot of a validated request (see {@link parseBillRequest}). */
@@ -51,8 +55,14 @@ export function summarizeBills(model: BillingModel, billings: readonly SlotBilli
     { total: ExactTotal; slots: BillResult["bills"][number]["slots"][number][] }
   >();
   const supplierDeviationMoney = new ExactTotal();
+  const implausible: { slot: string; id: string; reason: string }[] = [];
   for (const billing of billings) {
     supplierDeviationMoney.add(Number(billing.supplierDeviationMoney));
+    const refused = new Set<string>();
+    for (const { id, reason } of billing.implausible) {
+      implausible.push({ slot: billing.slot, id, reason });
+      refused.add(id);
+    }
     for (const bill of billing.bills) {
       let entry = bills.get(bill.id);
       if (entry === undefined) {
@@ -60,7 +70,12 @@ export function summarizeBills(model: BillingModel, billings: readonly SlotBilli
         bills.set(bill.id, entry);
       }
       entry.total.add(bill.money);
-      entry.slots.push({ slot: billing.slot, money: bill.money, deviationWh: bill.deviationWh });
+      entry.slots.push({
+        slot: billing.slot,
+        money: bill.money,
+        deviationWh: bill.deviationWh,
+        ...(refused.has(bill.id) ? { estimated: true as const } : {}),
+      });
     }
   }
   return {
@@ -68,6 +83,7 @@ export function summarizeBills(model: BillingModel, billings: readonly SlotBilli
     model,
     bills: [...bills].map(([id, entry]) => ({ id, totalMoney: entry.total.value, slots: entry.slots })),
     supplier: { deviationMoney: supplierDeviationMoney.value },
+    ...(implausible.length === 0 ? {} : { implausible }),
   };
 }
 
@@ -124,9 +140,12 @@ interface StatementTotals {
 export class StatementBook {
   private readonly byHousehold = new Map<string, StatementTotals>();
 
-  /** Adds one billed slot; `billing` must be `billSlot(slot, …)` (only its bills are needed). */
+  /**
+   * Adds one billed slot; `billing` must be `billSlot(slot, …)` (only its bills are needed). A refused
+   * reading counts as its estimate, in energy and in the plain-tariff baseline, as it was billed.
+   */
   add(slot: BillingSlot, billing: Pick<SlotBilling, "bills">): void {
-    const households = slot.households;
+    const { households } = screenReadings(slot.households);
     for (let i = 0; i < households.length; i++) {
       const household = households[i] as HouseholdSlot;
       const bill = billing.bills[i];

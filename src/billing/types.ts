@@ -22,6 +22,17 @@ export interface HouseholdSlot {
   readonly id: string;
   readonly committed: Commitments;
   readonly metered: MeterReading;
+  /**
+   * The connection's physical capacity for the slot, Wh, in either direction (the DSO's cap on the
+   * connection): a reading above it is implausible and billed as a missing one. Absent: no bound.
+   */
+  readonly connectionCapWh?: number;
+}
+
+/** A reading the plausibility rule of spec/billing.md refused: the household, and why. */
+export interface ImplausibleReading {
+  readonly id: string;
+  readonly reason: string;
 }
 
 /** Tariffs of a slot, in price units; `networkFee` is the DSO's fee per kWh bought from peers. */
@@ -72,4 +83,6 @@ export interface SlotBilling {
   readonly totalDeviationWh: number;
   /** The sum of all deviation parts: what the supplier receives for covering deviations (negative: pays). */
   readonly supplierDeviationMoney: Money;
+  /** Readings refused as implausible, in input order: those households were billed at their commitment. */
+  readonly implausible: readonly ImplausibleReading[];
 }

@@ -1,12 +1,24 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { billingSlot, workedExample } from "../../test/support/communities.ts";
+import {
+  billingSlot,
+  connectionCaps,
+  withConnectionCaps,
+  workedExample,
+} from "../../test/support/communities.ts";
 import { checkProperty } from "../../test/support/property.ts";
-import { cost } from "../units/index.ts";
-import { billPeriod, StatementBook } from "./period.ts";
-import type { BillingModel } from "./types.ts";
-import { billSlot, committedTotals, deviationPrice } from "./ucs.ts";
+import { cost, MAX_ENERGY_WH } from "../units/index.ts";
+import { billPeriod, StatementBook, summarizeBills } from "./period.ts";
+import type { BillingModel, BillingSlot } from "./types.ts";
+import {
+  aboveCapacity,
+  billSlot,
+  committedTotals,
+  deviationPrice,
+  estimatedReading,
+  implausibility,
+} from "./ucs.ts";
 
 const models = fc.constantFrom<BillingModel>("ucs-uniform", "ucs-proportional");
 const sum = (values: readonly number[]): bigint => values.reduce((a, b) => a + BigInt(b), 0n);
@@ -145,5 +157,103 @@ describe("period billing", () => {
       }),
       0.5,
     );
+  });
+});
+
+/** The slot as if every household in `ids` had no capacity and its meter had read its commitment. */
+function readAsCommitted(slot: BillingSlot, ids: ReadonlySet<string>): BillingSlot {
+  return {
+    ...slot,
+    households: slot.households.map(({ connectionCapWh: _, ...household }) =>
+      ids.has(household.id) ? { ...household, metered: estimatedReading(household.committed) } : household,
+    ),
+  };
+}
+
+/** The slot with the connection capacities `capOf` gives by household id. */
+function capped(slot: BillingSlot, capOf: Readonly<Record<string, number>>): BillingSlot {
+  return withConnectionCaps(slot, new Map(Object.entries(capOf)));
+}
+
+describe("plausible readings", () => {
+  it("bills a reading above its connection's capacity at the commitment, exactly as if the meter had read it, neighbours included", () => {
+    let refusedSeen = 0;
+    checkProperty(
+      fc.property(billingSlot(800), connectionCaps(), models, (drawn, caps, model) => {
+        const slot = withConnectionCaps(drawn, caps);
+        const billing = billSlot(slot, model);
+        const refused = new Set(billing.implausible.map((reading) => reading.id));
+        // Refused are exactly the readings with a value above the capacity, each with its reason.
+        for (const household of slot.households) {
+          const cap = household.connectionCapWh;
+          const over =
+            cap !== undefined && (household.metered.importWh > cap || household.metered.exportWh > cap);
+          assert.equal(refused.has(household.id), over, household.id);
+          if (over)
+            assert.deepEqual(
+              billing.implausible.find((reading) => reading.id === household.id)?.reason,
+              aboveCapacity(cap),
+            );
+        }
+        // Every bill, the refused household's and its neighbours', TD and the supplier's side are
+        // those of the slot where the refused meters read their commitments.
+        const asCommitted = billSlot(readAsCommitted(slot, refused), model);
+        assert.deepEqual(billing, { ...asCommitted, implausible: billing.implausible });
+        for (const bill of billing.bills) if (refused.has(bill.id)) assert.equal(bill.deviationWh, 0);
+        refusedSeen += refused.size;
+      }),
+    );
+    assert.ok(refusedSeen > 0, "some reading was above its connection's capacity");
+  });
+
+  it("accepts a reading exactly at its connection's capacity, and refuses one Wh more, in either direction", () => {
+    const slot = workedExample({ P1: { importWh: 0, exportWh: 4 }, C1: { importWh: 7, exportWh: 0 } });
+    const atCapacity = billSlot(capped(slot, { C1: 7, P1: 4 }), "ucs-uniform");
+    assert.deepEqual(atCapacity, billSlot(slot, "ucs-uniform"));
+    assert.deepEqual(atCapacity.implausible, []);
+
+    const over = billSlot(capped(slot, { C1: 6, P1: 3 }), "ucs-uniform");
+    assert.deepEqual(over.implausible, [
+      { id: "C1", reason: "the reading is above the connection's capacity of 6 Wh for the slot" },
+      { id: "P1", reason: "the reading is above the connection's capacity of 3 Wh for the slot" },
+    ]);
+    // Both read as their commitments: TD = 0, everyone pays its commitments only.
+    assert.equal(over.totalDeviationWh, 0);
+    assert.deepEqual(
+      over.bills.map((bill) => bill.money),
+      [1500, 1000, -1250, -1250],
+    );
+  });
+
+  it("sets no bound on a connection without a capacity", () => {
+    const huge = { importWh: MAX_ENERGY_WH - 100, exportWh: 0 };
+    assert.equal(implausibility({ metered: huge }), null);
+    assert.equal(implausibility({ metered: huge, connectionCapWh: MAX_ENERGY_WH }), null);
+    assert.equal(
+      implausibility({ metered: { importWh: 0, exportWh: 1 }, connectionCapWh: 0 }),
+      aboveCapacity(0),
+    );
+    const slot = workedExample({ C1: huge });
+    assert.deepEqual(billSlot(slot, "ucs-uniform").implausible, []);
+  });
+
+  it("marks the refused slot estimated in the bill result, lists it with its reason, and keeps it out of the statements", () => {
+    const slot = capped(workedExample({ C1: { importWh: 9000, exportWh: 0 } }), { C1: 2500 });
+    const result = summarizeBills("ucs-uniform", [billSlot(slot, "ucs-uniform")]);
+    assert.deepEqual(result.implausible, [{ slot: slot.slot, id: "C1", reason: aboveCapacity(2500) }]);
+    assert.deepEqual(
+      result.bills.map((bill) => bill.slots[0]?.estimated),
+      [true, undefined, undefined, undefined],
+    );
+    assert.equal(
+      "implausible" in summarizeBills("ucs-uniform", [billSlot(workedExample({}), "ucs-uniform")]),
+      false,
+      "absent when every reading is plausible",
+    );
+    const book = new StatementBook();
+    book.add(slot, billSlot(slot, "ucs-uniform"));
+    const c1 = book.statements()[0];
+    assert.equal(c1?.energy.importedWh, 6, "the estimate, not the refused 9000 Wh");
+    assert.equal(c1?.plainTariffBaseline, 6n * 300n);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Reference Universal Cost Split billing of one slot (spec/billing.md): commitment parts at the
- * committed prices, deviations at the deviation price, and the pool `(retail − DP)·(−TD)` or
- * `(DP − feedIn)·TD` shared among the households that caused it. Exact integer money throughout.
+ * Reference Universal Cost Split billing of one slot (spec/billing.md): implausible readings billed
+ * as missing ones, commitment parts at the committed prices, deviations at the deviation price, and
+ * the pool `(retail − DP)·(−TD)` or `(DP − feedIn)·TD` shared among the households that caused it.
+ * Exact integer money throughout.
  * @module
  */
 import { cost, ExactTotal, mulDivFloor, type SlotMoney } from "../units/index.ts";
@@ -10,6 +11,7 @@ import type {
   BillingSlot,
   HouseholdSlot,
   HouseholdSlotBill,
+  ImplausibleReading,
   MeterReading,
   SlotBilling,
 } from "./types.ts";
@@ -40,7 +42,7 @@ export function committedTotals(household: HouseholdSlot): {
  * @param model how each deviation pool is shared: equally (`ucs-uniform`) or by `|d_k|` (`ucs-proportional`).
  */
 export function billSlot(slot: BillingSlot, model: BillingModel): SlotBilling {
-  const households = slot.households;
+  const { households, implausible } = screenReadings(slot.households);
   const dp = deviationPrice(slot);
   const deviations = households.map(deviationOf);
   let totalDeviationWh = 0;
@@ -59,7 +61,56 @@ export function billSlot(slot: BillingSlot, model: BillingModel): SlotBilling {
     supplierDeviationMoney.add(deviationMoney);
     bills[i] = commitmentBill(household, slot, d, deviationMoney);
   }
-  return { slot: slot.slot, bills, totalDeviationWh, supplierDeviationMoney: supplierDeviationMoney.value };
+  return {
+    slot: slot.slot,
+    bills,
+    totalDeviationWh,
+    supplierDeviationMoney: supplierDeviationMoney.value,
+    implausible,
+  };
+}
+
+/**
+ * Why a household's reading cannot be what flowed (spec/billing.md, plausible readings): its import
+ * or its export is above its connection's capacity for the slot. Null when it is plausible, or when
+ * the connection has no known capacity (no bound).
+ */
+export function implausibility(household: Pick<HouseholdSlot, "metered" | "connectionCapWh">): string | null {
+  const capWh = household.connectionCapWh;
+  if (capWh === undefined) return null;
+  const { importWh, exportWh } = household.metered;
+  return importWh > capWh || exportWh > capWh ? aboveCapacity(capWh) : null;
+}
+
+/**
+ * What an implausible reading is reported with. Only the public capacity, not which value is over:
+ * the nodes, which learn no more than one bit per meter, report it in the same words.
+ */
+export function aboveCapacity(capWh: number): string {
+  return `the reading is above the connection's capacity of ${capWh} Wh for the slot`;
+}
+
+/**
+ * The slot's households as billed, and the readings refused: each implausible reading is replaced by
+ * the estimate of a missing one before anything is summed, so TD, the pool and every other
+ * household's bill are those of the meter having read the household's commitment — a broken meter's
+ * reading never spreads into the neighbours' bills.
+ */
+export function screenReadings(households: readonly HouseholdSlot[]): {
+  households: readonly HouseholdSlot[];
+  implausible: ImplausibleReading[];
+} {
+  const implausible: ImplausibleReading[] = [];
+  let screened: HouseholdSlot[] | undefined;
+  households.forEach((household, h) => {
+    const reason = implausibility(household);
+    if (reason === null) return;
+    implausible.push({ id: household.id, reason });
+    // Copied on the first refusal only: most slots have none, and billing runs slot after slot.
+    screened ??= [...households];
+    screened[h] = { ...household, metered: estimatedReading(household.committed) };
+  });
+  return { households: screened ?? households, implausible };
 }
 
 /**
@@ -142,10 +193,11 @@ function deviationOf(household: HouseholdSlot): number | null {
 }
 
 /**
- * The reading billed for a slot whose meter never reported (spec rule of this product): the
- * household's committed net position, so its deviation is 0 — it neither pays for nor profits from
- * the others' deviations, and the supplier's balance is what the meters that did report make it.
- * The statement marks the slot as estimated; a reading that comes later replaces it on re-billing.
+ * The reading billed for a slot whose meter never reported, or reported an implausible reading
+ * (spec rule of this product): the household's committed net position, so its deviation is 0 — it
+ * neither pays for nor profits from the others' deviations, and the supplier's balance is what the
+ * meters that did report make it. The slot is marked estimated; a reading that comes later replaces
+ * it on re-billing.
  */
 export function estimatedReading(committed: HouseholdSlot["committed"]): MeterReading {
   const { importWh, exportWh } = committedTotals({

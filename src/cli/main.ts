@@ -201,6 +201,9 @@ function buildProgram(streams: CliStreams): Command {
           mpc === undefined
             ? request.slots.map((slot) => billSlot(slot, options.model))
             : await mpc.run(request.slots);
+        for (const { slot, implausible } of billings)
+          for (const { id, reason } of implausible)
+            streams.stderr.write(`snippet bill: slot ${slot}, ${id}: ${reason}; billed at its commitment\n`);
         if (options.statements !== true) {
           streams.stdout.write(toJson(summarizeBills(options.model, billings), options.indent));
           return;
@@ -390,13 +393,19 @@ function buildProgram(streams: CliStreams): Command {
       "Run one of the three computing nodes: joins the other two over mutually authenticated TLS and " +
         "runs the clients' jobs until stopped (SIGINT/SIGTERM). Logs JSON lines to stderr.",
     )
-    .requiredOption("--config <file>", "node configuration (nodes.json; see snippet node-config)")
+    .requiredOption(
+      "--config <file>",
+      "node configuration (nodes.json; see snippet node-key and node-config)",
+    )
     .addOption(
       new Option("--party <index>", "which node this is: 0, 1 or 2")
         .choices(["0", "1", "2"])
         .makeOptionMandatory(),
     )
-    .option("--key <file>", "this node's private key (default: node-<party>.key.pem beside the config)")
+    .option(
+      "--key <file>",
+      "this node's TLS private key, readable by its owner only (default: node-<party>.key.pem beside the config)",
+    )
     .addOption(wholeNumberOption("--delay-ms <ms>", "added latency per message between nodes", 0, 10_000))
     .action(async (options: { config: string; party: string; key?: string; delayMs?: number }) => {
       const { runNodeCommand } = await import("./node.ts");
@@ -409,32 +418,123 @@ function buildProgram(streams: CliStreams): Command {
     });
 
   program
-    .command("node-config")
+    .command("node-key")
     .description(
-      "For development and tests: write a configuration for three nodes on one host, with a fresh " +
-        "self-signed certificate and private key per node.",
+      "As one node's operator: generate its TLS key and self-signed ECDSA P-256 certificate, its ledger key " +
+        "and <name>.public.json, the one file the other operators need. Never overwrites a file.",
+    )
+    .requiredOption("--name <name>", "the node's name, which also names its files")
+    .requiredOption("--host <host>", "the host name or IP address the other nodes and the clients dial")
+    .addOption(
+      wholeNumberOption(
+        "--port <port>",
+        "the port it listens on for the other nodes",
+        1,
+        65535,
+      ).makeOptionMandatory(),
+    )
+    .addOption(
+      wholeNumberOption(
+        "--client-port <port>",
+        "the port it listens on for clients",
+        1,
+        65535,
+      ).makeOptionMandatory(),
     )
     .requiredOption(
       "--out <dir>",
-      "folder for nodes.json, node-<i>.crt.pem, node-<i>.key.pem and node-<i>.ledger.key",
+      "folder for the files (created owner-only); a private place, outside any shared or version-controlled folder",
     )
-    .option("--host <host>", "the host every node listens on", "127.0.0.1")
+    .action(
+      async (options: { name: string; host: string; port: number; clientPort: number; out: string }) => {
+        const { generateNodeKey } = await import("../roles/mpc-node/keys.ts");
+        const files = await generateNodeKey(options.out, {
+          name: options.name,
+          host: options.host,
+          port: options.port,
+          clientPort: options.clientPort,
+        });
+        streams.stdout.write(
+          `TLS key, owner only, stays here:    ${files.key}\n` +
+            `ledger key, owner only, stays here: ${files.ledgerKey}\n` +
+            `certificate:                        ${files.certificate}\n` +
+            `public description:                 ${files.description}\n` +
+            `Send ${files.description} to the other two operators; the keys stay here. One of you assembles\n` +
+            "  snippet node-config --assemble <party 0>.public.json <party 1>.public.json <party 2>.public.json --out <folder>\n" +
+            "and gives everyone that folder. Then run this node with\n" +
+            `  snippet node --config <folder>/nodes.json --party <i> --key ${files.key}\n`,
+        );
+      },
+    );
+
+  program
+    .command("node-config")
+    .description(
+      "Write nodes.json, the nodes' configuration. With --assemble: from the three operators' public " +
+        "descriptions (snippet node-key), with their certificates beside it. Without: for development, " +
+        "three nodes on one host with fresh keys. Never overwrites a key, nor a different nodes.json.",
+    )
+    .option(
+      "--out <dir>",
+      "folder for nodes.json and the certificates, and in development for the keys (node-<i>.*); " +
+        "out/ is ignored by git",
+      "out/nodes",
+    )
+    .addOption(
+      new Option(
+        "--assemble <public-files...>",
+        "the three nodes' <name>.public.json files, in party order 0, 1, 2",
+      ).conflicts(["host", "basePort", "scenario"]),
+    )
+    .option("--registry <file>", "with --assemble: the registry of meters and parties the nodes serve from")
+    .addOption(
+      wholeNumberOption("--timeout-ms <ms>", "the nodes' network timeout (default 10000)", 1, 3_600_000),
+    )
+    .option("--host <host>", "development: the host every node listens on", "127.0.0.1")
     .addOption(
       wholeNumberOption(
         "--base-port <port>",
-        "node i listens on base+i, clients on base+3+i",
+        "development: node i listens on base+i, clients on base+3+i",
         1024,
         65000,
       ).default(7100),
     )
-    .option(
-      "--scenario <name|file>",
-      "also write registry.json of the scenario's meters and parties, with their keys in registry.keys.json",
+    .addOption(
+      new Option(
+        "--scenario <name|file>",
+        "development: also write registry.json of the scenario's meters and parties, with their keys in registry.keys.json",
+      ).conflicts("registry"),
     )
-    .action(async (options: { out: string; host: string; basePort: number; scenario?: string }) => {
-      const { runNodeConfigCommand } = await import("./node.ts");
-      streams.stdout.write(`${await runNodeConfigCommand(options)}\n`);
-    });
+    .action(
+      async (options: {
+        out: string;
+        assemble?: string[];
+        registry?: string;
+        timeoutMs?: number;
+        host: string;
+        basePort: number;
+        scenario?: string;
+      }) => {
+        if (options.assemble !== undefined) {
+          const { assembleNodeConfig } = await import("../roles/mpc-node/config.ts");
+          const configPath = await assembleNodeConfig(options.out, options.assemble, {
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+            ...(options.registry === undefined ? {} : { registry: options.registry }),
+          });
+          streams.stdout.write(`${configPath}\n`);
+          return;
+        }
+        if (options.registry !== undefined)
+          throw new ValidationError([
+            {
+              path: "--registry",
+              message: "goes with --assemble; a development configuration takes --scenario",
+            },
+          ]);
+        const { runNodeConfigCommand } = await import("./node.ts");
+        streams.stdout.write(`${await runNodeConfigCommand(options)}\n`);
+      },
+    );
 
   const ledgerDirOption = () =>
     new Option(

@@ -3,12 +3,10 @@
  * development configuration with keys. Loaded only when these commands run.
  * @module
  */
-import { mkdir, readFile } from "node:fs/promises";
 import pino from "pino";
 import type { PartyId } from "../mpc/transport/types.ts";
-import { writeRegistry } from "../private/registry.ts";
 import { snippetApplication } from "../roles/mpc-node/application.ts";
-import { generateNodeConfig, keyPathFor, loadNodeConfig } from "../roles/mpc-node/config.ts";
+import { generateNodeConfig, keyPathFor, loadNodeConfig, readNodeKey } from "../roles/mpc-node/config.ts";
 import { startNode } from "../roles/mpc-node/node.ts";
 import { communityRegistry } from "../sim/mpc-engines.ts";
 import { loadScenario } from "./scenarios.ts";
@@ -22,18 +20,24 @@ export interface NodeCommandOptions {
 }
 
 /**
- * Runs one node until SIGINT or SIGTERM. A peer that dies or stalls stops it with an error naming
+ * Runs one node until SIGINT or SIGTERM. Refuses at start a key file others can read, or one that is
+ * not the key of the party's certificate. A peer that dies or stalls stops it with an error naming
  * the peer. Logs go to stderr as JSON lines.
  */
 export async function runNodeCommand(options: NodeCommandOptions): Promise<void> {
   const config = await loadNodeConfig(options.config);
-  const privateKeyPem = await readFile(options.key ?? keyPathFor(options.config, options.party), "utf8");
+  const privateKeyPem = readNodeKey(
+    config,
+    options.party,
+    options.key ?? keyPathFor(options.config, options.party),
+  );
   const logger = pino({ base: { party: options.party } }, pino.destination(2));
   const node = await startNode({
     config,
     party: options.party,
     application: snippetApplication(options.party, config.registry),
     privateKeyPem,
+    limits: config.limits,
     ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
     log: (event) => logger.info(event),
   });
@@ -50,24 +54,23 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
 }
 
 /**
- * Writes a development configuration and keys; with a scenario, also a registry of its households'
- * meters and the parties, with their private keys beside it (what `simulate --engine mpc --nodes`
- * signs and seals with). @returns the configuration's path.
+ * Writes a development configuration and keys, refusing a folder that already holds them; with a
+ * scenario, also a registry of its households' meters and the parties, with their private keys beside
+ * it (what `simulate --engine mpc --nodes` signs and seals with). @returns the configuration's path.
  */
 export async function runNodeConfigCommand(options: {
   out: string;
   host: string;
   basePort: number;
+  timeoutMs?: number;
   scenario?: string;
 }): Promise<string> {
-  let registry: string | undefined;
-  if (options.scenario !== undefined) {
-    await mkdir(options.out, { recursive: true });
-    registry = await writeRegistry(options.out, communityRegistry(loadScenario(options.scenario)));
-  }
   return generateNodeConfig(options.out, {
     host: options.host,
     basePort: options.basePort,
-    ...(registry === undefined ? {} : { registry }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.scenario === undefined
+      ? {}
+      : { registry: communityRegistry(loadScenario(options.scenario)) }),
   });
 }

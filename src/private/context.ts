@@ -28,8 +28,16 @@ export interface Replier {
   send(header: unknown, body?: Uint8Array): void;
 }
 
-/** Handles a client message that is not a job request (a household's order, a meter's reading). */
-export type IntakeHandler = (client: Replier, header: Record<string, unknown>, body: Uint8Array) => void;
+/**
+ * Handles a client message that is not a job request (a household's intent, a meter's reading) and
+ * answers it; @returns why it was refused (the node counts refusals against the connection), or
+ * undefined when it was taken.
+ */
+export type IntakeHandler = (
+  client: Replier,
+  header: Record<string, unknown>,
+  body: Uint8Array,
+) => string | undefined;
 
 /** A snippet program: its context is a {@link JobContext}. */
 export type SnippetProgram<Params> = Program<Params, JobContext>;

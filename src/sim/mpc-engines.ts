@@ -50,7 +50,10 @@ export interface MpcEngineOptions {
   nodes?: string;
   /** The community the local nodes' registry is made from. */
   scenario: Pick<Scenario, "households" | "zones">;
-  /** Told, with the node's name, about every slot left uncleared and every meter that did not report. */
+  /**
+   * Told, with the node's name, about every slot left uncleared, every meter that did not report and
+   * every reading the nodes refused as implausible.
+   */
   onFault: (message: string) => void;
 }
 
@@ -165,6 +168,8 @@ export class MpcCommunityEngine {
       this.options.onFault(
         `slot ${slot.slot}: no reading from ${closed.missing.join(", ")}; billed at the estimate`,
       );
+    for (const { meter, reason } of closed.implausible)
+      this.options.onFault(`slot ${slot.slot}: ${meter} refused: ${reason}; billed at the estimate`);
     const prepared = prepareBill([slot], model, { metered: true });
     const outcome = await client.run("bill", prepared.params, prepared.inputs, { signer: operator });
     // Each household fetches its own bill from the nodes.

@@ -7,7 +7,13 @@
 import { type Agent, type AgentDecision, type HouseholdEnergy, netPositionWh } from "../agents/agent.ts";
 import type { Outlook } from "../agents/forecast.ts";
 import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../agents/representative.ts";
-import { type BillingModel, type BillingSlot, billSlot, type SlotBilling } from "../billing/index.ts";
+import {
+  type BillingModel,
+  type BillingSlot,
+  billSlot,
+  estimatedReading,
+  type SlotBilling,
+} from "../billing/index.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
 import {
   clearSlot,
@@ -122,7 +128,10 @@ export async function simulateSlot(
     for (const client of aggregate.clients) communityOrderOf.set(client.id, client);
 
   const households = intents.map(
-    (intent, h): Omit<HouseholdSlotRecord, "bill"> & { actual: HouseholdEnergy } => {
+    (
+      intent,
+      h,
+    ): Omit<HouseholdSlotRecord, "bill"> & { actual: HouseholdEnergy; connectionCapWh?: number } => {
       const order = orderOf.get(intent.id);
       const actual = actualEnergy(
         (decisions[h] as AgentDecision).energy,
@@ -140,6 +149,7 @@ export async function simulateSlot(
         committed: commitmentsOf.get(intent.id) ?? stageCommitments(intent.side, 0, cappedWh, [], undefined),
         metered: meterReading(actual),
         actual,
+        ...(intent.connectionCapWh === undefined ? {} : { connectionCapWh: intent.connectionCapWh }),
       };
     },
   );
@@ -153,6 +163,9 @@ export async function simulateSlot(
     community.billingModel,
   );
   community.outlook.recordClearing(startMs, outcome.community.clearingPrice);
+  // A reading billing refused is recorded as the estimate it was billed at: the record, its ledger
+  // line and the statements then say what the bill was computed from.
+  const refused = new Set(billing.implausible.map((reading) => reading.id));
   households.forEach(({ id, committed, actual }, h) => {
     let donatedWh = 0;
     for (const trade of committed.bilateral)
@@ -182,7 +195,7 @@ export async function simulateSlot(
         id,
         order,
         committed,
-        metered,
+        metered: refused.has(id) ? estimatedReading(committed) : metered,
         bill: billing.bills[h] as HouseholdSlotRecord["bill"],
       }),
     ),

@@ -94,3 +94,30 @@ export function workedExample(metered: Record<string, { importWh: number; export
     })),
   };
 }
+
+/**
+ * A connection capacity per household id, Wh per slot, or none (no bound): drawn across the range
+ * of billingSlot's readings, so that some readings are above their capacity and some are not.
+ */
+export function connectionCaps(): fc.Arbitrary<ReadonlyMap<string, number | undefined>> {
+  return fc
+    .array(fc.option(fc.integer({ min: 0, max: 4000 }), { nil: undefined }), {
+      minLength: householdIds.length,
+      maxLength: householdIds.length,
+    })
+    .map((caps) => new Map(householdIds.map((id, h) => [id, caps[h]])));
+}
+
+/** The slot with each household's connection capacity from `caps` (none where it has none). */
+export function withConnectionCaps(
+  slot: BillingSlot,
+  caps: ReadonlyMap<string, number | undefined>,
+): BillingSlot {
+  return {
+    ...slot,
+    households: slot.households.map((household) => {
+      const connectionCapWh = caps.get(household.id);
+      return connectionCapWh === undefined ? household : { ...household, connectionCapWh };
+    }),
+  };
+}

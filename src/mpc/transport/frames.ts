@@ -76,7 +76,12 @@ export class FrameReader {
   /** The payload length of the frame being assembled, once its header has been consumed. */
   private pendingLength = -1;
 
-  constructor(private readonly maxFrameBytes: number = MAX_FRAME_BYTES) {}
+  /** The largest payload the next frame may announce; a reader may change it between frames. */
+  maxFrameBytes: number;
+
+  constructor(maxFrameBytes: number = MAX_FRAME_BYTES) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /** Bytes received but not yet returned in a frame: nonzero at the end of a stream means a truncated frame. */
   get bufferedBytes(): number {

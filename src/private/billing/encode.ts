@@ -14,6 +14,7 @@ import {
   type HouseholdSlot,
   type HouseholdSlotBill,
   type SlotBilling,
+  screenReadings,
 } from "../../billing/index.ts";
 import { cost, type Money } from "../../units/index.ts";
 import { BILL_FIELDS, BILL_OUTPUTS, MAX_HOUSEHOLD_SLOTS } from "./layout.ts";
@@ -28,9 +29,11 @@ export interface PreparedBill {
 }
 
 /**
- * Encodes `slots` (validated, see parseBillRequest) for one run of the `bill` program. `metered`:
- * the nodes take the readings their meters sent them; the client's readings are then the estimates
- * that stand for meters that did not report, and the nodes keep the bills for the households.
+ * Encodes `slots` (validated, see parseBillRequest) for one run of the `bill` program. The client
+ * holds the readings and screens them itself: an implausible one goes in as its estimate. `metered`:
+ * the nodes take the readings their meters sent them, screened at the metering's close; the
+ * client's readings are then the estimates that stand for meters that did not report or were
+ * refused, and the nodes keep the bills for the households.
  */
 export function prepareBill(
   slots: readonly BillingSlot[],
@@ -40,10 +43,12 @@ export function prepareBill(
   const metered = options.metered === true;
   const n = slots.reduce((sum, slot) => sum + slot.households.length, 0);
   const inputs = new BigUint64Array(BILL_FIELDS.length * n);
+  // Each slot with its readings as billed: the client refuses an implausible one itself.
+  const screened = slots.map((slot) => ({ ...slot, ...screenReadings(slot.households) }));
   let at = 0;
   const params: BillParams = {
     model,
-    slots: slots.map((slot) => {
+    slots: screened.map((slot) => {
       const defaultPrice = slot.clearingPrice ?? 0;
       const zonePrices: [number, number][] = [];
       slot.households.forEach((household, index) => {
@@ -75,7 +80,7 @@ export function prepareBill(
       const column = (name: (typeof BILL_OUTPUTS)[number], i: number): number =>
         Number(BigInt.asIntN(64, outputs[BILL_OUTPUTS.indexOf(name) * n + i] as bigint));
       let i = 0;
-      return slots.map((slot, t): SlotBilling => {
+      return screened.map((slot, t): SlotBilling => {
         const figures = published.slots[t] as BillPublic["slots"][number];
         const pool = new DeviationPool(
           slot,
@@ -108,6 +113,8 @@ export function prepareBill(
           bills,
           totalDeviationWh: figures.totalDeviationWh,
           supplierDeviationMoney: supplierDeviationMoney as Money,
+          // From the meters' readings, the nodes refused them; from the client's, the client did.
+          implausible: metered ? (published.implausible?.[t] ?? []) : slot.implausible,
         };
       });
     },

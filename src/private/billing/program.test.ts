@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { billingSlot } from "../../../test/support/communities.ts";
+import { billingSlot, connectionCaps, withConnectionCaps } from "../../../test/support/communities.ts";
 import { deal, runParties } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import {
@@ -11,6 +11,7 @@ import {
   billPeriod,
   billSlot,
   estimatedReading,
+  type HouseholdSlot,
   parseBillRequest,
   summarizeBills,
 } from "../../billing/index.ts";
@@ -20,6 +21,7 @@ import { resolveProgram } from "../../mpc/programs.ts";
 import type { JobContext } from "../context.ts";
 import { sealReading } from "../metering/envelope.ts";
 import { MeterIntake } from "../metering/intake.ts";
+import { meterCloseProgram } from "../metering/program.ts";
 import { PROGRAMS } from "../programs.ts";
 import { generateRegistry, meterIdOf, OPERATOR_ID, parseRegistry, privateKeyOf } from "../registry.ts";
 import { billOutputsOf, prepareBill } from "./encode.ts";
@@ -30,16 +32,26 @@ const MODELS: readonly BillingModel[] = ["ucs-uniform", "ucs-proportional"];
 
 /**
  * Bills the slots from readings the meters sent three in-memory nodes (a meter stays silent where
- * `silent` says so); each household's bill is rebuilt from what the nodes keep. Returns the slot
- * bills, what the operator got, and the nodes' kept bills.
+ * `silent` says so), each meter registered with its household's connection capacity in the slots;
+ * the nodes close each slot's metering on shares, then bill, and each household's bill is rebuilt
+ * from what the nodes keep. Returns the slot bills, what the operator got, and the nodes' kept bills.
  */
 async function billFromMeters(
   slots: readonly BillingSlot[],
   model: BillingModel,
   silent: (slot: number, household: number) => boolean,
 ) {
-  const ids = [...new Set(slots.flatMap((slot) => slot.households.map((h) => h.id)))];
-  const generated = generateRegistry({ households: ids.map((id) => ({ id, zone: "z", supplier: "s" })) });
+  const households = new Map(
+    slots.flatMap((slot) => slot.households.map((h) => [h.id, h.connectionCapWh] as const)),
+  );
+  const generated = generateRegistry({
+    households: [...households].map(([id, connectionCapWh]) => ({
+      id,
+      zone: "z",
+      supplier: "s",
+      ...(connectionCapWh === undefined ? {} : { connectionCapWh }),
+    })),
+  });
   const registry = parseRegistry(generated.file);
   const contexts = ([0, 1, 2] as const).map((node) => ({
     job: "bill-job",
@@ -48,7 +60,7 @@ async function billFromMeters(
     bills: new KeptBills(),
     requester: registry.parties.get(OPERATOR_ID) as NonNullable<JobContext["requester"]>,
   }));
-  slots.forEach((slot, t) => {
+  for (const [t, slot] of slots.entries()) {
     slot.households.forEach((household, h) => {
       if (silent(t, h)) return;
       const meter = meterIdOf(household.id);
@@ -61,8 +73,10 @@ async function billFromMeters(
       for (const [node, context] of contexts.entries())
         assert.equal(context.meters.accept(envelopes[node]), null);
     });
-    for (const context of contexts) context.meters.close(slot.slot, new Set(registry.meters.keys()));
-  });
+    const agreed = new Set(registry.meters.keys());
+    const empty = { own: new BigUint64Array(0), next: new BigUint64Array(0) };
+    await runParties((p) => meterCloseProgram.run(p, { slot: slot.slot }, empty, contexts[p.id], agreed));
+  }
   const prepared = prepareBill(slots, model, { metered: true });
   const params = billParamsSchema.parse(prepared.params);
   const dealt = deal(prepared.inputs, 7);
@@ -78,7 +92,11 @@ async function billFromMeters(
       reconstruct(contexts.map((c) => c.bills.slotBill(slot.slot, id) as Shared) as NodeShares),
     );
     const one = prepareBill([slot], model, { metered: true });
-    return one.finish({ slots: [published.slots[t] as BillPublic["slots"][number]] }, billOutputsOf(rows))[0];
+    const figures = {
+      slots: [published.slots[t] as BillPublic["slots"][number]],
+      implausible: [published.implausible?.[t] ?? []],
+    };
+    return one.finish(figures, billOutputsOf(rows))[0];
   });
   return { billings, results, contexts };
 }
@@ -122,12 +140,14 @@ describe("the bill program", () => {
     }
   }
 
-  it("equals the reference on random periods, every part of every slot bill, in both models", async () => {
+  it("equals the reference on random periods, every part of every slot bill, in both models, readings above their capacity refused by the client", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(billingSlot(800), { minLength: 1, maxLength: 3 }),
+        fc.option(connectionCaps(), { nil: undefined }),
         fc.constantFrom(...MODELS),
-        async (slots, model) => {
+        async (drawn, caps, model) => {
+          const slots = caps === undefined ? drawn : drawn.map((slot) => withConnectionCaps(slot, caps));
           const { billings } = await billPrivately(slots, model);
           assert.deepEqual(
             billings,
@@ -139,29 +159,39 @@ describe("the bill program", () => {
     );
   });
 
-  it("bills from the meters' readings as the reference does, a silent meter at its estimate, both models", async () => {
+  it("bills from the meters' readings as the reference does, a silent meter at its estimate, a reading above its connection's capacity refused, both models", async () => {
+    let refused = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(billingSlot(800), { minLength: 1, maxLength: 2 }),
+        connectionCaps(),
         fc.constantFrom(...MODELS),
         fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
-        async (drawn, model, silence) => {
+        async (drawn, caps, model, silence) => {
           // One slot time each: a slot is metered and billed once.
-          const slots = drawn.map((slot, t) => ({ ...slot, slot: `2026-06-01T1${t}:00:00Z` }));
+          const slots = drawn.map((slot, t) =>
+            withConnectionCaps({ ...slot, slot: `2026-06-01T1${t}:00:00Z` }, caps),
+          );
           const silent = (t: number, h: number) => silence[(t * 8 + h) % 16] === true;
           const { billings, results, contexts } = await billFromMeters(slots, model, silent);
+          // A silent meter sent nothing to refuse: it is billed at its estimate, whatever its capacity.
+          const estimated = ({ connectionCapWh: _, ...h }: HouseholdSlot): HouseholdSlot => ({
+            ...h,
+            metered: estimatedReading(h.committed),
+          });
           const expected = slots.map((slot, t) =>
             billSlot(
-              {
-                ...slot,
-                households: slot.households.map((h, k) =>
-                  silent(t, k) ? { ...h, metered: estimatedReading(h.committed) } : h,
-                ),
-              },
+              { ...slot, households: slot.households.map((h, k) => (silent(t, k) ? estimated(h) : h)) },
               model,
             ),
           );
           assert.deepEqual(billings, expected);
+          const published = results[0].public as BillPublic;
+          assert.deepEqual(
+            published.implausible,
+            expected.map((billing) => billing.implausible),
+          );
+          for (const billing of expected) refused += billing.implausible.length;
           // The operator gets no share of any bill; the nodes keep each household's period sum.
           for (const result of results) assert.equal(result.outputs, undefined);
           const period = contexts.map((c) => c.bills.periodSums("2026-06"));
@@ -181,6 +211,7 @@ describe("the bill program", () => {
       ),
       propertyOptions(0.02),
     );
+    assert.ok(refused > 0, "some reading was above its connection's capacity");
   });
 
   it("bills households without commitments at the plain tariff, and split-off zones at their own price", async () => {

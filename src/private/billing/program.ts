@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "zod";
-import { billingPeriodOf, DeviationPool } from "../../billing/index.ts";
+import { billingPeriodOf, DeviationPool, type ImplausibleReading } from "../../billing/index.ts";
 import { BILLING_MODELS, type BillingModel } from "../../billing/types.ts";
 import {
   add,
@@ -118,13 +118,20 @@ export const billParamsSchema = z
 export type BillParams = z.infer<typeof billParamsSchema>;
 export type BillSlotParams = BillParams["slots"][number];
 
-/** What the nodes publish per slot: TD, and the number of households sharing its pool (uniform) or their Σ|d| (proportional). */
+/**
+ * What the nodes publish per slot: TD, and the number of households sharing its pool (uniform) or
+ * their Σ|d| (proportional). Billing from the meters' readings adds, per slot, the households billed
+ * at their estimate and, of those, the ones whose reading the metering's close refused as implausible
+ * (the operator learned both at the close already).
+ */
 export interface BillPublic {
   readonly slots: readonly {
     readonly totalDeviationWh: number;
     readonly sharers: number;
     readonly sharedWh: number;
   }[];
+  readonly estimated?: readonly (readonly string[])[];
+  readonly implausible?: readonly (readonly ImplausibleReading[])[];
 }
 
 export const billProgram: SnippetProgram<BillParams> = {
@@ -139,10 +146,11 @@ export const billProgram: SnippetProgram<BillParams> = {
   async run(party, params, inputs, context) {
     if (params.metered === undefined) return billOnShares(party, params, inputs, false);
     const node = context as Required<JobContext>;
-    const estimated = takeMeterReadings(params, inputs, node);
+    const { estimated, implausible } = takeMeterReadings(params, inputs, node);
     const result = await billOnShares(party, params, inputs, true);
     keepBills(params, result.outputs, node.bills);
-    return { public: { ...result.public, estimated } };
+    const figures: BillPublic = { ...result.public, estimated, implausible };
+    return { public: figures };
   },
 };
 
@@ -174,19 +182,29 @@ function refuseMetered(params: BillParams, context: JobContext): string | undefi
 
 /**
  * Puts the nodes' shares of each household's reading into the importWh and exportWh columns; the
- * client's estimate stays where the meter did not report. @returns those households, by slot.
+ * client's estimate stays where the meter did not report or its reading was refused as implausible.
+ * @returns those households by slot, and of them the refused ones with the reason.
  */
-function takeMeterReadings(params: BillParams, inputs: Shared, node: Required<JobContext>): string[][] {
+function takeMeterReadings(
+  params: BillParams,
+  inputs: Shared,
+  node: Required<JobContext>,
+): Required<Pick<BillPublic, "estimated" | "implausible">> {
   const n = householdSlots(params);
   const importAt = BILL_FIELDS.indexOf("importWh") * n;
   const exportAt = BILL_FIELDS.indexOf("exportWh") * n;
   let row = 0;
-  return (params.metered ?? []).map(({ slot, households }) => {
+  const implausible: ImplausibleReading[][] = [];
+  const estimated = (params.metered ?? []).map(({ slot, households }) => {
     const stored = node.meters.readings(slot);
-    const estimated: string[] = [];
+    const estimatedInSlot: string[] = [];
+    const refused: ImplausibleReading[] = [];
     for (const household of households) {
-      const k = stored?.index.get(node.registry.meterOf.get(household) as string);
-      if (stored === undefined || k === undefined) estimated.push(household);
+      const meter = node.registry.meterOf.get(household) as string;
+      const k = stored?.index.get(meter);
+      const reason = stored?.implausible.get(meter);
+      if (reason !== undefined) refused.push({ id: household, reason });
+      if (stored === undefined || k === undefined) estimatedInSlot.push(household);
       else
         for (const part of ["own", "next"] as const) {
           inputs[part][importAt + row] = stored.importWh[part][k] as bigint;
@@ -194,8 +212,10 @@ function takeMeterReadings(params: BillParams, inputs: Shared, node: Required<Jo
         }
       row++;
     }
-    return estimated;
+    implausible.push(refused);
+    return estimatedInSlot;
   });
+  return { estimated, implausible };
 }
 
 /**

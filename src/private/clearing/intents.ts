@@ -88,13 +88,14 @@ export function holdIntent(
   household: Replier,
   header: unknown,
   body: Uint8Array,
-): void {
+): string | undefined {
   let sealed: SealedHeader;
   try {
     sealed = parseWith(intentMessageSchema, header).intent;
   } catch (error) {
-    household.send({ type: "error", job: "", message: `bad intent: ${describeError(error)}` });
-    return;
+    const message = `bad intent: ${describeError(error)}`;
+    household.send({ type: "error", job: "", message });
+    return message;
   }
   const job = sealed.slot;
   const party = registry?.parties.get(sealed.sender);
@@ -121,7 +122,7 @@ export function holdIntent(
       order: sealed.sender,
       message: `intent of ${sealed.sender} refused: ${opened.refused}`,
     });
-    return;
+    return opened.refused;
   }
   const problem = intake.add(sealed.slot, sealed.sender, {
     shares: opened.shares,
@@ -133,6 +134,7 @@ export function holdIntent(
       ? { type: "held", job, order: sealed.sender }
       : { type: "error", job, order: sealed.sender, message: problem },
   );
+  return problem;
 }
 
 const clearSlotParamsSchema = z.strictObject({ slot: slotTimeField, feedIn: priceField, retail: priceField });

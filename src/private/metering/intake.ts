@@ -3,9 +3,10 @@
  * registered meter, slot still open, not seen before, its shares signed by that meter for that slot)
  * and refused alone, with its reason, when it fails — one bad reading never stops the others. The
  * operator closes a slot's metering a grace period after the slot's end (five minutes, for a meter's
- * retries over a bad link); the three nodes keep the meters all of them hold, report the rest as
- * missing (billing estimates them by `estimatedReading`, never as zero), and report a genuine reading
- * that comes after the close as late.
+ * retries over a bad link); the three nodes keep the meters all of them hold, less the readings
+ * their plausibility check refuses (see plausibility.ts), report the rest as missing (billing
+ * estimates missing and refused readings alike by `estimatedReading`, never as zero), and report a
+ * genuine reading that comes after the close as late.
  * Closed slots' shares stay for the DSO's, the suppliers' and the households' requests and for
  * billing, up to a retention bound.
  * @module
@@ -28,20 +29,29 @@ export function readingJob(slot: string): string {
 /** Late readings reported with one close at most: a meter replaying old readings cannot grow it further. */
 const MAX_LATE_REPORTED = 10_000;
 
-/** A closed slot's readings on this node: the reported meters' shares, importWh then exportWh columns. */
-export interface StoredReadings {
-  /** Position of each reported meter in the columns. */
+/** Shares of readings, importWh then exportWh columns, one row per meter. */
+export interface ReadingColumns {
+  /** Position of each meter in the columns. */
   readonly index: ReadonlyMap<string, number>;
   readonly importWh: Shared;
   readonly exportWh: Shared;
 }
 
+/** A closed slot's readings on this node: the kept meters' shares, and the readings refused as implausible. */
+export interface StoredReadings extends ReadingColumns {
+  /** Why each refused meter's reading was refused, by meter. */
+  readonly implausible: ReadonlyMap<string, string>;
+}
+
 /** What closing a slot's metering tells the operator. */
 export interface MeteringClosed {
   readonly slot: string;
+  /** Readings kept: those all three nodes hold, less the implausible ones. */
   readonly reported: number;
   /** Registered meters whose reading did not reach all three nodes before the close. */
   readonly missing: readonly string[];
+  /** Readings all three nodes held but refused as implausible, with the reason; billed as missing. */
+  readonly implausible: readonly { readonly meter: string; readonly reason: string }[];
   /** Genuine readings refused since the last close because their slot was already closed. */
   readonly late: readonly { readonly meter: string; readonly slot: string }[];
 }
@@ -109,33 +119,59 @@ export class MeterIntake {
     return this.closedSlots.has(slot);
   }
 
-  /** Closes a slot, keeping the readings of the `agreed` meters (those all three nodes hold). */
-  close(slot: string, agreed: ReadonlySet<string>): MeteringClosed {
-    const shares = this.open.get(slot) ?? new Map<string, Shared>();
+  /**
+   * The shares of an open slot's readings of the `agreed` meters (those all three nodes hold), in
+   * registry order: what closing it would keep, for the plausibility check before the close.
+   */
+  pending(slot: string, agreed: ReadonlySet<string>): ReadingColumns {
+    return this.columns(slot, (id) => agreed.has(id));
+  }
+
+  /**
+   * Closes a slot, keeping the readings of the `agreed` meters (those all three nodes hold) except
+   * the `implausible` ones (meter → reason), which billing estimates as it does missing ones.
+   */
+  close(
+    slot: string,
+    agreed: ReadonlySet<string>,
+    implausible: ReadonlyMap<string, string> = new Map(),
+  ): MeteringClosed {
+    const held = this.open.get(slot);
+    const kept = this.columns(slot, (id) => agreed.has(id) && !implausible.has(id));
     this.open.delete(slot);
     this.closedSlots.add(slot);
-    const reported = [...this.registry.meters.keys()].filter((id) => agreed.has(id) && shares.has(id));
-    const column = (k: number): Shared => ({
-      own: BigUint64Array.from(reported, (id) => (shares.get(id) as Shared).own[k] as bigint),
-      next: BigUint64Array.from(reported, (id) => (shares.get(id) as Shared).next[k] as bigint),
-    });
-    this.closed.set(slot, {
-      index: new Map(reported.map((id, k) => [id, k])),
-      importWh: column(0),
-      exportWh: column(1),
-    });
+    this.closed.set(slot, { ...kept, implausible });
     for (const old of this.closed.keys()) {
       if (this.closed.size <= this.keepSlots) break;
       this.closed.delete(old);
     }
     const late = [...this.late.values()];
     this.late = new Map();
-    const missing = [...this.registry.meters.keys()].filter((id) => !agreed.has(id) || !shares.has(id));
-    return { slot, reported: reported.length, missing, late };
+    const missing = [...this.registry.meters.keys()].filter(
+      (id) => !agreed.has(id) || held?.has(id) !== true,
+    );
+    return {
+      slot,
+      reported: kept.index.size,
+      missing,
+      implausible: [...implausible].map(([meter, reason]) => ({ meter, reason })),
+      late,
+    };
   }
 
   /** A closed slot's readings, while kept. */
   readings(slot: string): StoredReadings | undefined {
     return this.closed.get(slot);
+  }
+
+  /** The open slot's readings this node holds of the meters `keep` selects, in registry order. */
+  private columns(slot: string, keep: (meter: string) => boolean): ReadingColumns {
+    const shares = this.open.get(slot) ?? new Map<string, Shared>();
+    const meters = [...this.registry.meters.keys()].filter((id) => keep(id) && shares.has(id));
+    const column = (k: number): Shared => ({
+      own: BigUint64Array.from(meters, (id) => (shares.get(id) as Shared).own[k] as bigint),
+      next: BigUint64Array.from(meters, (id) => (shares.get(id) as Shared).next[k] as bigint),
+    });
+    return { index: new Map(meters.map((id, k) => [id, k])), importWh: column(0), exportWh: column(1) };
   }
 }

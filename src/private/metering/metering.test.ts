@@ -4,18 +4,21 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { runParties, seededWords } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
-import { estimatedReading } from "../../billing/index.ts";
+import { aboveCapacity, estimatedReading, implausibility } from "../../billing/index.ts";
 import type { Shared } from "../../mpc/arithmetic.ts";
 import { type NodeShares, reconstruct } from "../../mpc/client.ts";
 import type { PartyId } from "../../mpc/transport/types.ts";
+import { MAX_ENERGY_WH } from "../../units/index.ts";
 import { KeptBills } from "../billing/kept.ts";
 import type { JobContext } from "../context.ts";
 import { parseRegistry, type Registry } from "../registry.ts";
 import { type MeterEnvelope, openEnvelope, sealReading } from "./envelope.ts";
-import { MeterIntake } from "./intake.ts";
+import { MeterIntake, type MeteringClosed } from "./intake.ts";
+import { OUTSIDE_RANGE } from "./plausibility.ts";
 import {
   type MeterReadingsPublic,
   type MeterTotalsPublic,
+  meterCloseProgram,
   meterReadingsProgram,
   meterTotalsProgram,
 } from "./program.ts";
@@ -38,9 +41,14 @@ const rawPublic = (key: KeyObject) =>
 
 /**
  * Meters m0… with households h0…, in zones z0 / z1 (alternating) and with suppliers s0 / s1 (every
- * third meter is s1's); parties: the operator, the DSO, both suppliers and every household.
+ * third meter is s1's), each with its connection capacity from `caps` where it has one; parties: the
+ * operator, the DSO, both suppliers and every household.
  */
-function registry(meters: readonly string[], minGroupMeters = 1): Registry {
+function registry(
+  meters: readonly string[],
+  minGroupMeters = 1,
+  caps: readonly (number | undefined)[] = [],
+): Registry {
   const party = (id: string, role: string) => ({ id, role, signingKey: rawPublic(keyOf(id).publicKey) });
   return parseRegistry({
     minGroupMeters,
@@ -57,6 +65,7 @@ function registry(meters: readonly string[], minGroupMeters = 1): Registry {
       zone: `z${m % 2}`,
       supplier: m % 3 === 2 ? "s1" : "s0",
       signingKey: rawPublic(keyOf(id).publicKey),
+      ...(caps[m] === undefined ? {} : { connectionCapWh: caps[m] }),
     })),
   });
 }
@@ -141,7 +150,7 @@ describe("a node's meter intake", () => {
     assert.deepEqual(intake.held(SLOT).sort(), ["m0", "m1", "m2"]);
     // m2's reading reached this node but not the others: the three keep only what all hold.
     const closed = intake.close(SLOT, new Set(["m0", "m1", "m3"]));
-    assert.deepEqual(closed, { slot: SLOT, reported: 2, missing: ["m2", "m3"], late: [] });
+    assert.deepEqual(closed, { slot: SLOT, reported: 2, missing: ["m2", "m3"], implausible: [], late: [] });
     assert.deepEqual([...(intake.readings(SLOT)?.index.keys() ?? [])], ["m0", "m1"]);
     const [late] = seal("m3", 1, 0);
     for (const attempt of ["first", "replayed"])
@@ -243,6 +252,128 @@ function metered(
       })),
   };
 }
+
+/**
+ * Three nodes close a slot in which meter m<k> sent readings[k] (none where `sent` says so), its
+ * connection capacity caps[k]: the meter-close program on shares. Returns each node's answer and
+ * what it opened, and the nodes' contexts.
+ */
+async function closeOnShares(
+  readings: readonly (readonly [number, number])[],
+  caps: readonly (number | undefined)[],
+  sent = readings.map(() => true),
+) {
+  const ids = readings.map((_, m) => `m${m}`);
+  const known = registry(ids, 1, caps);
+  const contexts = ([0, 1, 2] as const).map((node) => ({
+    job: "close",
+    registry: known,
+    meters: new MeterIntake(node, known),
+    requester: known.parties.get("operator") as NonNullable<JobContext["requester"]>,
+  }));
+  readings.forEach(([importWh, exportWh], m) => {
+    if (!sent[m]) return;
+    const envelopes = seal(ids[m] as string, importWh, exportWh);
+    for (const [node, context] of contexts.entries())
+      assert.equal(context.meters.accept(envelopes[node]), null);
+  });
+  const agreed = new Set(contexts[0]?.meters.held(SLOT));
+  const results = await runParties(async (p) => {
+    p.recordDisclosures = true;
+    const context = contexts[p.id] as JobContext;
+    assert.equal(meterCloseProgram.refuse?.({ slot: SLOT }, context), undefined);
+    const result = await meterCloseProgram.run(
+      p,
+      { slot: SLOT },
+      { own: new BigUint64Array(0), next: new BigUint64Array(0) },
+      context,
+      agreed,
+    );
+    return { closed: result.public as MeteringClosed, disclosed: p.disclosed.map((values) => [...values]) };
+  });
+  return { results, contexts };
+}
+
+describe("closing a slot's metering", () => {
+  it("refuses, on shares, every reading outside 0..its connection's capacity (or the per-slot maximum), whatever words the meter signed", async () => {
+    const cases: [string, [number, number], number | undefined, string | null][] = [
+      ["exactly at capacity", [100, 0], 100, null],
+      ["export one Wh above capacity", [0, 101], 100, aboveCapacity(100)],
+      ["import above capacity", [5001, 0], 5000, aboveCapacity(5000)],
+      ["the word 2^64 − 1 (−1)", [-1, 0], undefined, OUTSIDE_RANGE],
+      ["the word 2^63", [0, 2 ** 63], 5000, aboveCapacity(5000)],
+      ["the word 2^64 − 2^32", [-(2 ** 32), 0], 5000, aboveCapacity(5000)],
+      ["the per-slot maximum, no capacity", [MAX_ENERGY_WH, MAX_ENERGY_WH], undefined, null],
+      ["one Wh above the per-slot maximum", [0, MAX_ENERGY_WH + 1], undefined, OUTSIDE_RANGE],
+      ["nothing, capacity 0", [0, 0], 0, null],
+      ["a plain reading", [812, 0], 2500, null],
+    ];
+    // One more meter never sends: it is missing, not implausible, and costs no comparison.
+    const { results, contexts } = await closeOnShares(
+      [...cases.map(([, reading]) => reading), [1, 0]],
+      [...cases.map(([, , cap]) => cap), 10],
+      [...cases.map(() => true), false],
+    );
+    const refused = cases.flatMap(([, , , reason], m) =>
+      reason === null ? [] : [{ meter: `m${m}`, reason }],
+    );
+    for (const { closed } of results)
+      assert.deepEqual(closed, {
+        slot: SLOT,
+        reported: cases.length - refused.length,
+        missing: [`m${cases.length}`],
+        implausible: refused,
+        late: [],
+      });
+    // What each node opened: one bit per meter that reported (1: plausible), nothing else.
+    const bits = cases.map(([, , , reason]) => (reason === null ? 1n : 0n));
+    for (const { disclosed } of results) assert.deepEqual(disclosed, [bits]);
+    // The refused readings are not kept: billing estimates them as it does missing ones.
+    const kept = contexts[0]?.meters.readings(SLOT);
+    assert.deepEqual(
+      [...(kept?.index.keys() ?? [])],
+      cases.flatMap(([, , , reason], m) => (reason === null ? [`m${m}`] : [])),
+    );
+    assert.deepEqual(
+      [...(kept?.implausible.keys() ?? [])],
+      refused.map((r) => r.meter),
+    );
+    const importWh = reconstruct(
+      contexts.map((c) => c.meters.readings(SLOT)?.importWh as Shared) as NodeShares,
+    );
+    assert.deepEqual([...importWh], [100n, BigInt(MAX_ENERGY_WH), 0n, 812n]);
+  });
+
+  it("refuses exactly the readings the reference's rule refuses", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 6000 }),
+            fc.integer({ min: 0, max: 6000 }),
+            fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (meters) => {
+          const { results } = await closeOnShares(
+            meters.map(([i, e]) => [i, e] as const),
+            meters.map(([, , cap]) => cap),
+          );
+          const expected = meters.flatMap(([importWh, exportWh, connectionCapWh], m) => {
+            const reason = implausibility({
+              metered: { importWh, exportWh },
+              ...(connectionCapWh === undefined ? {} : { connectionCapWh }),
+            });
+            return reason === null ? [] : [{ meter: `m${m}`, reason }];
+          });
+          for (const { closed } of results) assert.deepEqual(closed.implausible, expected);
+        },
+      ),
+      propertyOptions(0.05),
+    );
+  });
+});
 
 describe("meter totals", () => {
   it("give the DSO every zone's totals and a supplier its portfolio's, as shares: the nodes open nothing", async () => {

@@ -7,7 +7,8 @@
  *   that is one household's reading.
  * - `meter-readings` to a household, its own meter's readings of the slots it names.
  * Sums of shares are shares of the sum: no round between the nodes. Also the intake of a meter's
- * reading and the operator's close of a slot's metering (`meter-close`).
+ * reading and the operator's close of a slot's metering (`meter-close`), which refuses implausible
+ * readings on shares, opening one bit per meter (plausibility.ts).
  * @module
  */
 import { z } from "zod";
@@ -15,6 +16,7 @@ import { idField, oneOfField, slotTimeField } from "../../validation/index.ts";
 import { askedSlotsField, refuseUnkept, refuseWithoutRegistry } from "../access.ts";
 import type { JobContext, Replier, SnippetProgram } from "../context.ts";
 import { METER_CLOSE_PROGRAM, type MeterIntake, readingJob } from "./intake.ts";
+import { implausibleReadings } from "./plausibility.ts";
 
 const meterTotalsParamsSchema = z.strictObject({
   slot: slotTimeField,
@@ -145,23 +147,30 @@ export function takeReading(
   meters: MeterIntake | undefined,
   meter: Replier,
   header: Record<string, unknown>,
-): void {
+): string | undefined {
   const envelope = header.envelope;
   const named =
     typeof envelope === "object" && envelope !== null && "meter" in envelope && "slot" in envelope
       ? { meter: String(envelope.meter), slot: String(envelope.slot) }
       : undefined;
   if (named === undefined || idField.safeParse(named.meter).success === false) {
-    meter.send({ type: "error", job: "", message: "bad reading: it names no meter and slot" });
-    return;
+    const message = "bad reading: it names no meter and slot";
+    meter.send({ type: "error", job: "", message });
+    return message;
   }
   const refused = meters === undefined ? "this node keeps no meter registry" : meters.accept(envelope);
   meter.send({ type: "reading", job: readingJob(named.slot), meter: named.meter, refused });
+  return refused ?? undefined;
 }
 
-/** The operator closes a slot's metering: the three nodes keep the readings all of them hold. */
+/**
+ * The operator closes a slot's metering: the three nodes keep the readings all of them hold, less
+ * those their plausibility check refuses (one bit opened per meter), which they report.
+ */
 export const meterCloseProgram: SnippetProgram<{ slot: string }> = {
-  description: `${METER_CLOSE_PROGRAM}: closes a slot's metering, keeping the readings all three nodes hold; operator only`,
+  description:
+    `${METER_CLOSE_PROGRAM}: closes a slot's metering, keeping the readings all three nodes hold except ` +
+    "those above their connection's capacity, which are reported (one bit opened per meter); operator only",
   params: z.strictObject({ slot: slotTimeField }),
   inputWords: () => 0,
   refuse: (_params, context) =>
@@ -171,7 +180,9 @@ export const meterCloseProgram: SnippetProgram<{ slot: string }> = {
         ? undefined
         : "only the operator closes a slot's metering",
   held: ({ slot }, context) => context.meters?.held(slot) ?? [],
-  async run(_party, { slot }, _inputs, context, agreed = new Set<string>()) {
-    return { public: (context as Required<JobContext>).meters.close(slot, agreed) };
+  async run(party, { slot }, _inputs, context, agreed = new Set<string>()) {
+    const { meters, registry } = context as Required<JobContext>;
+    const implausible = await implausibleReadings(party, meters.pending(slot, agreed), registry);
+    return { public: meters.close(slot, agreed, implausible) };
   },
 };

@@ -10,7 +10,10 @@ import type { Signer } from "../../private/keys.ts";
 import { METER_CLOSE_PROGRAM, type MeteringClosed } from "../../private/metering/intake.ts";
 import type { NodeClient } from "../mpc-node/client.ts";
 
-/** The operator closes a slot's metering: the nodes keep the readings all three hold and report the rest. */
+/**
+ * The operator closes a slot's metering: the nodes keep the readings all three hold, less those above
+ * their connection's capacity, and report the missing meters and the refused readings with the reason.
+ */
 export async function closeMetering(
   client: NodeClient,
   slot: string,

@@ -1,11 +1,11 @@
 /**
- * The node configuration: generated certificates, keys and file load back; broken files are refused
- * with errors naming the field.
+ * The node configuration: generated certificates, keys and file load back; a second generation into
+ * the same folder is refused; broken files are refused with errors naming the field.
  * @module
  */
 import assert from "node:assert/strict";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -112,6 +112,50 @@ describe("generateNodeConfig and loadNodeConfig", () => {
     }
   });
 
+  it("refuses a ledger key its group can read", async () => {
+    const exposed = join(folder, "exposed-ledger-key");
+    await cp(join(folder, "generated"), exposed, { recursive: true });
+    const exposedPath = join(exposed, "nodes.json");
+    await chmod(ledgerKeyPathFor(exposedPath, 1), 0o640);
+    const config = await loadNodeConfig(exposedPath);
+    assert.throws(
+      () => loadLedgerKeys(exposedPath, config),
+      (error: unknown) =>
+        error instanceof ValidationError &&
+        error.issues[0]?.path === "nodes[1].ledgerAddress" &&
+        error.issues[0].message.endsWith(
+          `(mode 0640); a private key must be its owner's alone: chmod 600 ${ledgerKeyPathFor(exposedPath, 1)}`,
+        ),
+    );
+  });
+
+  it("writes each node's material as node-key does, and never over an earlier generation", async () => {
+    const generated = join(folder, "generated");
+    const names = (await readdir(generated)).sort();
+    assert.deepEqual(
+      names,
+      [0, 1, 2]
+        .flatMap((party) =>
+          ["crt.pem", "key.pem", "ledger.key", "public.json"].map((end) => `node-${party}.${end}`),
+        )
+        .concat("nodes.json")
+        .sort(),
+    );
+    const contents = await Promise.all(names.map((name) => readFile(join(generated, name), "utf8")));
+    await assert.rejects(
+      generateNodeConfig(generated, { host: "127.0.0.1", basePort: 7300 }),
+      (error: unknown) =>
+        error instanceof ValidationError &&
+        error.issues.length === names.length &&
+        error.issues.every((issue) => /already exists and is never overwritten/.test(issue.message)) &&
+        error.issues.some((issue) => issue.path === keyPathFor(configPath, 0)),
+    );
+    assert.deepEqual(
+      await Promise.all(names.map((name) => readFile(join(generated, name), "utf8"))),
+      contents,
+    );
+  });
+
   it("takes explicit ports", async () => {
     const path = await generateNodeConfig(join(folder, "ports"), {
       host: "localhost",
@@ -180,13 +224,13 @@ describe("generateNodeConfig and loadNodeConfig", () => {
     const [first, second, third] = file.nodes;
     const clash = { ...file, nodes: [first, { ...second, port: first?.port, name: first?.name }, third] };
     const loading = loadVariant(clash);
-    await assertIssue(loading, "nodes[1].port", /127\.0\.0\.1:7300 is also nodes\[0\]\.port/);
+    await assertIssue(loading, "nodes[1].port", /127\.0\.0\.1:7300 is also nodes\[0\]'s port/);
     await assertIssue(loading, "nodes[1].name", /"node-a" is also nodes\[0\]'s name/);
     const clientClash = { ...file, nodes: [first, second, { ...third, clientPort: first?.port }] };
     await assertIssue(
       loadVariant(clientClash),
       "nodes[2].clientPort",
-      /127\.0\.0\.1:7300 is also nodes\[0\]\.port/,
+      /127\.0\.0\.1:7300 is also nodes\[0\]'s port/,
     );
   });
 

@@ -1,22 +1,44 @@
 /**
  * The computing nodes' configuration: a JSON file naming each of the three nodes, where it listens and
  * its certificate (a path relative to the file) and the address of its ledger signing key, loaded with
- * the certificates' PEM text; and a dev generator of self-signed ECDSA P-256 certificates, keys,
- * secp256k1 ledger keys and the file.
+ * the certificates' PEM text; its assembly from the three operators' public descriptions; and a dev
+ * generator of all three nodes' keys and the file at once.
  * @module
  */
-import { webcrypto } from "node:crypto";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { chmod, mkdir, writeFile } from "node:fs/promises";
-import { isIP } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
 import { type Address, getAddress, type Hex } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
-import { certificateFingerprint, type MeshNode } from "../../mpc/transport/peers.ts";
+import { certificateFingerprint, describeNode, type MeshNode } from "../../mpc/transport/peers.ts";
 import { PARTIES, type PartyId } from "../../mpc/transport/types.ts";
-import type { Registry } from "../../private/registry.ts";
-import { idField, integerField, parseJsonText, parseWith, ValidationError } from "../../validation/index.ts";
+import type { GeneratedRegistry, Registry } from "../../private/registry.ts";
+import {
+  idField,
+  integerField,
+  parseJsonText,
+  parseWith,
+  ValidationError,
+  type ValidationIssue,
+} from "../../validation/index.ts";
+import {
+  assertAbsent,
+  certificateFileFor,
+  filesToWrite,
+  generateNodeKey,
+  hostField,
+  ledgerAddressField,
+  type NodePublicDescription,
+  nodeKeyFiles,
+  portField,
+  readNodePublicDescription,
+  readPrivateKeyFile,
+  reasonOf,
+  writeNewFile,
+} from "./keys.ts";
+import { type ClientLimits, type ClientLimitsFile, clientLimits, clientLimitsSchema } from "./limits.ts";
 
 /** One computing node as the others and its clients see it. */
 export interface NodeDescription extends MeshNode {
@@ -35,25 +57,20 @@ export interface NodeConfig {
   readonly registry?: Registry;
   /** Where the registry file is, for the development tools that keep its keys beside it. */
   readonly registryPath?: string;
+  /** What one client may cost each node. */
+  readonly limits: ClientLimits;
 }
-
-const portField = integerField(1, 65535, "not a TCP port (1..65535)", "not a TCP port (1..65535)");
 
 const nodeEntrySchema = z.strictObject(
   {
     name: idField,
-    host: z
-      .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a host name string` })
-      .min(1, { error: () => "is an empty host name" }),
+    host: hostField,
     port: portField,
     clientPort: portField,
     certificate: z
       .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a certificate path` })
       .min(1, { error: () => "is an empty certificate path" }),
-    ledgerAddress: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{40}$/, { error: () => "is not an address (0x and 40 hex digits)" })
-      .optional(),
+    ledgerAddress: ledgerAddressField.optional(),
   },
   { error: (issue) => (issue.code === "invalid_type" ? "is not a node object" : undefined) },
 );
@@ -63,6 +80,8 @@ const nodeConfigFileSchema = z.strictObject({
     error: (issue) => `lists ${lengthOf(issue.input)} nodes; it must list exactly 3, one per party`,
   }),
   timeoutMs: integerField(1, 3_600_000, "not a positive timeout", "above one hour"),
+  /** Per-client limits of the client ports, where they differ from the defaults. */
+  limits: clientLimitsSchema.optional(),
   /** The registry file of meters and parties, relative to this file. */
   registry: z
     .string({ error: () => "is not a registry path" })
@@ -72,6 +91,12 @@ const nodeConfigFileSchema = z.strictObject({
 
 /** The node configuration file as written, with certificate paths. */
 export type NodeConfigFile = z.infer<typeof nodeConfigFileSchema>;
+
+/** The configuration's file name in the folders {@link assembleNodeConfig} writes. */
+const CONFIG_FILE = "nodes.json";
+
+/** The network timeout a configuration gets unless told otherwise. */
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 function lengthOf(input: unknown): string {
   return Array.isArray(input) ? String(input.length) : "some";
@@ -94,40 +119,22 @@ export async function loadNodeConfig(configPath: string): Promise<NodeConfig> {
   }
   const file = parseWith(nodeConfigFileSchema, parseJsonText(text));
   const folder = dirname(resolve(configPath));
-  const issues: { path: string; message: string }[] = [];
-  const fingerprints = new Map<string, number>();
-  const addresses = new Map<string, string>();
-  const names = new Map<string, number>();
-  // Read at once; checked in order below, so a duplicate is always reported at the later node.
-  const certificatePaths = file.nodes.map((entry) => resolve(folder, entry.certificate));
-  const readings = certificatePaths.map((path): PromiseSettledResult<string> => {
-    try {
-      return { status: "fulfilled", value: readFileSync(path, "utf8") };
-    } catch (reason) {
-      return { status: "rejected", reason };
-    }
-  });
+  const issues: ValidationIssue[] = [];
+  const fingerprints: (string | undefined)[] = [];
   const nodes = file.nodes.map((entry, index): NodeDescription => {
-    const certificatePath = certificatePaths[index] as string;
-    const reading = readings[index] as PromiseSettledResult<string>;
-    if (reading.status === "rejected") {
+    const certificatePath = resolve(folder, entry.certificate);
+    let certificatePem: string;
+    try {
+      certificatePem = readFileSync(certificatePath, "utf8");
+    } catch (error) {
       issues.push({
         path: `nodes[${index}].certificate`,
-        message: `cannot read ${certificatePath} (${reasonOf(reading.reason)})`,
+        message: `cannot read ${certificatePath} (${reasonOf(error)})`,
       });
       return describe(entry, "");
     }
-    const certificatePem = reading.value;
     try {
-      const fingerprint = certificateFingerprint(certificatePem);
-      const other = fingerprints.get(fingerprint);
-      if (other !== undefined) {
-        issues.push({
-          path: `nodes[${index}].certificate`,
-          message: `is the same certificate as nodes[${other}]: every node needs its own`,
-        });
-      }
-      fingerprints.set(fingerprint, index);
+      fingerprints[index] = certificateFingerprint(certificatePem);
     } catch (error) {
       issues.push({
         path: `nodes[${index}].certificate`,
@@ -136,35 +143,36 @@ export async function loadNodeConfig(configPath: string): Promise<NodeConfig> {
     }
     return describe(entry, certificatePem);
   });
-  file.nodes.forEach((entry, index) => {
-    for (const field of ["port", "clientPort"] as const) {
-      const address = `${entry.host}:${entry[field]}`;
-      const here = `nodes[${index}].${field}`;
-      const other = addresses.get(address);
-      if (other !== undefined) issues.push({ path: here, message: `${address} is also ${other}` });
-      else addresses.set(address, here);
-    }
-    const sameName = names.get(entry.name);
-    if (sameName !== undefined) {
-      issues.push({
-        path: `nodes[${index}].name`,
-        message: `"${entry.name}" is also nodes[${sameName}]'s name`,
-      });
-    }
-    names.set(entry.name, index);
-  });
+  issues.push(
+    ...identityClashes(
+      file.nodes.map((entry, index) => ({ ...entry, fingerprint: fingerprints[index] })),
+      (index) => `nodes[${index}]`,
+      (index, field) => `nodes[${index}].${field}`,
+    ),
+  );
   if (issues.length > 0) {
     issues.sort((a, b) => a.path.localeCompare(b.path));
     throw new ValidationError(issues);
   }
   const [node0, node1, node2] = nodes as [NodeDescription, NodeDescription, NodeDescription];
-  const config = { nodes: [node0, node1, node2] as const, timeoutMs: file.timeoutMs };
+  const config = {
+    nodes: [node0, node1, node2] as const,
+    timeoutMs: file.timeoutMs,
+    limits: clientLimits(file.limits),
+  };
   if (file.registry === undefined) return config;
   const registryPath = resolve(folder, file.registry);
-  // Loaded only here: a client of nodes without a registry (`snippet clear`) never parses its schema.
+  return { ...config, registry: await loadRegistryAt(registryPath), registryPath };
+}
+
+/**
+ * Loads a registry file, its issues named under the file. Its module is loaded only here: a client of
+ * nodes without a registry (`snippet clear`) never parses its schema.
+ */
+async function loadRegistryAt(registryPath: string): Promise<Registry> {
   const { loadRegistry } = await import("../../private/registry.ts");
   try {
-    return { ...config, registry: loadRegistry(registryPath), registryPath };
+    return loadRegistry(registryPath);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     throw new ValidationError(
@@ -174,6 +182,59 @@ export async function loadNodeConfig(configPath: string): Promise<NodeConfig> {
       })),
     );
   }
+}
+
+/** What no two nodes may share, as {@link identityClashes} compares them. */
+interface NodeIdentityParts {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly clientPort: number;
+  /** Absent when the certificate could not be read (reported apart). */
+  readonly fingerprint?: string | undefined;
+  readonly ledgerAddress?: string | undefined;
+}
+
+/**
+ * Where nodes would be mistaken for one another: two with one name, one address (host and mesh or
+ * client port), one certificate or one ledger key. Each clash is reported at the later node.
+ * @param who names a node in a message (`nodes[0]`); `at` names its field as an issue's path.
+ */
+function identityClashes(
+  nodes: readonly NodeIdentityParts[],
+  who: (index: number) => string,
+  at: (index: number, field: string) => string,
+): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  /** What each name, address, certificate and ledger key was first seen as: `nodes[0]'s port`. */
+  const firstSeen = new Map<string, string>();
+  const check = (key: string, index: number, field: string, message: (first: string) => string) => {
+    const first = firstSeen.get(key);
+    if (first === undefined) firstSeen.set(key, `${who(index)}'s ${field}`);
+    else issues.push({ path: at(index, field), message: message(first) });
+  };
+  nodes.forEach((node, index) => {
+    check(`name ${node.name}`, index, "name", (first) => `"${node.name}" is also ${first}`);
+    for (const field of ["port", "clientPort"] as const) {
+      const address = `${node.host}:${node[field]}`;
+      check(`address ${address}`, index, field, (first) => `${address} is also ${first}`);
+    }
+    if (node.fingerprint !== undefined)
+      check(
+        `certificate ${node.fingerprint}`,
+        index,
+        "certificate",
+        (first) => `is the same certificate as ${first}: every node needs its own`,
+      );
+    if (node.ledgerAddress !== undefined)
+      check(
+        `ledger ${node.ledgerAddress.toLowerCase()}`,
+        index,
+        "ledgerAddress",
+        (first) => `${node.ledgerAddress} is also ${first}: every node needs its own ledger key`,
+      );
+  });
+  return issues;
 }
 
 function describe(entry: NodeConfigFile["nodes"][number], certificatePem: string): NodeDescription {
@@ -187,28 +248,32 @@ function describe(entry: NodeConfigFile["nodes"][number], certificatePem: string
   };
 }
 
+/** The files of a party's material in a development folder, as {@link generateNodeConfig} names them: `node-<party>.…`. */
+function devKeyFiles(configPath: string, party: PartyId) {
+  return nodeKeyFiles(dirname(configPath), `node-${party}`);
+}
+
 /** Where a party's ledger signing key (secp256k1, hex) lives by convention: beside the configuration file. */
 export function ledgerKeyPathFor(configPath: string, party: PartyId): string {
-  return join(dirname(configPath), `node-${party}.ledger.key`);
+  return devKeyFiles(configPath, party).ledgerKey;
+}
+
+/** Where a party's private key lives by convention: `node-<party>.key.pem` beside the configuration file. */
+export function keyPathFor(configPath: string, party: PartyId): string {
+  return devKeyFiles(configPath, party).key;
 }
 
 /**
  * The nodes' ledger signing keys, by party, from beside the configuration file, each checked against
- * the address the configuration lists for it.
- * @throws {ValidationError} naming a missing or mismatched key.
+ * the address the configuration lists for it. Only a development setup holds all three; each is read
+ * only if its owner alone can read it.
+ * @throws {ValidationError} naming a missing, exposed or mismatched key.
  */
 export function loadLedgerKeys(configPath: string, config: NodeConfig): Hex[] {
   return PARTIES.map((party) => {
     const path = ledgerKeyPathFor(configPath, party);
     const listed = config.nodes[party].ledgerAddress;
-    let key: string;
-    try {
-      key = readFileSync(path, "utf8").trim();
-    } catch (error) {
-      throw new ValidationError([
-        { path: `nodes[${party}].ledgerAddress`, message: `cannot read ${path} (${reasonOf(error)})` },
-      ]);
-    }
+    const key = readPrivateKeyFile(path, `nodes[${party}].ledgerAddress`).trim();
     if (
       !/^0x[0-9a-fA-F]{64}$/.test(key) ||
       listed === undefined ||
@@ -224,14 +289,110 @@ export function loadLedgerKeys(configPath: string, config: NodeConfig): Hex[] {
   });
 }
 
-/** Where a party's private key lives by convention: `node-<party>.key.pem` beside the configuration file. */
-export function keyPathFor(configPath: string, party: PartyId): string {
-  return join(dirname(configPath), `node-${party}.key.pem`);
+/**
+ * Reads a node's TLS private key, only if its owner alone can read it, and checks that it is the key
+ * of the certificate the configuration lists for `party`: a wrong key or party is named at start,
+ * not left to fail the other nodes' handshakes.
+ * @throws {ValidationError} naming the key file.
+ */
+export function readNodeKey(config: NodeConfig, party: PartyId, keyPath: string): string {
+  const pem = readPrivateKeyFile(keyPath);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch (error) {
+    throw new ValidationError([{ path: keyPath, message: `is not a PEM private key (${reasonOf(error)})` }]);
+  }
+  if (!new X509Certificate(config.nodes[party].certificatePem).checkPrivateKey(key))
+    throw new ValidationError([
+      {
+        path: keyPath,
+        message: `is not the key of ${describeNode(config, party)}'s certificate: is it this node's key, and the right party?`,
+      },
+    ]);
+  return pem;
 }
 
-/** Where a party's certificate lives by convention, as {@link generateNodeConfig} writes it. */
-export function certificatePathFor(configPath: string, party: PartyId): string {
-  return join(dirname(configPath), `node-${party}.crt.pem`);
+/** Options of {@link assembleNodeConfig}. */
+export interface AssembleNodeConfigOptions {
+  /** The nodes' network timeout (default 10 s). */
+  readonly timeoutMs?: number;
+  /** The registry file the nodes serve from; `nodes.json` names it relative to itself. */
+  readonly registry?: string;
+  /** Per-client limits where they differ from the defaults. */
+  readonly limits?: ClientLimitsFile;
+}
+
+/**
+ * Writes `nodes.json` in `folder` from the three nodes' public descriptions, in party order, with each
+ * certificate beside it as `<stem>.crt.pem` (`alpha.public.json` → `alpha.crt.pem`). Every operator
+ * runs their node from a copy of the same folder. A file already there is kept if it holds exactly
+ * what would be written; otherwise nothing is written.
+ * @returns the configuration file's path.
+ * @throws {@link ValidationError} naming each bad file and field, nodes that clash (name, address,
+ * certificate, ledger key), and every existing file that differs.
+ */
+export async function assembleNodeConfig(
+  folder: string,
+  descriptionPaths: readonly string[],
+  options: AssembleNodeConfigOptions = {},
+): Promise<string> {
+  if (descriptionPaths.length !== PARTIES.length)
+    throw new ValidationError([
+      {
+        path: "(public descriptions)",
+        message: `${descriptionPaths.length} given; a configuration takes 3, one per node in party order 0, 1, 2`,
+      },
+    ]);
+  const issues: ValidationIssue[] = [];
+  const descriptions: NodePublicDescription[] = [];
+  for (const path of descriptionPaths) {
+    try {
+      descriptions.push(readNodePublicDescription(path));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  const nodes = descriptions.map((description, index) => ({
+    ...description,
+    fingerprint: certificateFingerprint(description.certificate),
+    certificateFile: certificateFileFor(descriptionPaths[index] as string),
+  }));
+  const who = (index: number) => descriptionPaths[index] as string;
+  issues.push(...identityClashes(nodes, who, (index, field) => `${who(index)}: ${field}`));
+  nodes.forEach((node, index) => {
+    const other = nodes.findIndex((candidate) => candidate.certificateFile === node.certificateFile);
+    if (other < index)
+      issues.push({
+        path: who(index),
+        message: `would write its certificate to ${node.certificateFile}, as ${who(other)} does: rename one of them`,
+      });
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+  const configPath = join(folder, CONFIG_FILE);
+  if (options.registry !== undefined) await loadRegistryAt(resolve(options.registry));
+  const file = parseWith(nodeConfigFileSchema, {
+    nodes: nodes.map((node) => ({
+      name: node.name,
+      host: node.host,
+      port: node.port,
+      clientPort: node.clientPort,
+      certificate: node.certificateFile,
+      ledgerAddress: node.ledgerAddress,
+    })),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.registry === undefined ? {} : { registry: relative(folder, resolve(options.registry)) }),
+  } satisfies NodeConfigFile);
+  const toWrite = filesToWrite([
+    ...nodes.map((node) => ({ path: join(folder, node.certificateFile), text: node.certificate })),
+    { path: configPath, text: `${JSON.stringify(file, null, 2)}\n` },
+  ]);
+  await mkdir(folder, { recursive: true });
+  for (const { path, text } of toWrite) await writeNewFile(path, text);
+  return configPath;
 }
 
 /** Options of {@link generateNodeConfig}. */
@@ -245,102 +406,59 @@ export interface GenerateNodeConfigOptions {
   /** Explicit client ports per party. */
   readonly clientPorts?: readonly [number, number, number];
   readonly timeoutMs?: number;
-  /** The registry file the nodes serve from, relative to the folder. */
-  readonly registry?: string;
+  /** A registry of meters and parties the nodes serve from, written beside the configuration. */
+  readonly registry?: GeneratedRegistry;
+  /** Per-client limits where they differ from the defaults. */
+  readonly limits?: ClientLimitsFile;
 }
 
 /** The node names {@link generateNodeConfig} gives. */
 const GENERATED_NAMES = ["node-a", "node-b", "node-c"] as const;
 
-type X509Module = typeof import("@peculiar/x509");
-/** The generator's parameters; the WebCrypto types it names are DOM globals this project does not load. */
-type SelfSignedParams = Parameters<X509Module["X509CertificateGenerator"]["createSelfSigned"]>[0];
-
 /**
- * Loads `@peculiar/x509` on demand (only the dev generator needs it). Its dependency tsyringe needs
- * the Reflect metadata polyfill loaded first.
- */
-async function loadX509(): Promise<X509Module> {
-  await import("reflect-metadata");
-  const x509 = await import("@peculiar/x509");
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<X509Module["cryptoProvider"]["set"]>[0]);
-  return x509;
-}
-
-const SIGNING_ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-
-/**
- * For development and tests: creates a self-signed ECDSA P-256 certificate and key per party in
- * `folder` (`node-<i>.crt.pem`, `node-<i>.key.pem` readable by the owner only), a secp256k1 ledger
- * signing key per party (`node-<i>.ledger.key`, owner only) and `nodes.json`.
+ * For development and tests: what the three operators would do, in one folder — each node's material
+ * as {@link generateNodeKey} makes it, named by party (`node-<i>.key.pem`, `.crt.pem`, `.ledger.key`,
+ * `.public.json`), and `nodes.json` assembled from them ({@link assembleNodeConfig}), with the
+ * registry (`registry.json`) if one is given. Refuses a folder that already holds any of these keys
+ * or a `nodes.json`, before writing anything.
  * @returns the configuration file's path.
  */
 export async function generateNodeConfig(
   folder: string,
   options: GenerateNodeConfigOptions,
 ): Promise<string> {
-  const x509 = await loadX509();
-  await mkdir(folder, { recursive: true });
-  const configPath = join(folder, "nodes.json");
-  const nodes: NodeConfigFile["nodes"] = [];
-  for (const party of PARTIES) {
-    const name = GENERATED_NAMES[party];
-    const keys = (await webcrypto.subtle.generateKey(SIGNING_ALGORITHM, true, [
-      "sign",
-      "verify",
-    ])) as unknown as SelfSignedParams["keys"];
-    const now = Date.now();
-    const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-      name: `CN=${name}`,
-      keys,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      notBefore: new Date(now - 24 * 3600 * 1000),
-      notAfter: new Date(now + 10 * 365 * 24 * 3600 * 1000),
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([
-          x509.ExtendedKeyUsage.serverAuth,
-          x509.ExtendedKeyUsage.clientAuth,
-        ]),
-        new x509.SubjectAlternativeNameExtension([
-          { type: isIP(options.host) === 0 ? "dns" : "ip", value: options.host },
-        ]),
-      ],
-    });
-    const pkcs8 = await webcrypto.subtle.exportKey(
-      "pkcs8",
-      keys.privateKey as unknown as webcrypto.CryptoKey,
-    );
-    const keyPath = keyPathFor(configPath, party);
-    await writeFile(keyPath, x509.PemConverter.encode(pkcs8, "PRIVATE KEY"), { mode: 0o600 });
-    // The mode above applies only when the file is created; an existing key file is tightened too.
-    await chmod(keyPath, 0o600);
-    const certificatePath = certificatePathFor(configPath, party);
-    await writeFile(certificatePath, certificate.toString("pem"));
-    const ledgerKey = generatePrivateKey();
-    await writeFile(ledgerKeyPathFor(configPath, party), `${ledgerKey}\n`, { mode: 0o600 });
-    await chmod(ledgerKeyPathFor(configPath, party), 0o600);
-    nodes.push({
-      name,
-      host: options.host,
-      port: options.ports?.[party] ?? options.basePort + party,
-      clientPort: options.clientPorts?.[party] ?? options.basePort + 3 + party,
-      certificate: `node-${party}.crt.pem`,
-      ledgerAddress: privateKeyToAccount(ledgerKey).address,
-    });
-  }
-  const file: NodeConfigFile = {
-    nodes,
-    timeoutMs: options.timeoutMs ?? 10_000,
-    ...(options.registry === undefined ? {} : { registry: options.registry }),
-  };
-  await writeFile(configPath, `${JSON.stringify(file, null, 2)}\n`);
-  return configPath;
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof Error)
-    return "code" in error && typeof error.code === "string" ? error.code : error.message;
-  return String(error);
+  const configPath = join(folder, CONFIG_FILE);
+  const files = PARTIES.map((party) => devKeyFiles(configPath, party));
+  assertAbsent([...files.flatMap((party) => Object.values(party)), configPath]);
+  // The keys first: a bad host or port stops the generation before the registry is written.
+  const written = await Promise.all(
+    PARTIES.map((party) =>
+      generateNodeKey(
+        folder,
+        {
+          name: GENERATED_NAMES[party],
+          host: options.host,
+          port: options.ports?.[party] ?? options.basePort + party,
+          clientPort: options.clientPorts?.[party] ?? options.basePort + 3 + party,
+        },
+        `node-${party}`,
+      ),
+    ),
+  );
+  const registry =
+    options.registry === undefined
+      ? undefined
+      : join(
+          folder,
+          await (await import("../../private/registry.ts")).writeRegistry(folder, options.registry),
+        );
+  return assembleNodeConfig(
+    folder,
+    written.map((party) => party.description),
+    {
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(registry === undefined ? {} : { registry }),
+    },
+  );
 }

@@ -58,19 +58,39 @@ export interface Message {
   body: Uint8Array;
 }
 
+/** What a node's side of a client connection bounds; a client's side bounds nothing. */
+export interface MessageLimits {
+  /** The largest header frame. */
+  readonly headerBytes: number;
+  /** The largest body that may follow this header (decided before the body is read). */
+  bodyBytes(header: unknown): number;
+  /** Reply bytes the peer may leave unread: past them the connection is cut. */
+  readonly unreadReplyBytes: number;
+  /** Told once when the connection is cut for leaving replies unread. */
+  onSlowReader(unreadBytes: number): void;
+}
+
+/** How long a connection that is cut may take to flush its last words before it is destroyed. */
+const CUT_GRACE_MS = 1000;
+
 /**
  * Frames messages over a socket: `send` writes a header and a body; `messages` yields them as
- * they arrive and ends when the socket does, throwing on a truncated or malformed stream.
+ * they arrive and ends when the socket does, throwing on a truncated or malformed stream, or, with
+ * limits, on a frame larger than they allow (known from its length header, before it is read).
  */
 export class MessageSocket {
   readonly #socket: Socket;
-  readonly #reader = new FrameReader();
+  readonly #reader: FrameReader;
+  readonly #limits: MessageLimits | undefined;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, limits?: MessageLimits) {
     this.#socket = socket;
+    this.#limits = limits;
+    this.#reader = new FrameReader(limits?.headerBytes);
   }
 
   send(header: unknown, body: Uint8Array = new Uint8Array(0)): void {
+    if (this.#socket.destroyed) return;
     const json = Buffer.from(JSON.stringify(header));
     const frame = Buffer.allocUnsafe(2 * FRAME_HEADER_BYTES + json.length + body.length);
     writeFrameHeader(frame, 0, json.length);
@@ -78,19 +98,28 @@ export class MessageSocket {
     writeFrameHeader(frame, FRAME_HEADER_BYTES + json.length, body.length);
     frame.set(body, 2 * FRAME_HEADER_BYTES + json.length);
     this.#socket.write(frame);
+    // A client that does not read its replies would make the node buffer them without end.
+    const unread = this.#socket.writableLength;
+    if (this.#limits !== undefined && unread > this.#limits.unreadReplyBytes) {
+      this.#socket.destroy();
+      this.#limits.onSlowReader(unread);
+    }
   }
 
   async *messages(): AsyncGenerator<Message> {
     let header: unknown;
     let haveHeader = false;
-    for await (const chunk of this.#socket) {
+    // Not destroyed when the loop is left: a connection cut for a bad frame still gets told why.
+    for await (const chunk of this.#socket.iterator({ destroyOnReturn: false })) {
       this.#reader.push(chunk as Uint8Array);
       for (let frame = this.#reader.next(); frame !== undefined; frame = this.#reader.next()) {
         if (!haveHeader) {
           header = parseJsonText(Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("utf8"));
           haveHeader = true;
+          if (this.#limits !== undefined) this.#reader.maxFrameBytes = this.#limits.bodyBytes(header);
         } else {
           haveHeader = false;
+          if (this.#limits !== undefined) this.#reader.maxFrameBytes = this.#limits.headerBytes;
           yield { header, body: frame };
         }
       }
@@ -101,5 +130,12 @@ export class MessageSocket {
 
   close(): void {
     this.#socket.end();
+  }
+
+  /** Ends the connection after a last message, destroying it if the peer does not close in time. */
+  cut(header: unknown): void {
+    this.send(header);
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), CUT_GRACE_MS).unref();
   }
 }

@@ -12,6 +12,7 @@ import type { GeneratedRegistry } from "../../private/registry.ts";
 import { packageRoot } from "../../system/package.ts";
 import { freePorts, stopProcess } from "../../system/processes.ts";
 import { generateNodeConfig, loadNodeConfig, type NodeConfig } from "./config.ts";
+import type { ClientLimitsFile } from "./limits.ts";
 
 /** Options of {@link startLocalCluster}. */
 export interface LocalClusterOptions {
@@ -21,6 +22,8 @@ export interface LocalClusterOptions {
   timeoutMs?: number;
   /** A registry of meters and parties the nodes serve from, written beside their configuration. */
   registry?: GeneratedRegistry;
+  /** Per-client limits of the nodes where they differ from the defaults. */
+  limits?: ClientLimitsFile;
 }
 
 /** Three running node processes. */
@@ -67,11 +70,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ports: [ports[0], ports[1], ports[2]] as [number, number, number],
     clientPorts: [ports[3], ports[4], ports[5]] as [number, number, number],
     timeoutMs: options.timeoutMs ?? 10_000,
-    ...(options.registry === undefined
-      ? {}
-      : {
-          registry: await (await import("../../private/registry.ts")).writeRegistry(folder, options.registry),
-        }),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const config = await loadNodeConfig(configPath);
   const processes = PARTIES.map((party) =>

@@ -21,13 +21,17 @@ import { type LocalCluster, startLocalCluster } from "./local-cluster.ts";
 import { signRequest } from "./signed-request.ts";
 
 const SLOT = "2026-06-01T12:00:00Z";
-/** h0 and h2 in zone z0 with supplier s0; h1 in z1 with s1; h3 in z1 with s0, whose meter stays silent. */
+/**
+ * h0 and h2 in zone z0 with supplier s0; h1 in z1 with s1; h3 in z1 with s0, whose meter stays
+ * silent; h4 in z1 with s1, whose meter reads more than its connection's capacity.
+ */
 const REGISTRY = generateRegistry({
   households: [
     { id: "h0", zone: "z0", supplier: "s0" },
     { id: "h1", zone: "z1", supplier: "s1" },
     { id: "h2", zone: "z0", supplier: "s0" },
     { id: "h3", zone: "z1", supplier: "s0" },
+    { id: "h4", zone: "z1", supplier: "s1", connectionCapWh: 2500 },
   ],
   minGroupMeters: 2,
 });
@@ -87,6 +91,18 @@ const slot: BillingSlot = {
       },
       metered: { importWh: 400, exportWh: 0 },
     },
+    {
+      id: "h4",
+      committed: {
+        communityBuyWh: 0,
+        communitySellWh: 0,
+        bilateral: [],
+        supplierBuyWh: 600,
+        supplierSellWh: 0,
+      },
+      metered: { importWh: 9000, exportWh: 0 },
+      connectionCapWh: 2500,
+    },
   ],
 };
 const readingOf = (id: string) =>
@@ -105,7 +121,7 @@ describe("metering and billing on running nodes, each party getting its own figu
   });
 
   it("take each meter's sealed reading once, refusing forged and replayed ones with the reason", async () => {
-    for (const household of ["h0", "h1", "h2"])
+    for (const household of ["h0", "h1", "h2", "h4"])
       assert.equal(await sendReading(client, meter(household), SLOT, readingOf(household)), null);
     const forged = await sendReading(client, { ...meter("h3"), key: meter("h0").key }, SLOT, readingOf("h3"));
     assert.match(forged ?? "", /node 0: is not signed by meter meter-h3/);
@@ -119,13 +135,24 @@ describe("metering and billing on running nodes, each party getting its own figu
     );
   });
 
-  it("close a slot's metering for the operator only, naming the meters that did not report", async () => {
+  it("close a slot's metering for the operator only, naming the meters that did not report and the readings refused as implausible", async () => {
     await assert.rejects(
       closeMetering(client, SLOT, signer("h0")),
       /only the operator closes a slot's metering/,
     );
     const closed = await closeMetering(client, SLOT, signer(OPERATOR_ID));
-    assert.deepEqual(closed, { slot: SLOT, reported: 3, missing: [meterIdOf("h3")], late: [] });
+    assert.deepEqual(closed, {
+      slot: SLOT,
+      reported: 3,
+      missing: [meterIdOf("h3")],
+      implausible: [
+        {
+          meter: meterIdOf("h4"),
+          reason: "the reading is above the connection's capacity of 2500 Wh for the slot",
+        },
+      ],
+      late: [],
+    });
     assert.match(
       (await sendReading(client, meter("h3"), SLOT, readingOf("h3"))) ?? "",
       /is closed: the reading came late/,
@@ -145,6 +172,7 @@ describe("metering and billing on running nodes, each party getting its own figu
     ]);
     assert.deepEqual(await ownReadings(client, [SLOT], signer("h1")), [readingOf("h1")]);
     assert.deepEqual(await ownReadings(client, [SLOT], signer("h3")), [null]);
+    assert.deepEqual(await ownReadings(client, [SLOT], signer("h4")), [null], "its reading was refused");
   });
 
   it("refuse unsigned, forged, stale and replayed requests and parties asking for others' figures", async () => {
@@ -197,15 +225,16 @@ describe("metering and billing on running nodes, each party getting its own figu
     });
     // What the operator holds: no output share, and only the slot's aggregates in the clear.
     assert.equal(outcome.outputs.length, 0);
-    const published = outcome.public as BillPublic & { estimated: string[][] };
-    assert.deepEqual(Object.keys(published).sort(), ["estimated", "slots"]);
+    const published = outcome.public as BillPublic;
+    assert.deepEqual(Object.keys(published).sort(), ["estimated", "implausible", "slots"]);
     assert.deepEqual(Object.keys(published.slots[0] ?? {}).sort(), [
       "sharedWh",
       "sharers",
       "totalDeviationWh",
     ]);
-    assert.deepEqual(published.estimated, [["h3"]]);
-    // h3's meter was silent: it is billed at its committed position.
+    assert.deepEqual(published.estimated, [["h3", "h4"]]);
+    // h3's meter was silent, h4's reading refused: both are billed at their committed position,
+    // h4's as the reference bills it.
     const expected = billSlot(
       {
         ...slot,
@@ -214,6 +243,11 @@ describe("metering and billing on running nodes, each party getting its own figu
         ),
       },
       "ucs-proportional",
+    );
+    assert.deepEqual(published.implausible, [expected.implausible]);
+    assert.deepEqual(
+      expected.implausible.map((reading) => reading.id),
+      ["h4"],
     );
     // Each household fetches its own bill, signing its request: no one else can.
     const rows = await Promise.all(
@@ -250,6 +284,7 @@ describe("metering and billing on running nodes, each party getting its own figu
     };
     assert.deepEqual(await periodBills(client, "2026-06", signer("s0")), ["h0", "h2", "h3"].map(billOf));
     assert.deepEqual(await periodBills(client, "2026-06", signer("h1")), [billOf("h1")]);
+    assert.deepEqual(await periodBills(client, "2026-06", signer("s1")), ["h1", "h4"].map(billOf));
     await assert.rejects(periodBills(client, "2026-06", signer(DSO_ID)), /only a supplier or a household/);
     await assert.rejects(
       client.run(

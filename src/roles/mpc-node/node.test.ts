@@ -84,7 +84,12 @@ describe("nodes as separate processes over TLS", () => {
     await once(socket, "secureConnect");
     // A header frame of 5 bytes that is not JSON.
     socket.write(Buffer.from([0, 0, 0, 5, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b]));
+    let told = "";
+    socket.on("data", (chunk: Buffer) => {
+      told += chunk.toString("utf8");
+    });
     await once(socket, "close");
+    assert.match(told, /cut off: \(input\): is not valid JSON/, "the client is told why");
     const after = await client.run("multiply", { n: 1, depth: 1 }, new BigUint64Array([3n, 5n]));
     assert.deepEqual(after.outputs, new BigUint64Array([15n]), "the nodes still serve");
   });

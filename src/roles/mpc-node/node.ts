@@ -18,6 +18,7 @@ import type { RegisteredParty } from "../../private/registry.ts";
 import { describeError, parseWith } from "../../validation/index.ts";
 import type { NodeConfig } from "./config.ts";
 import { type JobRequest, jobRequestSchema, MessageSocket } from "./jobs.ts";
+import { type ClientLimits, Counter, DEFAULT_CLIENT_LIMITS, RateLimiter } from "./limits.ts";
 import { RequestGuard } from "./signed-request.ts";
 
 /** What a node serves: its programs, the handlers of other client messages, and each job's context. */
@@ -40,6 +41,8 @@ export interface NodeOptions {
   clock?: () => number;
   /** Added latency per frame between nodes, to show what rounds cost on a real network. */
   delayMs?: number;
+  /** What one client may cost this node (default {@link DEFAULT_CLIENT_LIMITS}). */
+  limits?: ClientLimits;
   /** Structured log sink (one event per call). */
   log: (event: Record<string, unknown>) => void;
 }
@@ -53,11 +56,17 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-/** A request as one node received it. */
+/** A request as one node received it, under its key on the job board. */
 interface Submission {
+  /** The signer's own job id (`party job`), or the bare id of an unsigned request. */
+  key: string;
   request: JobRequest;
   client: MessageSocket;
   body: Uint8Array;
+  /** When it arrived (performance.now()). */
+  arrivedMs: number;
+  /** Called once when the request leaves the board. */
+  release(): void;
 }
 
 /** A request checked when its turn comes: the program, its decoded input shares and context; or why it cannot run. */
@@ -74,6 +83,9 @@ type Control = { job: string } | { heartbeat: true };
  */
 type Readiness = { ok: true; held?: string[] } | { ok: false; problem: string };
 
+/** How many network timeouts a follower keeps a request node 0 has not announced (node 0 may be busy with others). */
+const FOLLOWER_WAIT_TIMEOUTS = 6;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -87,14 +99,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const party = await Party.connect(transport);
   const jobs = new JobBoard(id === 0);
   const { application } = options;
-  const guard = new RequestGuard(config.registry, options.clock ?? Date.now);
+  const clock = options.clock ?? Date.now;
+  const guard = new RequestGuard(config.registry, clock);
   const own = config.nodes[id];
+  const gate = new ClientGate(options.limits ?? DEFAULT_CLIENT_LIMITS, guard, clock);
   const server = await listenForClients(
     own.host,
     own.clientPort,
     options.privateKeyPem,
     own.certificatePem,
-    (socket) => serveClient(socket, jobs, application.intake, log),
+    config.timeoutMs,
+    (socket) => serveClient(socket, jobs, gate, application.intake, log),
   );
   log({ event: "ready", party: id, node: own.name, clientPort: own.clientPort });
   let closing = false;
@@ -150,8 +165,11 @@ async function leadJobs(loop: JobLoop): Promise<void> {
 
 /** Nodes 1 and 2: run what node 0 announces, waiting for their own copy of the request. */
 async function followJobs(loop: JobLoop): Promise<void> {
-  const { party, closing } = loop;
+  const { party, jobs, config, closing } = loop;
   while (!closing()) {
+    // Node 0 announces every request it holds, in turn; one it never announces did not reach it.
+    // Node 0's heartbeats wake this loop at least every third of the timeout.
+    jobs.expire(FOLLOWER_WAIT_TIMEOUTS * config.timeoutMs);
     const frame = await party.transport.receive(0).catch((error: unknown) => {
       if (closing()) return undefined;
       throw error;
@@ -165,9 +183,10 @@ async function followJobs(loop: JobLoop): Promise<void> {
 /** Agrees with the others that all three hold a runnable request for the job, then runs it. */
 async function runAgreedJob(
   { party, jobs, application, guard, config, log }: JobLoop,
-  jobId: string,
+  key: string,
 ): Promise<void> {
-  const submission = await jobs.waitFor(jobId, config.timeoutMs / 2);
+  const submission = await jobs.waitFor(key, config.timeoutMs / 2);
+  const jobId = submission?.request.job ?? key;
   const ready: Ready | undefined =
     submission === undefined ? undefined : prepare(submission.request, submission.body, application, guard);
   const readiness: Readiness =
@@ -196,7 +215,7 @@ async function runAgreedJob(
   });
   const refusals = [...byProblem].map(([problem, nodes]) => `${problem} (${nodes.sort().join(", ")})`);
   if (submission === undefined || ready === undefined) return;
-  jobs.forget(jobId);
+  jobs.forget(submission);
   if (refusals.length > 0 || "problem" in ready) {
     submission.client.send({ type: "error", job: jobId, message: refusals.join("; ") });
     log({
@@ -240,39 +259,177 @@ async function runAgreedJob(
 }
 
 /**
- * Reads one client's messages: job requests, and households' orders for a slot, which the intake
- * holds until a broker closes the slot. Each answer goes back on the same connection.
+ * What the client port lets one client cost: connections per address, message sizes (a body's
+ * limit decided from its header, by who signed it), waiting jobs and job rate per party, and refused
+ * messages per connection.
+ */
+class ClientGate {
+  readonly #connections = new Counter();
+  readonly #pending = new Counter();
+  readonly #jobRate: RateLimiter;
+  readonly #refusalRate: RateLimiter;
+  #serial = 0;
+
+  constructor(
+    readonly limits: ClientLimits,
+    readonly guard: RequestGuard,
+    clock: () => number,
+  ) {
+    this.#jobRate = new RateLimiter(limits.jobsPerSecond, limits.jobBurst, clock);
+    this.#refusalRate = new RateLimiter(limits.refusalsPerSecond, limits.refusalBurst, clock);
+  }
+
+  /** Admits a new connection from `address`, or says why not; @returns its name in logs and limits. */
+  admit(address: string): { connection: string } | { problem: string } {
+    const { connectionsPerAddress, connections } = this.limits;
+    if (!this.#connections.enter(address, connectionsPerAddress, connections))
+      return {
+        problem:
+          this.#connections.of(address) >= connectionsPerAddress
+            ? `${address} has ${connectionsPerAddress} connections open already, the most one address may`
+            : `this node serves ${connections} connections already, the most it takes`,
+      };
+    this.#serial++;
+    return { connection: `${address}#${this.#serial}` };
+  }
+
+  leave(address: string): void {
+    this.#connections.leave(address);
+  }
+
+  /** Whether a connection may be refused once more, or has been refused too often and is cut. */
+  mayRefuse(connection: string): boolean {
+    return this.#refusalRate.take(connection);
+  }
+
+  /**
+   * The largest body that may follow `header`: a large one only after a job request signed by the
+   * operator or a supplier, checked before a byte of the body is read.
+   */
+  bodyBytes(header: unknown): number {
+    const request = jobRequestSchema.safeParse(header);
+    if (!request.success || request.data.auth === undefined) return this.limits.bodyBytes;
+    const signer = this.guard.verify(request.data);
+    const role = "requester" in signer ? signer.requester?.role : undefined;
+    return role === "operator" || role === "supplier" ? this.limits.largeBodyBytes : this.limits.bodyBytes;
+  }
+
+  /**
+   * Lets a job request wait for its turn: checks who signed it, and that it is within its signer's
+   * rate and waiting jobs. @returns its key on the job board and the release of its place, or why not.
+   */
+  enqueue(
+    request: JobRequest,
+    connection: string,
+  ): { key: string; release: () => void } | { problem: string } {
+    const signer = this.guard.verify(request);
+    if ("problem" in signer) return signer;
+    // A node that serves a registry serves registered parties only: every request is signed.
+    if (this.guard.servesRegistry && signer.requester === undefined)
+      return { problem: "the request is not signed: this node serves registered parties only" };
+    const client = signer.requester?.id ?? connection;
+    const { jobsPerSecond, pendingJobsPerClient } = this.limits;
+    if (!this.#jobRate.take(client))
+      return { problem: `${client} asked for more than ${jobsPerSecond} jobs a second` };
+    if (!this.#pending.enter(client, pendingJobsPerClient))
+      return {
+        problem: `${client} has ${pendingJobsPerClient} jobs waiting already, the most one client may`,
+      };
+    let released = false;
+    return {
+      key: signer.requester === undefined ? request.job : `${signer.requester.id} ${request.job}`,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#pending.leave(client);
+      },
+    };
+  }
+}
+
+/**
+ * Reads one client's messages: job requests, which wait on the job board for their turn, and the
+ * messages the application takes in (a household's intent, a meter's reading). Each answer goes back
+ * on the same connection. A client past its limits is refused or cut off, alone.
  */
 async function serveClient(
   socket: TLSSocket,
   jobs: JobBoard,
+  gate: ClientGate,
   intake: NodeApplication["intake"],
   log: NodeOptions["log"],
 ): Promise<void> {
-  const client = new MessageSocket(socket);
+  const address = socket.remoteAddress ?? "an unknown address";
+  const admitted = gate.admit(address);
+  if ("problem" in admitted) {
+    log({ event: "client-refused", address, reason: admitted.problem });
+    new MessageSocket(socket).cut({ type: "error", job: "", message: admitted.problem });
+    return;
+  }
+  const { connection } = admitted;
+  const client = new MessageSocket(socket, {
+    headerBytes: gate.limits.headerBytes,
+    bodyBytes: (header) => gate.bodyBytes(header),
+    unreadReplyBytes: gate.limits.unreadReplyBytes,
+    onSlowReader: (unreadBytes) =>
+      log({ event: "client-cut", connection, reason: `${unreadBytes} reply bytes unread` }),
+  });
   jobs.track(client);
+  /** Counts a refusal; @returns false when it was one too many and the connection is cut. */
+  const refused = (reason: string): boolean => {
+    if (gate.mayRefuse(connection)) return true;
+    const message = `cut off: more than ${gate.limits.refusalBurst} refused messages (the last: ${reason})`;
+    log({ event: "client-cut", connection, reason: message });
+    client.cut({ type: "error", job: "", message });
+    return false;
+  };
   try {
     for await (const { header, body } of client.messages()) {
       const handler = messageType(header) === "job" ? undefined : intake[messageType(header)];
       if (handler !== undefined) {
-        handler(client, header as Record<string, unknown>, body);
+        const refusal = handler(client, header as Record<string, unknown>, body);
+        if (refusal !== undefined && !refused(refusal)) return;
         continue;
       }
-      let request: JobRequest;
-      try {
-        request = parseWith(jobRequestSchema, header);
-      } catch (error) {
-        client.send({ type: "error", job: "", message: `bad request: ${describeError(error)}` });
+      const parsed = jobRequestSchema.safeParse(header);
+      const request = parsed.success ? parsed.data : undefined;
+      const place =
+        request === undefined
+          ? { problem: `bad request: ${describeError(parseErrorOf(header))}` }
+          : gate.enqueue(request, connection);
+      if ("problem" in place) {
+        client.send({ type: "error", job: request?.job ?? "", message: place.problem });
+        if (!refused(place.problem)) return;
         continue;
       }
-      jobs.submit({ request, client, body });
+      jobs.submit({
+        key: place.key,
+        request: request as JobRequest,
+        client,
+        body,
+        arrivedMs: performance.now(),
+        release: place.release,
+      });
     }
   } catch (error) {
-    // A stream that breaks the framing cannot be trusted further: the connection is dropped (leaving
-    // the loop destroys the socket), logged, and only this client is affected.
-    log({ event: "client-error", message: describeError(error) });
+    // A stream that breaks the framing (or a limit on it) cannot be trusted further: the client is
+    // told why, the connection cut, and only this client is affected.
+    const message = describeError(error);
+    log({ event: "client-cut", connection, reason: message });
+    client.cut({ type: "error", job: "", message: `cut off: ${message}` });
   } finally {
     jobs.untrack(client);
+    gate.leave(address);
+  }
+}
+
+/** The validation error of a header that is not a job request. */
+function parseErrorOf(header: unknown): unknown {
+  try {
+    parseWith(jobRequestSchema, header);
+    return new Error("not a job request");
+  } catch (error) {
+    return error;
   }
 }
 
@@ -294,11 +451,9 @@ function prepare(
   guard: RequestGuard,
 ): Ready {
   try {
+    // Checked on arrival too; now its job id is taken, so that it runs once.
     const signer = guard.check(request);
     if ("problem" in signer) return signer;
-    // A node that serves a registry serves registered parties only: every request is signed.
-    if (guard.servesRegistry && signer.requester === undefined)
-      return { problem: "the request is not signed: this node serves registered parties only" };
     const { program, params, inputWords } = resolveProgram(
       application.programs,
       request.program,
@@ -360,12 +515,16 @@ function listenForClients(
   port: number,
   key: string,
   cert: string,
+  handshakeTimeoutMs: number,
   onClient: (socket: TLSSocket) => void,
 ): Promise<Server> {
-  const server = createServer({ key, cert, minVersion: "TLSv1.3", ciphers: TLS_CIPHER_SUITES }, (socket) => {
-    socket.setNoDelay(true);
-    onClient(socket);
-  });
+  const server = createServer(
+    { key, cert, minVersion: "TLSv1.3", ciphers: TLS_CIPHER_SUITES, handshakeTimeout: handshakeTimeoutMs },
+    (socket) => {
+      socket.setNoDelay(true);
+      void onClient(socket);
+    },
+  );
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve(server));
@@ -386,14 +545,35 @@ class JobBoard {
   constructor(private readonly keepsArrivalOrder: boolean) {}
 
   submit(submission: Submission): void {
-    const { job } = submission.request;
-    if (this.#pending.has(job)) {
+    const { key } = submission;
+    if (this.#pending.has(key)) {
+      const { job } = submission.request;
       submission.client.send({ type: "error", job, message: `job ${job} is already pending` });
+      submission.release();
       return;
     }
-    this.#pending.set(job, submission);
-    if (this.keepsArrivalOrder) this.#arrivals.push(job);
+    this.#pending.set(key, submission);
+    if (this.keepsArrivalOrder) this.#arrivals.push(key);
     this.wake();
+  }
+
+  /**
+   * Drops the requests that waited longer than `maxWaitMs` for their turn (the other nodes never
+   * announced them: they did not reach node 0, or a client sent them to this node only), telling
+   * their clients.
+   */
+  expire(maxWaitMs: number): void {
+    const now = performance.now();
+    for (const submission of this.#pending.values()) {
+      if (now - submission.arrivedMs <= maxWaitMs) continue;
+      const { job } = submission.request;
+      submission.client.send({
+        type: "error",
+        job,
+        message: `job ${job} did not start within ${maxWaitMs} ms: did the request reach all three nodes?`,
+      });
+      this.forget(submission);
+    }
   }
 
   /** The next job id in arrival order, or undefined after `waitMs` without one. */
@@ -415,8 +595,9 @@ class JobBoard {
     return this.#pending.get(job);
   }
 
-  forget(job: string): void {
-    this.#pending.delete(job);
+  forget(submission: Submission): void {
+    if (this.#pending.get(submission.key) === submission) this.#pending.delete(submission.key);
+    submission.release();
   }
 
   wake(): void {

@@ -51,8 +51,11 @@ export class RequestGuard {
     return this.registry !== undefined;
   }
 
-  /** The party that signed `request`, nobody when unsigned, or why the signature is refused. */
-  check(
+  /**
+   * The party that signed `request`, nobody when unsigned, or why the signature is refused; without
+   * taking its job id (a node checks a request when it arrives, and takes it when it runs).
+   */
+  verify(
     request: SignedPart & { auth?: RequestAuth | undefined },
   ): { requester?: RegisteredParty } | { problem: string } {
     const { auth } = request;
@@ -71,6 +74,17 @@ export class RequestGuard {
       !verifyJson(DOMAIN, signedValue(request, auth.party, auth.issuedAt), auth.signature, party.signingKey)
     )
       return { problem: `the request is not signed by ${auth.party}` };
+    return { requester: party };
+  }
+
+  /** {@link verify}, then takes the job id: a request signed once runs once. */
+  check(
+    request: SignedPart & { auth?: RequestAuth | undefined },
+  ): { requester?: RegisteredParty } | { problem: string } {
+    const verified = this.verify(request);
+    const { auth } = request;
+    if ("problem" in verified || auth === undefined) return verified;
+    const now = this.clock();
     // Taken ids are kept in about the order they expire: drop the expired ones from the front, not
     // scan them all on every request.
     for (const [job, expiry] of this.taken) {
@@ -81,7 +95,7 @@ export class RequestGuard {
     const taken = `${auth.party} ${request.job}`;
     if (this.taken.has(taken)) return { problem: `job ${request.job} was already taken: a replay` };
     this.taken.set(taken, auth.issuedAt + REQUEST_WINDOW_MS);
-    return { requester: party };
+    return verified;
   }
 }
 
