@@ -76,7 +76,9 @@ export async function mpcSlotBenchmarks(): Promise<BenchRow[]> {
   const signers = new Map(intents.map(({ id }) => [id, signerOf(generated.keys, id)]));
   const operator = signerOf(generated.keys, OPERATOR_ID);
   const pairs = registry.pairs.length;
-  const cluster = await startLocalCluster({ timeoutMs: 120_000, registry: generated });
+  // Each node on its own PGlite store, as `snippet node` runs by default: intents are written before
+  // they are acknowledged, and the slot's changes committed on all three before commitments go out.
+  const cluster = await startLocalCluster({ timeoutMs: 120_000, registry: generated, store: "pglite" });
   const client = await NodeClient.connect(cluster.config);
   try {
     const slotTimes: number[] = [];

@@ -157,9 +157,9 @@ const badBillInputs: [string, string, string][] = [
     "slots[0].households[2].metered.exportWh: -4 is negative",
   ],
   [
-    "a negative connection capacity",
-    edited(shortage, (d) => (d.slots[0].households[1].connectionCapWh = -1)),
-    "slots[0].households[1].connectionCapWh: -1 is negative",
+    "a negative physical capacity",
+    edited(shortage, (d) => (d.slots[0].households[1].physicalCapacityWh = -1)),
+    "slots[0].households[1].physicalCapacityWh: -1 is negative",
   ],
   [
     "a fractional reading",
@@ -335,14 +335,14 @@ describe("usage", () => {
     assert.match(run.stdout, /supplier receives/);
   });
 
-  it("bills a reading above its connection's capacity at the commitment, marks the slot estimated and reports it", async () => {
+  it("bills a reading above its connection's physical capacity at the commitment, marks the slot estimated and reports it", async () => {
     // Worked example a with C1's 7 Wh refused (capacity 6 Wh): billed as example c, where C1 read its 6 Wh.
     const run = await runCli(
       ["bill"],
-      edited(shortage, (d) => (d.slots[0].households[0].connectionCapWh = 6)),
+      edited(shortage, (d) => (d.slots[0].households[0].physicalCapacityWh = 6)),
     );
     assert.equal(run.code, 0, run.stderr);
-    const reason = "the reading is above the connection's capacity of 6 Wh for the slot";
+    const reason = "the reading is above the connection's physical capacity of 6 Wh for the slot";
     const expected = JSON.parse(vector("spec/bill/ucs-c-underproduction.ucs-uniform.expected.json"));
     expected.bills[0].slots[0].estimated = true;
     expected.implausible = [{ slot: "2026-06-01T12:00:00Z", id: "C1", reason }];
@@ -353,7 +353,7 @@ describe("usage", () => {
     );
     const atCapacity = await runCli(
       ["bill"],
-      edited(shortage, (d) => (d.slots[0].households[0].connectionCapWh = 7)),
+      edited(shortage, (d) => (d.slots[0].households[0].physicalCapacityWh = 7)),
     );
     assert.deepEqual(
       JSON.parse(atCapacity.stdout),

@@ -35,8 +35,8 @@ const householdSchema = z.strictObject({
     supplierSellWh: energyField,
   }),
   metered: z.strictObject({ importWh: energyField, exportWh: energyField }),
-  /** The connection's capacity for the slot, Wh: a reading above it is billed at the commitment. */
-  connectionCapWh: energyField.optional(),
+  /** What the connection can physically carry in the slot, Wh: a reading above it is billed as missing. */
+  physicalCapacityWh: energyField.optional(),
 });
 
 const slotSchema = z.strictObject({

@@ -23,10 +23,11 @@ export interface HouseholdSlot {
   readonly committed: Commitments;
   readonly metered: MeterReading;
   /**
-   * The connection's physical capacity for the slot, Wh, in either direction (the DSO's cap on the
-   * connection): a reading above it is implausible and billed as a missing one. Absent: no bound.
+   * What the connection can physically carry in the slot, Wh, in either direction (its fuse rating
+   * over the slot; not the DSO's trading cap, which a reading may exceed): a reading above it cannot
+   * be what flowed, is implausible and is billed as a missing one. Absent: no bound.
    */
-  readonly connectionCapWh?: number;
+  readonly physicalCapacityWh?: number;
 }
 
 /** A reading the plausibility rule of spec/billing.md refused: the household, and why. */

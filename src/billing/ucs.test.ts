@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import {
   billingSlot,
-  connectionCaps,
-  withConnectionCaps,
+  physicalCapacities,
+  withPhysicalCapacities,
   workedExample,
 } from "../../test/support/communities.ts";
 import { checkProperty } from "../../test/support/property.ts";
@@ -160,39 +160,40 @@ describe("period billing", () => {
   });
 });
 
-/** The slot as if every household in `ids` had no capacity and its meter had read its commitment. */
+/** The slot as if no capacity were known and every meter in `ids` had read its household's commitment. */
 function readAsCommitted(slot: BillingSlot, ids: ReadonlySet<string>): BillingSlot {
   return {
     ...slot,
-    households: slot.households.map(({ connectionCapWh: _, ...household }) =>
+    households: slot.households.map(({ physicalCapacityWh: _, ...household }) =>
       ids.has(household.id) ? { ...household, metered: estimatedReading(household.committed) } : household,
     ),
   };
 }
 
-/** The slot with the connection capacities `capOf` gives by household id. */
-function capped(slot: BillingSlot, capOf: Readonly<Record<string, number>>): BillingSlot {
-  return withConnectionCaps(slot, new Map(Object.entries(capOf)));
+/** The slot with the physical capacities `capacityOf` gives by household id. */
+function capped(slot: BillingSlot, capacityOf: Readonly<Record<string, number>>): BillingSlot {
+  return withPhysicalCapacities(slot, new Map(Object.entries(capacityOf)));
 }
 
 describe("plausible readings", () => {
-  it("bills a reading above its connection's capacity at the commitment, exactly as if the meter had read it, neighbours included", () => {
+  it("bills a reading above its connection's physical capacity at the commitment, exactly as if the meter had read it, neighbours included", () => {
     let refusedSeen = 0;
     checkProperty(
-      fc.property(billingSlot(800), connectionCaps(), models, (drawn, caps, model) => {
-        const slot = withConnectionCaps(drawn, caps);
+      fc.property(billingSlot(800), physicalCapacities(), models, (drawn, capacities, model) => {
+        const slot = withPhysicalCapacities(drawn, capacities);
         const billing = billSlot(slot, model);
         const refused = new Set(billing.implausible.map((reading) => reading.id));
         // Refused are exactly the readings with a value above the capacity, each with its reason.
         for (const household of slot.households) {
-          const cap = household.connectionCapWh;
+          const capacity = household.physicalCapacityWh;
           const over =
-            cap !== undefined && (household.metered.importWh > cap || household.metered.exportWh > cap);
+            capacity !== undefined &&
+            (household.metered.importWh > capacity || household.metered.exportWh > capacity);
           assert.equal(refused.has(household.id), over, household.id);
           if (over)
             assert.deepEqual(
               billing.implausible.find((reading) => reading.id === household.id)?.reason,
-              aboveCapacity(cap),
+              aboveCapacity(capacity),
             );
         }
         // Every bill, the refused household's and its neighbours', TD and the supplier's side are
@@ -203,10 +204,20 @@ describe("plausible readings", () => {
         refusedSeen += refused.size;
       }),
     );
-    assert.ok(refusedSeen > 0, "some reading was above its connection's capacity");
+    assert.ok(refusedSeen > 0, "some reading was above its connection's physical capacity");
   });
 
-  it("accepts a reading exactly at its connection's capacity, and refuses one Wh more, in either direction", () => {
+  it("bills as read a reading above what the household may trade (its commitment) but within its physical capacity", () => {
+    // Worked example a: C1 committed the 6 Wh its trading cap let it buy and read 7; its 25 A fuse
+    // carries 4,312 Wh in a quarter-hour, so the 7 Wh stand and C1 pays its deviation.
+    const slot = workedExample({ P1: { importWh: 0, exportWh: 4 }, C1: { importWh: 7, exportWh: 0 } });
+    const billing = billSlot(capped(slot, { C1: 4312, C2: 4312, P1: 4312, P2: 4312 }), "ucs-uniform");
+    assert.deepEqual(billing, billSlot(slot, "ucs-uniform"));
+    assert.deepEqual(billing.implausible, []);
+    assert.equal(billing.bills[0]?.deviationWh, -1);
+  });
+
+  it("accepts a reading exactly at its connection's physical capacity, and refuses one Wh more, in either direction", () => {
     const slot = workedExample({ P1: { importWh: 0, exportWh: 4 }, C1: { importWh: 7, exportWh: 0 } });
     const atCapacity = billSlot(capped(slot, { C1: 7, P1: 4 }), "ucs-uniform");
     assert.deepEqual(atCapacity, billSlot(slot, "ucs-uniform"));
@@ -214,8 +225,8 @@ describe("plausible readings", () => {
 
     const over = billSlot(capped(slot, { C1: 6, P1: 3 }), "ucs-uniform");
     assert.deepEqual(over.implausible, [
-      { id: "C1", reason: "the reading is above the connection's capacity of 6 Wh for the slot" },
-      { id: "P1", reason: "the reading is above the connection's capacity of 3 Wh for the slot" },
+      { id: "C1", reason: "the reading is above the connection's physical capacity of 6 Wh for the slot" },
+      { id: "P1", reason: "the reading is above the connection's physical capacity of 3 Wh for the slot" },
     ]);
     // Both read as their commitments: TD = 0, everyone pays its commitments only.
     assert.equal(over.totalDeviationWh, 0);
@@ -225,12 +236,12 @@ describe("plausible readings", () => {
     );
   });
 
-  it("sets no bound on a connection without a capacity", () => {
+  it("sets no bound on a connection without a known physical capacity", () => {
     const huge = { importWh: MAX_ENERGY_WH - 100, exportWh: 0 };
     assert.equal(implausibility({ metered: huge }), null);
-    assert.equal(implausibility({ metered: huge, connectionCapWh: MAX_ENERGY_WH }), null);
+    assert.equal(implausibility({ metered: huge, physicalCapacityWh: MAX_ENERGY_WH }), null);
     assert.equal(
-      implausibility({ metered: { importWh: 0, exportWh: 1 }, connectionCapWh: 0 }),
+      implausibility({ metered: { importWh: 0, exportWh: 1 }, physicalCapacityWh: 0 }),
       aboveCapacity(0),
     );
     const slot = workedExample({ C1: huge });

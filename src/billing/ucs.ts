@@ -72,22 +72,25 @@ export function billSlot(slot: BillingSlot, model: BillingModel): SlotBilling {
 
 /**
  * Why a household's reading cannot be what flowed (spec/billing.md, plausible readings): its import
- * or its export is above its connection's capacity for the slot. Null when it is plausible, or when
- * the connection has no known capacity (no bound).
+ * or its export is above what its connection can physically carry in the slot. Null when it is
+ * plausible, or when the connection's physical capacity is not known (no bound). The DSO's trading
+ * cap bounds orders, not readings: a household may draw more than it may trade.
  */
-export function implausibility(household: Pick<HouseholdSlot, "metered" | "connectionCapWh">): string | null {
-  const capWh = household.connectionCapWh;
-  if (capWh === undefined) return null;
+export function implausibility(
+  household: Pick<HouseholdSlot, "metered" | "physicalCapacityWh">,
+): string | null {
+  const capacityWh = household.physicalCapacityWh;
+  if (capacityWh === undefined) return null;
   const { importWh, exportWh } = household.metered;
-  return importWh > capWh || exportWh > capWh ? aboveCapacity(capWh) : null;
+  return importWh > capacityWh || exportWh > capacityWh ? aboveCapacity(capacityWh) : null;
 }
 
 /**
  * What an implausible reading is reported with. Only the public capacity, not which value is over:
  * the nodes, which learn no more than one bit per meter, report it in the same words.
  */
-export function aboveCapacity(capWh: number): string {
-  return `the reading is above the connection's capacity of ${capWh} Wh for the slot`;
+export function aboveCapacity(capacityWh: number): string {
+  return `the reading is above the connection's physical capacity of ${capacityWh} Wh for the slot`;
 }
 
 /**

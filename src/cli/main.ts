@@ -406,16 +406,42 @@ function buildProgram(streams: CliStreams): Command {
       "--key <file>",
       "this node's TLS private key, readable by its owner only (default: node-<party>.key.pem beside the config)",
     )
+    .option(
+      "--store <folder|url>",
+      "where the node keeps its state: a PGlite folder, a postgres:// URL, or memory (default: node-<party>.store beside the config)",
+    )
+    .addOption(
+      wholeNumberOption(
+        "--health-port <port>",
+        "serve GET /health on this port (0: any free port)",
+        0,
+        65535,
+      ),
+    )
+    .option("--health-host <host>", "the address the health endpoint listens on", "127.0.0.1")
     .addOption(wholeNumberOption("--delay-ms <ms>", "added latency per message between nodes", 0, 10_000))
-    .action(async (options: { config: string; party: string; key?: string; delayMs?: number }) => {
-      const { runNodeCommand } = await import("./node.ts");
-      await runNodeCommand({
-        config: options.config,
-        party: Number(options.party) as 0 | 1 | 2,
-        ...(options.key === undefined ? {} : { key: options.key }),
-        ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
-      });
-    });
+    .action(
+      async (options: {
+        config: string;
+        party: string;
+        key?: string;
+        store?: string;
+        healthPort?: number;
+        healthHost: string;
+        delayMs?: number;
+      }) => {
+        const { runNodeCommand } = await import("./node.ts");
+        await runNodeCommand({
+          config: options.config,
+          party: Number(options.party) as 0 | 1 | 2,
+          healthHost: options.healthHost,
+          ...(options.key === undefined ? {} : { key: options.key }),
+          ...(options.store === undefined ? {} : { store: options.store }),
+          ...(options.healthPort === undefined ? {} : { healthPort: options.healthPort }),
+          ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+        });
+      },
+    );
 
   program
     .command("node-key")

@@ -4,10 +4,19 @@
  * @module
  */
 import pino from "pino";
+import { certificateFingerprint } from "../mpc/transport/peers.ts";
 import type { PartyId } from "../mpc/transport/types.ts";
 import { snippetApplication } from "../roles/mpc-node/application.ts";
-import { generateNodeConfig, keyPathFor, loadNodeConfig, readNodeKey } from "../roles/mpc-node/config.ts";
+import {
+  generateNodeConfig,
+  keyPathFor,
+  loadNodeConfig,
+  readNodeKey,
+  storePathFor,
+} from "../roles/mpc-node/config.ts";
+import { openNodeJournal, redacted } from "../roles/mpc-node/journal.ts";
 import { startNode } from "../roles/mpc-node/node.ts";
+import { relaunchWithNodeRuntime } from "../roles/mpc-node/runtime.ts";
 import { communityRegistry } from "../sim/mpc-engines.ts";
 import { loadScenario } from "./scenarios.ts";
 
@@ -16,30 +25,53 @@ export interface NodeCommandOptions {
   config: string;
   party: PartyId;
   key?: string;
+  /** Where the node keeps its state: a PGlite folder, a PostgreSQL URL, or `memory`. */
+  store?: string;
+  /** Serve the health endpoint on this port of `healthHost` (0: any free port). */
+  healthPort?: number;
+  healthHost?: string;
   delayMs?: number;
 }
 
 /**
- * Runs one node until SIGINT or SIGTERM. Refuses at start a key file others can read, or one that is
- * not the key of the party's certificate. A peer that dies or stalls stops it with an error naming
- * the peer. Logs go to stderr as JSON lines.
+ * Runs one node until SIGINT or SIGTERM, in a process with the node's runtime settings (relaunched
+ * with them if it was started without). Refuses at start a key file others can read, or one that
+ * is not the key of the party's certificate, and a store that holds another node's state. A lost
+ * peer does not stop it: it joins the other two again once the peer is back. Logs go to stderr as
+ * JSON lines.
  */
 export async function runNodeCommand(options: NodeCommandOptions): Promise<void> {
+  // Checked here, so that a bad configuration or key is reported before any relaunch.
   const config = await loadNodeConfig(options.config);
-  const privateKeyPem = readNodeKey(
-    config,
-    options.party,
-    options.key ?? keyPathFor(options.config, options.party),
-  );
+  const keyPath = options.key ?? keyPathFor(options.config, options.party);
+  const privateKeyPem = readNodeKey(config, options.party, keyPath);
+  const relaunched = relaunchWithNodeRuntime(nodeArguments({ ...options, key: keyPath }));
+  if (relaunched !== undefined) {
+    process.exitCode = await relaunched;
+    return;
+  }
+  const own = config.nodes[options.party];
+  const store = options.store ?? storePathFor(options.config, options.party);
+  const journal = await openNodeJournal(store, `${own.name} ${certificateFingerprint(own.certificatePem)}`);
   const logger = pino({ base: { party: options.party } }, pino.destination(2));
   const node = await startNode({
     config,
     party: options.party,
-    application: snippetApplication(options.party, config.registry),
+    application: (recorder) => snippetApplication(options.party, config.registry, recorder),
+    journal,
     privateKeyPem,
     limits: config.limits,
+    ...(options.healthPort === undefined
+      ? {}
+      : { health: { host: options.healthHost ?? "127.0.0.1", port: options.healthPort } }),
     ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
     log: (event) => logger.info(event),
+  });
+  logger.info({
+    event: "listening",
+    clientPort: node.clientPort,
+    ...(node.healthPort === undefined ? {} : { healthPort: node.healthPort }),
+    store: redacted(store),
   });
   const stop = () => void node.close();
   process.once("SIGINT", stop);
@@ -51,6 +83,24 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
     process.off("SIGTERM", stop);
     logger.flush();
   }
+}
+
+/** The command line of `snippet node` with these options. */
+function nodeArguments(options: NodeCommandOptions): string[] {
+  const optional = (flag: string, value: string | number | undefined) =>
+    value === undefined ? [] : [flag, String(value)];
+  return [
+    "node",
+    "--config",
+    options.config,
+    "--party",
+    String(options.party),
+    ...optional("--key", options.key),
+    ...optional("--store", options.store),
+    ...optional("--health-port", options.healthPort),
+    ...optional("--health-host", options.healthHost),
+    ...optional("--delay-ms", options.delayMs),
+  ];
 }
 
 /**

@@ -20,6 +20,7 @@ import { MpcCommunityEngine } from "../sim/mpc-engines.ts";
 import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
 import { runIdOf, runSimulation } from "../sim/run.ts";
 import type { Scenario } from "../sim/scenario.ts";
+import { referenceSlotEngine, reportingReferenceBilling } from "../sim/slot.ts";
 import type { EngineName } from "../sim/types.ts";
 import { openPgliteStore, openStore } from "../store/index.ts";
 import { readTextFile } from "./io.ts";
@@ -114,7 +115,10 @@ export async function simulate(
       profiles,
       sinks: ledger === undefined ? [csv] : [csv, ledger],
       onProgress: progress.update,
-      ...(mpc === undefined ? {} : { engine: { name: "mpc", slot: mpc.slot, bill: mpc.bill } }),
+      engine:
+        mpc === undefined
+          ? { name: "reference", slot: referenceSlotEngine, bill: reportingReferenceBilling(progress.fault) }
+          : { name: "mpc", slot: mpc.slot, bill: mpc.bill },
       ...(solver === undefined ? {} : { agents: strategicSetup(solver, options) }),
     });
     progress.done(result.resumedFrom);
@@ -252,7 +256,7 @@ function progressReporter(
         } else bar.update(done);
       },
       done: () => bar.stop(),
-      // A slot lost to a node fault is worth a line of its own above the bar.
+      // A slot lost to a node fault, or a reading refused, is worth a line of its own above the bar.
       fault: (message) => stream.write(`\n${message}\n`),
     };
   }

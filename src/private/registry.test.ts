@@ -120,6 +120,11 @@ describe("the registry", () => {
         { ...file, meters: [{ ...m0, connectionCapWh: -1 }] },
         /meters\[0\]\.connectionCapWh/,
       ],
+      [
+        "a physical capacity above the per-slot maximum",
+        { ...file, meters: [{ ...m0, physicalCapacityWh: 2 ** 32 }] },
+        /meters\[0\]\.physicalCapacityWh: 4294967296 is above the per-slot maximum/,
+      ],
       ["an unknown field", { ...file, admin: true }, /unknown field "admin"/],
     ];
     for (const [what, value, reason] of cases) {

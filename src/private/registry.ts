@@ -1,9 +1,11 @@
 /**
- * The registry the nodes serve from: every meter (its key, household, feeder zone, supplier and the
- * DSO's cap on its connection), every party that may ask the nodes for something (the operator, the
- * DSO, suppliers, households) with its role and signing key, and the DSO's map of the market: the
- * registered partnerships (each seller's partners in its priority order) and the feeder zones' limits. A JSON file named by the node configuration; public data (in a deployment
- * it mirrors the ledger's registry). Also a development generator of a registry with fresh keys.
+ * The registry the nodes serve from: every meter (its key, household, feeder zone, supplier, the
+ * DSO's trading cap on its connection and what the connection can physically carry), every party
+ * that may ask the nodes for something (the operator, the DSO, suppliers, households) with its role
+ * and signing key, and the DSO's map of the market: the registered partnerships (each seller's
+ * partners in its priority order) and the feeder zones' limits. A JSON file named by the node
+ * configuration; public data (in a deployment it mirrors the ledger's registry). Also a development
+ * generator of a registry with fresh keys.
  * @module
  */
 import type { KeyObject } from "node:crypto";
@@ -44,6 +46,11 @@ export interface RegisteredMeter {
   readonly publicKey: KeyObject;
   /** The DSO's cap on this connection per slot, Wh: import cap when the household buys, export cap when it sells. */
   readonly connectionCapWh?: number;
+  /**
+   * What the connection can physically carry per slot, Wh, in either direction (its fuse rating over
+   * the slot): a reading above it is refused as implausible. Absent: only the formats' per-slot range.
+   */
+  readonly physicalCapacityWh?: number;
 }
 
 /** A registered partnership: the seller may offer to the buyer (price 0: a donation). */
@@ -101,6 +108,7 @@ const registryFileSchema = z.strictObject({
         supplier: idField,
         signingKey: rawKey,
         connectionCapWh: energyField.optional(),
+        physicalCapacityWh: energyField.optional(),
       }),
     )
     .max(MAX_ENTRIES),
@@ -171,6 +179,7 @@ export function parseRegistry(value: unknown): Registry {
       supplier: entry.supplier,
       publicKey,
       ...(entry.connectionCapWh === undefined ? {} : { connectionCapWh: entry.connectionCapWh }),
+      ...(entry.physicalCapacityWh === undefined ? {} : { physicalCapacityWh: entry.physicalCapacityWh }),
     });
     meterOf.set(entry.household, entry.id);
   });
@@ -265,6 +274,7 @@ export interface RegistryPlan {
     readonly zone: string;
     readonly supplier: string;
     readonly connectionCapWh?: number;
+    readonly physicalCapacityWh?: number;
   }[];
   /** Parties that trade as households without a meter of their own: a representative's aggregate orders. */
   readonly traders?: readonly { readonly id: string; readonly zone?: string }[];
@@ -318,6 +328,9 @@ export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
         supplier: household.supplier,
         signingKey: signing.publicHex,
         ...(household.connectionCapWh === undefined ? {} : { connectionCapWh: household.connectionCapWh }),
+        ...(household.physicalCapacityWh === undefined
+          ? {}
+          : { physicalCapacityWh: household.physicalCapacityWh }),
       };
     }),
     ...(plan.partners === undefined ? {} : { partners: [...plan.partners] }),

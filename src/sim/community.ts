@@ -1,7 +1,7 @@
 /**
  * Turns a validated scenario into what the slot loop runs: the time grid, each household's agent
- * (rule-based, or strategic with its planner) and representative, the zones, the public outlook the
- * planners forecast from, and the tariff of each slot.
+ * (rule-based, or strategic with its planner), representative and connection's physical capacity,
+ * the zones, the public outlook the planners forecast from, and the tariff of each slot.
  * @module
  */
 
@@ -13,7 +13,7 @@ import { strategicAgent } from "../agents/strategic.ts";
 import type { BillingModel } from "../billing/types.ts";
 import type { TimeGrid } from "../profiles/types.ts";
 import { MS_PER_MINUTE } from "../units/index.ts";
-import { type Scenario, tariffAt } from "./scenario.ts";
+import { physicalCapacityWhOf, type Scenario, tariffAt } from "./scenario.ts";
 import type { Community } from "./slot.ts";
 
 const DEFAULT_FORECAST_ERROR = 0.1;
@@ -57,6 +57,7 @@ export function communityOf(scenario: Scenario, agents: AgentSetup = { kind: "ru
     representativeOf: scenario.households.map((household) =>
       represented ? (household.representative ?? null) : null,
     ),
+    physicalCapacityWh: scenario.households.map((household) => physicalCapacityWhOf(scenario, household)),
     ...(scenario.zones === undefined ? {} : { zones: scenario.zones }),
     billingModel: SIMULATION_BILLING_MODEL,
     forecastErrorFraction: scenario.forecastErrorFraction ?? DEFAULT_FORECAST_ERROR,

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import { clearSlot, type SlotRequest } from "../market/slot.ts";
-import { MpcCommunityEngine } from "./mpc-engines.ts";
-import type { Scenario } from "./scenario.ts";
+import { type CommunityPlan, MpcCommunityEngine } from "./mpc-engines.ts";
 
 const request = (slot: string): SlotRequest => ({
   slot,
@@ -21,11 +20,12 @@ const request = (slot: string): SlotRequest => ({
 });
 /** Alice offers to Bob: the registered partnership of the local nodes' registry. */
 const scenario = {
+  slotMinutes: 15,
   households: [
     { id: "alice", preferences: { offers: [{ partner: "bob", price: 900, capWh: 500 }] } },
     { id: "bob" },
   ],
-} as unknown as Pick<Scenario, "households" | "zones">;
+} as unknown as CommunityPlan;
 
 describe("the MPC community engine over several slots", () => {
   it("leaves a slot to the supplier when a node dies, names the node, and clears the next slot on fresh nodes", async () => {

@@ -38,7 +38,7 @@ import { NodeClient } from "../roles/mpc-node/client.ts";
 import { loadNodeConfig, type NodeConfig } from "../roles/mpc-node/config.ts";
 import { type LocalCluster, startLocalCluster } from "../roles/mpc-node/local-cluster.ts";
 import { ValidationError } from "../validation/index.ts";
-import type { Scenario } from "./scenario.ts";
+import { physicalCapacityWhOf, type Scenario } from "./scenario.ts";
 
 /** Where the nodes are: a configuration of running nodes, or three local processes. */
 export interface MpcEngineOptions {
@@ -49,7 +49,7 @@ export interface MpcEngineOptions {
    */
   nodes?: string;
   /** The community the local nodes' registry is made from. */
-  scenario: Pick<Scenario, "households" | "zones">;
+  scenario: CommunityPlan;
   /**
    * Told, with the node's name, about every slot left uncleared, every meter that did not report and
    * every reading the nodes refused as implausible.
@@ -57,16 +57,21 @@ export interface MpcEngineOptions {
   onFault: (message: string) => void;
 }
 
+/** What a simulated community's registry is made from: its households, zones, slot length and fuse rating. */
+export type CommunityPlan = Pick<Scenario, "households" | "zones" | "slotMinutes" | "physicalCapacityW">;
+
 /** The supplier of every household of a simulated community. */
 export const COMMUNITY_SUPPLIER = "supplier";
 
 /**
  * A simulated community's registry: one meter per household, in its feeder zone (or the one zone
- * `community`), with its connection cap and the community's supplier; each household's offers as its
- * registered partnerships, in its priority order; the scenario's zones; and the representatives'
- * aggregate orders (one buy and one sell per zone of their clients) as parties that trade.
+ * `community`), with its connection's trading cap and physical capacity per slot (the bound the
+ * nodes hold its readings to, as the simulation's billing does) and the community's supplier; each
+ * household's offers as its registered partnerships, in its priority order; the scenario's zones;
+ * and the representatives' aggregate orders (one buy and one sell per zone of their clients) as
+ * parties that trade.
  */
-export function communityRegistry(scenario: Pick<Scenario, "households" | "zones">): GeneratedRegistry {
+export function communityRegistry(scenario: CommunityPlan): GeneratedRegistry {
   const { households } = scenario;
   const traders = new Map<string, string | undefined>();
   for (const household of households) {
@@ -75,11 +80,12 @@ export function communityRegistry(scenario: Pick<Scenario, "households" | "zones
       traders.set(aggregateIdOf(household.representative, household.zone, side), household.zone);
   }
   return generateRegistry({
-    households: households.map(({ id, zone, connectionCapWh }) => ({
-      id,
-      zone: zone ?? "community",
+    households: households.map((household) => ({
+      id: household.id,
+      zone: household.zone ?? "community",
       supplier: COMMUNITY_SUPPLIER,
-      ...(connectionCapWh === undefined ? {} : { connectionCapWh }),
+      ...(household.connectionCapWh === undefined ? {} : { connectionCapWh: household.connectionCapWh }),
+      physicalCapacityWh: physicalCapacityWhOf(scenario, household),
     })),
     traders: [...traders].map(([id, zone]) => ({ id, ...(zone === undefined ? {} : { zone }) })),
     partners: households.flatMap((household) => {

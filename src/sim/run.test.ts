@@ -2,10 +2,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { MemoryRunStore } from "../../test/support/memory-store.ts";
-import { committedTotals } from "../billing/index.ts";
+import { committedTotals, estimatedReading } from "../billing/index.ts";
+import type { HouseholdSlotRecord } from "../billing/record.ts";
+import { seededRandom, syntheticProfiles } from "../profiles/index.ts";
 import type { ProfileSource, SlotEnergy } from "../profiles/types.ts";
+import { timeGridOf } from "./community.ts";
 import { runSimulation } from "./run.ts";
 import { parseScenario, type Scenario } from "./scenario.ts";
+import { referenceSlotEngine, reportingReferenceBilling } from "./slot.ts";
 
 const scenarioFile = (name: string): Scenario =>
   parseScenario(JSON.parse(readFileSync(new URL(`../../scenarios/${name}.json`, import.meta.url), "utf8")));
@@ -112,5 +116,79 @@ describe("the slot loop", () => {
     assert.deepEqual([...store.runs.values()][0]?.slots, [...whole.runs.values()][0]?.slots);
     assert.deepEqual(resumed.accumulator.summary(), uninterrupted.accumulator.summary());
     assert.deepEqual(resumed.accumulator.householdOutcomes(), uninterrupted.accumulator.householdOutcomes());
+  });
+});
+
+describe("readings and what a connection can carry", () => {
+  /** A day of the scenario on its synthetic profiles (seed 1), with the refusals the billing reports. */
+  async function day(scenario: Scenario) {
+    const faults: string[] = [];
+    const store = new MemoryRunStore();
+    await runSimulation({
+      scenario,
+      days: 1,
+      seed: 1,
+      store,
+      resume: false,
+      profiles: syntheticProfiles(
+        scenario.households,
+        scenario.site,
+        timeGridOf(scenario, 1),
+        seededRandom(1).fork("profiles"),
+      ),
+      engine: {
+        name: "reference",
+        slot: referenceSlotEngine,
+        bill: reportingReferenceBilling((message) => faults.push(message)),
+      },
+    });
+    return { slots: [...store.runs.values()][0]?.slots ?? [], faults };
+  }
+  const readWh = (household: HouseholdSlotRecord): number =>
+    Math.max(household.metered.importWh, household.metered.exportWh);
+
+  it("bills as read a reading above what its household may trade, within its connection's fuse", async () => {
+    const scenario = scenarioFile("congested-feeder");
+    const { slots, faults } = await day(scenario);
+    assert.deepEqual(faults, [], "no reading refused");
+    const above = slots.flatMap((record) =>
+      record.households.filter((household) => readWh(household) > 2500),
+    );
+    assert.ok(above.length > 0, "some household read more than its trading cap of 2500 Wh");
+    for (const household of above) {
+      const committed = committedTotals(household);
+      const { importWh, exportWh } = household.metered;
+      assert.equal(
+        household.bill.deviationWh,
+        exportWh - committed.exportWh - (importWh - committed.importWh),
+        `${household.id}'s reading is billed as read`,
+      );
+    }
+  });
+
+  it("refuses and reports a reading above the connection's fuse, and records the estimate it was billed at", async () => {
+    // The same day on 10 kW fuses, 2500 Wh a quarter-hour: exactly the readings above that are refused.
+    const scenario = scenarioFile("congested-feeder");
+    const read = await day(scenario);
+    const refused = await day({ ...scenario, physicalCapacityW: 10_000 });
+    const expected: string[] = [];
+    read.slots.forEach((record, t) => {
+      record.households.forEach((household, h) => {
+        const billed = refused.slots[t]?.households[h] as HouseholdSlotRecord;
+        // The same commitments; the neighbours' bills move with TD, which the refused readings leave.
+        assert.deepEqual(billed.committed, household.committed);
+        if (readWh(household) <= 2500) {
+          assert.deepEqual(billed.metered, household.metered);
+          return;
+        }
+        expected.push(
+          `slot ${record.slot}: ${household.id}'s reading refused: the reading is above the connection's physical capacity of 2500 Wh for the slot; billed at the estimate`,
+        );
+        assert.deepEqual(billed.metered, estimatedReading(household.committed));
+        assert.equal(billed.bill.deviationWh, 0);
+      });
+    });
+    assert.ok(expected.length > 0);
+    assert.deepEqual(refused.faults, expected);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Scenario files: a community to simulate — its households with their assets and preferences, its
- * tariffs, feeder zones and DSO limits, slot length, and which SNIPPET roles (S1–S4) take part.
- * Validated at the boundary like every input.
+ * Scenario files: a community to simulate — its households with their assets, preferences and
+ * connections, its tariffs, feeder zones and DSO limits, slot length, and which SNIPPET roles (S1–S4)
+ * take part. Validated at the boundary like every input.
  * @module
  */
 import { z } from "zod";
@@ -24,6 +24,18 @@ const finite = (what: string, min: number, max: number): z.ZodNumber =>
     .max(max, { error: (issue) => `${issue.input} is above the ${what} maximum ${max}` });
 
 const hourField = integerField(0, 24, "not an hour of the day (0..24)", "not an hour of the day (0..24)");
+
+/** The largest fuse rating a scenario may give a connection, W: 1 GW, well within the per-slot range. */
+const MAX_PHYSICAL_CAPACITY_W = 1_000_000_000;
+
+/**
+ * What a connection can physically carry when its scenario says nothing: a 3-phase 25 A fuse at
+ * 230 V, 17,250 W (4,312 Wh per 15-minute slot), above what the shipped homes ever draw or feed in.
+ */
+export const DEFAULT_PHYSICAL_CAPACITY_W = 17_250;
+
+/** A connection's fuse rating, W: what it can physically carry, whatever the DSO lets it trade. */
+const physicalCapacityField = integerField(1, MAX_PHYSICAL_CAPACITY_W, "not a positive power", "above 1 GW");
 
 const tariffBandSchema = z.strictObject({ feedIn: priceField, retail: priceField, networkFee: priceField });
 
@@ -95,8 +107,10 @@ const householdSchema = z.strictObject({
   id: idField,
   zone: idField.optional(),
   assets: assetsSchema,
-  /** The DSO's cap on this connection per slot, both directions, Wh. */
+  /** The DSO's cap on what this connection trades per slot, both directions, Wh. */
   connectionCapWh: energyField.optional(),
+  /** What this connection can physically carry, W (its fuse rating); default: the scenario's. */
+  physicalCapacityW: physicalCapacityField.optional(),
   preferences: preferencesSchema.optional(),
   /** The representative that trades for this passive household (scenarios S2, S3). */
   representative: idField.optional(),
@@ -118,6 +132,11 @@ const scenarioSchema = z
       cloudiness: finite("cloudiness", 0, 1),
     }),
     tariff: tariffSchema,
+    /**
+     * What every household's connection can physically carry, W, unless it says otherwise: a meter
+     * reading above it for a slot is refused and billed at the commitment. Default 17,250 W.
+     */
+    physicalCapacityW: physicalCapacityField.optional(),
     /** The share of each slot's energy a forecast misses by, one standard deviation (0.1: 10 %). */
     forecastErrorFraction: finite("forecast error", 0, 2).optional(),
     zones: z
@@ -156,6 +175,13 @@ const scenarioSchema = z
         if (scenario.roles === "S1" || scenario.roles === "S4") {
           issue(["households", h, "representative"], `scenario ${scenario.roles} has no representatives`);
         }
+      }
+      const capacityWh = physicalCapacityWhOf(scenario, household);
+      if (household.connectionCapWh !== undefined && household.connectionCapWh > capacityWh) {
+        issue(
+          ["households", h, "connectionCapWh"],
+          `${household.connectionCapWh} Wh is above what the connection can physically carry, ${capacityWh} Wh per slot (physicalCapacityW)`,
+        );
       }
       const heatPump = household.assets.heatPump;
       if (heatPump !== undefined && heatPump.minTemperatureC >= heatPump.maxTemperatureC) {
@@ -213,6 +239,19 @@ export type ScenarioHousehold = Scenario["households"][number];
 /** Parses a scenario document. @throws {@link ValidationError} naming the JSON path of every problem. */
 export function parseScenario(value: unknown): Scenario {
   return parseWith(scenarioSchema, value) as Scenario;
+}
+
+/**
+ * What a household's connection can physically carry in one slot of the scenario, Wh: its fuse
+ * rating (else the scenario's, else {@link DEFAULT_PHYSICAL_CAPACITY_W}) over the slot, floored. The
+ * bound billing and the nodes hold its meter's readings to; its trading cap is `connectionCapWh`.
+ */
+export function physicalCapacityWhOf(
+  scenario: Pick<Scenario, "slotMinutes" | "physicalCapacityW">,
+  household: Pick<ScenarioHousehold, "physicalCapacityW">,
+): number {
+  const watts = household.physicalCapacityW ?? scenario.physicalCapacityW ?? DEFAULT_PHYSICAL_CAPACITY_W;
+  return Math.floor((watts * scenario.slotMinutes) / 60);
 }
 
 /** The tariff of the slot starting at `startMs` (UTC hours pick the time-of-use band). */

@@ -33,6 +33,8 @@ export interface Community {
   readonly agents: readonly Agent[];
   /** The representative trading for each household, or null when it trades itself. */
   readonly representativeOf: readonly (string | null)[];
+  /** What each household's connection can physically carry per slot, Wh: the bound on its readings. */
+  readonly physicalCapacityWh: readonly number[];
   readonly zones?: readonly Zone[];
   readonly billingModel: BillingModel;
   /** One standard deviation of the forecast error of load and PV, as a share of the slot's energy. */
@@ -68,6 +70,19 @@ export type BillingEngine = (slot: BillingSlot, model: BillingModel) => Promise<
 
 /** The reference billing: the plaintext specification. */
 export const referenceBilling: BillingEngine = async (slot, model) => billSlot(slot, model);
+
+/**
+ * The reference billing, telling `onFault` about every reading it refused as implausible, as the MPC
+ * engine tells about those the nodes refuse.
+ */
+export function reportingReferenceBilling(onFault: (message: string) => void): BillingEngine {
+  return async (slot, model) => {
+    const billing = billSlot(slot, model);
+    for (const { id, reason } of billing.implausible)
+      onFault(`slot ${slot.slot}: ${id}'s reading refused: ${reason}; billed at the estimate`);
+    return billing;
+  };
+}
 
 /** Who clears and who bills a slot; the reference for both unless an engine says otherwise. */
 export interface SlotEngines {
@@ -131,7 +146,7 @@ export async function simulateSlot(
     (
       intent,
       h,
-    ): Omit<HouseholdSlotRecord, "bill"> & { actual: HouseholdEnergy; connectionCapWh?: number } => {
+    ): Omit<HouseholdSlotRecord, "bill"> & { actual: HouseholdEnergy; physicalCapacityWh: number } => {
       const order = orderOf.get(intent.id);
       const actual = actualEnergy(
         (decisions[h] as AgentDecision).energy,
@@ -149,7 +164,7 @@ export async function simulateSlot(
         committed: commitmentsOf.get(intent.id) ?? stageCommitments(intent.side, 0, cappedWh, [], undefined),
         metered: meterReading(actual),
         actual,
-        ...(intent.connectionCapWh === undefined ? {} : { connectionCapWh: intent.connectionCapWh }),
+        physicalCapacityWh: community.physicalCapacityWh[h] as number,
       };
     },
   );

@@ -96,28 +96,29 @@ export function workedExample(metered: Record<string, { importWh: number; export
 }
 
 /**
- * A connection capacity per household id, Wh per slot, or none (no bound): drawn across the range
- * of billingSlot's readings, so that some readings are above their capacity and some are not.
+ * What each household's connection can physically carry per slot, Wh, by household id, or nothing
+ * known (no bound): drawn across the range of billingSlot's readings, so that some readings are
+ * above their capacity and some are not.
  */
-export function connectionCaps(): fc.Arbitrary<ReadonlyMap<string, number | undefined>> {
+export function physicalCapacities(): fc.Arbitrary<ReadonlyMap<string, number | undefined>> {
   return fc
     .array(fc.option(fc.integer({ min: 0, max: 4000 }), { nil: undefined }), {
       minLength: householdIds.length,
       maxLength: householdIds.length,
     })
-    .map((caps) => new Map(householdIds.map((id, h) => [id, caps[h]])));
+    .map((capacities) => new Map(householdIds.map((id, h) => [id, capacities[h]])));
 }
 
-/** The slot with each household's connection capacity from `caps` (none where it has none). */
-export function withConnectionCaps(
+/** The slot with each household's physical capacity from `capacities` (none where it has none). */
+export function withPhysicalCapacities(
   slot: BillingSlot,
-  caps: ReadonlyMap<string, number | undefined>,
+  capacities: ReadonlyMap<string, number | undefined>,
 ): BillingSlot {
   return {
     ...slot,
     households: slot.households.map((household) => {
-      const connectionCapWh = caps.get(household.id);
-      return connectionCapWh === undefined ? household : { ...household, connectionCapWh };
+      const physicalCapacityWh = capacities.get(household.id);
+      return physicalCapacityWh === undefined ? household : { ...household, physicalCapacityWh };
     }),
   };
 }

@@ -341,7 +341,11 @@ export async function connectTls(
   const adopt = (peer: PartyId, connection: FramedSocket): void => {
     links[peer] = connection;
     connection.onFrame = (frame) => inboxOf(peer).deliver(frame);
-    connection.onEnd = (reason) => inboxOf(peer).fail(new PeerError(peer, `${label(peer)} ${reason}`));
+    connection.onEnd = (reason) => {
+      const error = new PeerError(peer, `${label(peer)} ${reason}`);
+      inboxOf(peer).fail(error);
+      options.onLinkLost?.(error);
+    };
   };
 
   const setup = new AbortController();

@@ -54,4 +54,9 @@ export interface TransportOptions {
   timeoutMs: number;
   /** Added latency per frame, to show what rounds cost on a real network (0 = none). */
   delayMs?: number;
+  /**
+   * Told when a link to a peer ends after setup, at once, whether or not anything waits on it: an
+   * idle party learns of a lost peer without a receive to fail.
+   */
+  onLinkLost?: (error: PeerError) => void;
 }

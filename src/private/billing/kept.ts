@@ -8,7 +8,15 @@
  */
 import { billingPeriodOf } from "../../billing/index.ts";
 import type { Shared } from "../../mpc/arithmetic.ts";
+import { type ChangeRecorder, type StateChange, sharesFromText, sharesToText } from "../changes.ts";
 import { BILL_OUTPUTS } from "./layout.ts";
+
+/** The journal's record of a slot's bills kept. */
+interface BillsChange {
+  slot: string;
+  households: string[];
+  shares: string;
+}
 
 /** A slot's bills on this node: each household's row of BILL_OUTPUTS words. */
 interface SlotBills {
@@ -22,8 +30,30 @@ export class KeptBills {
   private readonly periods = new Map<string, PeriodSums>();
   private readonly closed = new Set<string>();
 
-  /** @param keepSlots slots whose bills stay for their households to fetch (oldest dropped first): two days of 15-minute slots by default. */
-  constructor(private readonly keepSlots = 2 * 96) {}
+  /**
+   * @param recorder told of every change, to make it durable
+   * @param keepSlots slots whose bills stay for their households to fetch (oldest dropped first): two days of 15-minute slots by default.
+   */
+  constructor(
+    private readonly recorder?: ChangeRecorder,
+    private readonly keepSlots = 2 * 96,
+  ) {}
+
+  /** Replays a change from the store; @returns false for a change of another part of the state. */
+  restore(change: StateChange): boolean {
+    if (change.kind === "period-closed") {
+      this.closed.add((change.data as { period: string }).period);
+      return true;
+    }
+    if (change.kind !== "bills") return false;
+    const { slot, households, shares } = change.data as BillsChange;
+    this.keepBills(
+      slot,
+      households,
+      sharesFromText(shares, households.length * BILL_OUTPUTS.length, `the stored bills of ${slot}`),
+    );
+    return true;
+  }
 
   /** Whether a slot is billed already: a slot is billed once. */
   isBilled(slot: string): boolean {
@@ -32,6 +62,12 @@ export class KeptBills {
 
   /** Keeps a slot's bills, one row of BILL_OUTPUTS words per household, and adds them to the period's sums. */
   keep(slot: string, households: readonly string[], words: Shared): void {
+    const change: BillsChange = { slot, households: [...households], shares: sharesToText(words) };
+    this.recorder?.job({ kind: "bills", data: change });
+    this.keepBills(slot, households, words);
+  }
+
+  private keepBills(slot: string, households: readonly string[], words: Shared): void {
     this.billed.add(slot);
     this.slots.set(slot, { rowOf: new Map(households.map((household, row) => [household, row])), words });
     for (const old of this.slots.keys()) {
@@ -60,6 +96,7 @@ export class KeptBills {
   }
 
   closePeriod(period: string): void {
+    this.recorder?.job({ kind: "period-closed", data: { period } });
     this.closed.add(period);
   }
 

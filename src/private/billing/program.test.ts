@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { billingSlot, connectionCaps, withConnectionCaps } from "../../../test/support/communities.ts";
+import {
+  billingSlot,
+  physicalCapacities,
+  withPhysicalCapacities,
+} from "../../../test/support/communities.ts";
 import { deal, runParties } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
 import {
@@ -32,7 +36,7 @@ const MODELS: readonly BillingModel[] = ["ucs-uniform", "ucs-proportional"];
 
 /**
  * Bills the slots from readings the meters sent three in-memory nodes (a meter stays silent where
- * `silent` says so), each meter registered with its household's connection capacity in the slots;
+ * `silent` says so), each meter registered with its household's physical capacity in the slots;
  * the nodes close each slot's metering on shares, then bill, and each household's bill is rebuilt
  * from what the nodes keep. Returns the slot bills, what the operator got, and the nodes' kept bills.
  */
@@ -42,14 +46,14 @@ async function billFromMeters(
   silent: (slot: number, household: number) => boolean,
 ) {
   const households = new Map(
-    slots.flatMap((slot) => slot.households.map((h) => [h.id, h.connectionCapWh] as const)),
+    slots.flatMap((slot) => slot.households.map((h) => [h.id, h.physicalCapacityWh] as const)),
   );
   const generated = generateRegistry({
-    households: [...households].map(([id, connectionCapWh]) => ({
+    households: [...households].map(([id, physicalCapacityWh]) => ({
       id,
       zone: "z",
       supplier: "s",
-      ...(connectionCapWh === undefined ? {} : { connectionCapWh }),
+      ...(physicalCapacityWh === undefined ? {} : { physicalCapacityWh }),
     })),
   });
   const registry = parseRegistry(generated.file);
@@ -140,14 +144,15 @@ describe("the bill program", () => {
     }
   }
 
-  it("equals the reference on random periods, every part of every slot bill, in both models, readings above their capacity refused by the client", async () => {
+  it("equals the reference on random periods, every part of every slot bill, in both models, readings above their physical capacity refused by the client", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(billingSlot(800), { minLength: 1, maxLength: 3 }),
-        fc.option(connectionCaps(), { nil: undefined }),
+        fc.option(physicalCapacities(), { nil: undefined }),
         fc.constantFrom(...MODELS),
-        async (drawn, caps, model) => {
-          const slots = caps === undefined ? drawn : drawn.map((slot) => withConnectionCaps(slot, caps));
+        async (drawn, capacities, model) => {
+          const slots =
+            capacities === undefined ? drawn : drawn.map((slot) => withPhysicalCapacities(slot, capacities));
           const { billings } = await billPrivately(slots, model);
           assert.deepEqual(
             billings,
@@ -159,23 +164,23 @@ describe("the bill program", () => {
     );
   });
 
-  it("bills from the meters' readings as the reference does, a silent meter at its estimate, a reading above its connection's capacity refused, both models", async () => {
+  it("bills from the meters' readings as the reference does, a silent meter at its estimate, a reading above its connection's physical capacity refused, both models", async () => {
     let refused = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(billingSlot(800), { minLength: 1, maxLength: 2 }),
-        connectionCaps(),
+        physicalCapacities(),
         fc.constantFrom(...MODELS),
         fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
-        async (drawn, caps, model, silence) => {
+        async (drawn, capacities, model, silence) => {
           // One slot time each: a slot is metered and billed once.
           const slots = drawn.map((slot, t) =>
-            withConnectionCaps({ ...slot, slot: `2026-06-01T1${t}:00:00Z` }, caps),
+            withPhysicalCapacities({ ...slot, slot: `2026-06-01T1${t}:00:00Z` }, capacities),
           );
           const silent = (t: number, h: number) => silence[(t * 8 + h) % 16] === true;
           const { billings, results, contexts } = await billFromMeters(slots, model, silent);
           // A silent meter sent nothing to refuse: it is billed at its estimate, whatever its capacity.
-          const estimated = ({ connectionCapWh: _, ...h }: HouseholdSlot): HouseholdSlot => ({
+          const estimated = ({ physicalCapacityWh: _, ...h }: HouseholdSlot): HouseholdSlot => ({
             ...h,
             metered: estimatedReading(h.committed),
           });
@@ -211,7 +216,7 @@ describe("the bill program", () => {
       ),
       propertyOptions(0.02),
     );
-    assert.ok(refused > 0, "some reading was above its connection's capacity");
+    assert.ok(refused > 0, "some reading was above its connection's physical capacity");
   });
 
   it("bills households without commitments at the plain tariff, and split-off zones at their own price", async () => {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Shared } from "../../mpc/arithmetic.ts";
+import { type ChangeRecorder, type StateChange, sharesFromText, sharesToText } from "../changes.ts";
 
 /** Open slots one household may hold intents for at once: a flood of junk slots stays its own. */
 export const MAX_OPEN_SLOTS_PER_HOUSEHOLD = 8;
@@ -11,11 +12,23 @@ export const MAX_OPEN_SLOTS_PER_HOUSEHOLD = 8;
 /** Slots closed, remembered so that none is cleared twice (a week of 15-minute slots). */
 const CLOSED_SLOTS_KEPT = 7 * 96;
 
-/** An intent a node holds: its shares, the signature that sealed it, and where its household waits. */
+/**
+ * An intent a node holds: its shares, the signature that sealed it, and where its household waits
+ * (nowhere, when the node restored the intent from its store after a restart: the household asks).
+ */
 export interface HeldIntent<Reply> {
   readonly shares: Shared;
   readonly signature: string;
-  readonly household: Reply;
+  readonly household: Reply | undefined;
+}
+
+/** The journal's record of a held intent. */
+interface IntentChange {
+  slot: string;
+  household: string;
+  signature: string;
+  words: number;
+  shares: string;
 }
 
 /** The intents a node holds per open slot, and the slots already cleared. */
@@ -24,8 +37,26 @@ export class IntentIntake<Reply> {
   readonly #openOf = new Map<string, number>();
   readonly #closed = new Set<string>();
 
+  /** @param recorder told of every change, to make it durable */
+  constructor(private readonly recorder?: ChangeRecorder) {}
+
   /** Holds an intent for its slot, or says why not. */
   add(slot: string, householdId: string, held: HeldIntent<Reply>): string | undefined {
+    const problem = this.#add(slot, householdId, held);
+    if (problem === undefined) {
+      const change: IntentChange = {
+        slot,
+        household: householdId,
+        signature: held.signature,
+        words: held.shares.own.length,
+        shares: sharesToText(held.shares),
+      };
+      this.recorder?.intake({ kind: "intent", data: change });
+    }
+    return problem;
+  }
+
+  #add(slot: string, householdId: string, held: HeldIntent<Reply>): string | undefined {
     if (this.#closed.has(slot)) return `slot ${slot} is already cleared: its gate has closed`;
     let intents = this.#slots.get(slot);
     if (intents?.has(householdId))
@@ -55,6 +86,38 @@ export class IntentIntake<Reply> {
 
   /** Closes a slot: its intents, for clearing; no intent for it is taken afterwards. */
   close(slot: string): Map<string, HeldIntent<Reply>> {
+    this.recorder?.job({ kind: "slot-cleared", data: { slot } });
+    return this.#close(slot);
+  }
+
+  /** Replays a change from the store; @returns false for a change of another part of the state. */
+  restore(change: StateChange): boolean {
+    if (change.kind === "slot-cleared") {
+      this.#close((change.data as { slot: string }).slot);
+      return true;
+    }
+    if (change.kind !== "intent") return false;
+    const { slot, household, signature, words, shares } = change.data as IntentChange;
+    this.#add(slot, household, {
+      signature,
+      shares: sharesFromText(shares, words, `the stored intent of ${household}`),
+      household: undefined,
+    });
+    return true;
+  }
+
+  /** Where the households of this node's intents wait: handed on when the state is rebuilt from the store. */
+  handOver(next: IntentIntake<Reply>): void {
+    for (const [slot, intents] of next.#slots) {
+      const mine = this.#slots.get(slot);
+      for (const [id, held] of intents) {
+        const household = mine?.get(id)?.household;
+        if (held.household === undefined && household !== undefined) intents.set(id, { ...held, household });
+      }
+    }
+  }
+
+  #close(slot: string): Map<string, HeldIntent<Reply>> {
     const intents = this.#slots.get(slot) ?? new Map<string, HeldIntent<Reply>>();
     this.#slots.delete(slot);
     for (const id of intents.keys()) this.#openOf.set(id, (this.#openOf.get(id) ?? 1) - 1);

@@ -186,7 +186,7 @@ export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
     for (const [id, intent] of held) {
       if (agreed.has(intentKey(id, intent.signature))) continue;
       leftOut.push(id);
-      intent.household.send({
+      intent.household?.send({
         type: "error",
         job: slot,
         order: id,
@@ -213,7 +213,7 @@ export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
     } catch (error) {
       // The households wait on their own connections: each hears that the slot failed, not silence.
       for (const [id, intent] of held)
-        intent.household.send({
+        intent.household?.send({
           type: "error",
           job: slot,
           order: id,
@@ -233,7 +233,7 @@ export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
       const intent = counted(household.id);
       if (intent === undefined) return;
       const commitments: SlotCommitmentsPublic = { ...figures, refused: refused.has(h) };
-      intent.household.send(
+      intent.household?.send(
         { type: "commitments", job: slot, order: household.id, public: commitments },
         encodeShares(householdOutputs(result.shares, layouts[h] as IntentLayout, h)),
       );

@@ -15,6 +15,7 @@
 import type { Shared } from "../../mpc/arithmetic.ts";
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { parseWith, ValidationError } from "../../validation/index.ts";
+import { type ChangeRecorder, type StateChange, sharesFromText, sharesToText } from "../changes.ts";
 import type { Registry } from "../registry.ts";
 import { type MeterEnvelope, meterEnvelopeSchema, openEnvelope } from "./envelope.ts";
 
@@ -61,6 +62,22 @@ export interface MeterIntakeOptions {
   readonly keepSlots?: number;
   /** Slots that may be open at once; a reading for one more is refused. */
   readonly maxOpenSlots?: number;
+  /** Told of every change, to make it durable. */
+  readonly recorder?: ChangeRecorder;
+}
+
+/** The journal's record of a reading taken. */
+interface ReadingChange {
+  slot: string;
+  meter: string;
+  shares: string;
+}
+
+/** The journal's record of a slot's metering closed. */
+interface MeteringClosedChange {
+  slot: string;
+  agreed: string[];
+  implausible: [string, string][];
 }
 
 export class MeterIntake {
@@ -72,6 +89,7 @@ export class MeterIntake {
   private late = new Map<string, { meter: string; slot: string }>();
   private readonly keepSlots: number;
   private readonly maxOpenSlots: number;
+  private readonly recorder: ChangeRecorder | undefined;
 
   constructor(
     private readonly node: PartyId,
@@ -80,6 +98,20 @@ export class MeterIntake {
   ) {
     this.keepSlots = options.keepSlots ?? 7 * 96;
     this.maxOpenSlots = options.maxOpenSlots ?? 96;
+    this.recorder = options.recorder;
+  }
+
+  /** Replays a change from the store; @returns false for a change of another part of the state. */
+  restore(change: StateChange): boolean {
+    if (change.kind === "reading") {
+      const { slot, meter, shares } = change.data as ReadingChange;
+      this.hold(slot, meter, sharesFromText(shares, 2, `the stored reading of ${meter}`));
+      return true;
+    }
+    if (change.kind !== "metering-closed") return false;
+    const { slot, agreed, implausible } = change.data as MeteringClosedChange;
+    this.closeSlot(slot, new Set(agreed), new Map(implausible));
+    return true;
   }
 
   /** Takes one envelope. @returns null when accepted, else why it was refused (the meter may retry). */
@@ -105,9 +137,20 @@ export class MeterIntake {
         this.late.set(`${envelope.meter}|${envelope.slot}`, { meter: envelope.meter, slot: envelope.slot });
       return `slot ${envelope.slot} is closed: the reading came late and is reported as such`;
     }
-    if (shares === undefined) this.open.set(envelope.slot, new Map([[envelope.meter, opened.shares]]));
-    else shares.set(envelope.meter, opened.shares);
+    this.hold(envelope.slot, envelope.meter, opened.shares);
+    const change: ReadingChange = {
+      slot: envelope.slot,
+      meter: envelope.meter,
+      shares: sharesToText(opened.shares),
+    };
+    this.recorder?.intake({ kind: "reading", data: change });
     return null;
+  }
+
+  private hold(slot: string, meter: string, reading: Shared): void {
+    const shares = this.open.get(slot);
+    if (shares === undefined) this.open.set(slot, new Map([[meter, reading]]));
+    else shares.set(meter, reading);
   }
 
   /** The meters whose reading of `slot` this node holds. */
@@ -135,6 +178,16 @@ export class MeterIntake {
     slot: string,
     agreed: ReadonlySet<string>,
     implausible: ReadonlyMap<string, string> = new Map(),
+  ): MeteringClosed {
+    const change: MeteringClosedChange = { slot, agreed: [...agreed], implausible: [...implausible] };
+    this.recorder?.job({ kind: "metering-closed", data: change });
+    return this.closeSlot(slot, agreed, implausible);
+  }
+
+  private closeSlot(
+    slot: string,
+    agreed: ReadonlySet<string>,
+    implausible: ReadonlyMap<string, string>,
   ): MeteringClosed {
     const held = this.open.get(slot);
     const kept = this.columns(slot, (id) => agreed.has(id) && !implausible.has(id));

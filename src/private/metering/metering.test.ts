@@ -39,15 +39,25 @@ function keyOf(meter: string) {
 const rawPublic = (key: KeyObject) =>
   Buffer.from(key.export({ format: "jwk" }).x as string, "base64url").toString("hex");
 
+/** What the DSO registered of a meter's connection: its trading cap and physical capacity, Wh per slot. */
+interface Connection {
+  readonly connectionCapWh?: number;
+  readonly physicalCapacityWh?: number;
+}
+
+/** A connection with the physical capacity `capacityWh`, or none known. */
+const capacity = (capacityWh: number | undefined): Connection =>
+  capacityWh === undefined ? {} : { physicalCapacityWh: capacityWh };
+
 /**
  * Meters m0… with households h0…, in zones z0 / z1 (alternating) and with suppliers s0 / s1 (every
- * third meter is s1's), each with its connection capacity from `caps` where it has one; parties: the
+ * third meter is s1's), each with its connection from `connections` where it has one; parties: the
  * operator, the DSO, both suppliers and every household.
  */
 function registry(
   meters: readonly string[],
   minGroupMeters = 1,
-  caps: readonly (number | undefined)[] = [],
+  connections: readonly Connection[] = [],
 ): Registry {
   const party = (id: string, role: string) => ({ id, role, signingKey: rawPublic(keyOf(id).publicKey) });
   return parseRegistry({
@@ -65,7 +75,7 @@ function registry(
       zone: `z${m % 2}`,
       supplier: m % 3 === 2 ? "s1" : "s0",
       signingKey: rawPublic(keyOf(id).publicKey),
-      ...(caps[m] === undefined ? {} : { connectionCapWh: caps[m] }),
+      ...connections[m],
     })),
   });
 }
@@ -255,16 +265,16 @@ function metered(
 
 /**
  * Three nodes close a slot in which meter m<k> sent readings[k] (none where `sent` says so), its
- * connection capacity caps[k]: the meter-close program on shares. Returns each node's answer and
- * what it opened, and the nodes' contexts.
+ * connection connections[k]: the meter-close program on shares. Returns each node's answer and what
+ * it opened, and the nodes' contexts.
  */
 async function closeOnShares(
   readings: readonly (readonly [number, number])[],
-  caps: readonly (number | undefined)[],
+  connections: readonly Connection[],
   sent = readings.map(() => true),
 ) {
   const ids = readings.map((_, m) => `m${m}`);
-  const known = registry(ids, 1, caps);
+  const known = registry(ids, 1, connections);
   const contexts = ([0, 1, 2] as const).map((node) => ({
     job: "close",
     registry: known,
@@ -295,7 +305,7 @@ async function closeOnShares(
 }
 
 describe("closing a slot's metering", () => {
-  it("refuses, on shares, every reading outside 0..its connection's capacity (or the per-slot maximum), whatever words the meter signed", async () => {
+  it("refuses, on shares, every reading outside 0..its connection's physical capacity (or the per-slot maximum), whatever words the meter signed", async () => {
     const cases: [string, [number, number], number | undefined, string | null][] = [
       ["exactly at capacity", [100, 0], 100, null],
       ["export one Wh above capacity", [0, 101], 100, aboveCapacity(100)],
@@ -311,7 +321,7 @@ describe("closing a slot's metering", () => {
     // One more meter never sends: it is missing, not implausible, and costs no comparison.
     const { results, contexts } = await closeOnShares(
       [...cases.map(([, reading]) => reading), [1, 0]],
-      [...cases.map(([, , cap]) => cap), 10],
+      [...cases.map(([, , capacityWh]) => capacity(capacityWh)), capacity(10)],
       [...cases.map(() => true), false],
     );
     const refused = cases.flatMap(([, , , reason], m) =>
@@ -358,13 +368,10 @@ describe("closing a slot's metering", () => {
         async (meters) => {
           const { results } = await closeOnShares(
             meters.map(([i, e]) => [i, e] as const),
-            meters.map(([, , cap]) => cap),
+            meters.map(([, , capacityWh]) => capacity(capacityWh)),
           );
-          const expected = meters.flatMap(([importWh, exportWh, connectionCapWh], m) => {
-            const reason = implausibility({
-              metered: { importWh, exportWh },
-              ...(connectionCapWh === undefined ? {} : { connectionCapWh }),
-            });
+          const expected = meters.flatMap(([importWh, exportWh, capacityWh], m) => {
+            const reason = implausibility({ metered: { importWh, exportWh }, ...capacity(capacityWh) });
             return reason === null ? [] : [{ meter: `m${m}`, reason }];
           });
           for (const { closed } of results) assert.deepEqual(closed.implausible, expected);
@@ -372,6 +379,30 @@ describe("closing a slot's metering", () => {
       ),
       propertyOptions(0.05),
     );
+  });
+
+  it("keeps a reading above its connection's trading cap: only the physical capacity bounds a reading", async () => {
+    const { results, contexts } = await closeOnShares(
+      [
+        [3000, 0],
+        [0, 4312],
+        [9000, 0],
+      ],
+      [
+        { connectionCapWh: 2500, physicalCapacityWh: 4312 },
+        { connectionCapWh: 2500, physicalCapacityWh: 4312 },
+        { connectionCapWh: 2500 },
+      ],
+    );
+    for (const { closed, disclosed } of results) {
+      assert.deepEqual(closed.implausible, []);
+      assert.equal(closed.reported, 3);
+      assert.deepEqual(disclosed, [[1n, 1n, 1n]]);
+    }
+    const importWh = reconstruct(
+      contexts.map((c) => c.meters.readings(SLOT)?.importWh as Shared) as NodeShares,
+    );
+    assert.deepEqual([...importWh], [3000n, 0n, 9000n]);
   });
 });
 

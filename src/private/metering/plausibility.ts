@@ -1,7 +1,8 @@
 /**
  * The nodes' plausibility check of a slot's readings at the metering's close (spec/billing.md,
- * plausible readings): on shares, each meter's importWh and exportWh against its connection's
- * capacity for the slot; one bit per meter is opened — implausible or not — and nothing else.
+ * plausible readings): on shares, each meter's importWh and exportWh against what its connection
+ * can physically carry in the slot; one bit per meter is opened — implausible or not — and nothing
+ * else.
  * @module
  */
 import { aboveCapacity } from "../../billing/index.ts";
@@ -13,16 +14,18 @@ import type { Registry } from "../registry.ts";
 import type { ReadingColumns } from "./intake.ts";
 
 /**
- * Why the reading of a meter without a registered capacity is refused: it is outside the per-slot
- * range every reader of a file enforces, which the nodes, holding only shares, check here instead.
+ * Why the reading of a meter without a registered physical capacity is refused: it is outside the
+ * per-slot range every reader of a file enforces, which the nodes, holding only shares, check here
+ * instead.
  */
 export const OUTSIDE_RANGE = `the reading is outside the per-slot range of 0..${MAX_ENERGY_WH} Wh`;
 
 /**
  * The readings of `readings` that cannot be what flowed, with the reason, in registry order. A
- * meter's bound is its connection's capacity (`connectionCapWh`), else the per-slot maximum: a
- * meter signs whatever words it likes, and a value billing's bit lengths do not expect would spread
- * into the neighbours' bills through TD.
+ * meter's bound is what its connection can physically carry (`physicalCapacityWh`), else the
+ * per-slot maximum; never the DSO's trading cap, which a household may draw beyond. A meter signs
+ * whatever words it likes, and a value billing's bit lengths do not expect would spread into the
+ * neighbours' bills through TD.
  */
 export async function implausibleReadings(
   party: Party,
@@ -34,8 +37,10 @@ export async function implausibleReadings(
   const refused = new Map<string, string>();
   // The three hold the same meters (the agreed ones), so all skip or none does.
   if (n === 0) return refused;
-  const caps = meters.map((id) => registry.meters.get(id)?.connectionCapWh);
-  const bounds = BigUint64Array.from([...caps, ...caps], (cap) => BigInt(cap ?? MAX_ENERGY_WH));
+  const capacities = meters.map((id) => registry.meters.get(id)?.physicalCapacityWh);
+  const bounds = BigUint64Array.from([...capacities, ...capacities], (capacityWh) =>
+    BigInt(capacityWh ?? MAX_ENERGY_WH),
+  );
   const values = concat([readings.importWh, readings.exportWh]);
   // A value is out of range when it is negative as a 64-bit word, or when its bound minus it is:
   // for a value in [0, 2^63) that difference fits the 64 signed bits, so every ring element is judged.
@@ -51,8 +56,8 @@ export async function implausibleReadings(
   const plausible = await open(party, perMeter);
   meters.forEach((id, k) => {
     if (plausible[k] === 1n) return;
-    const cap = caps[k];
-    refused.set(id, cap === undefined ? OUTSIDE_RANGE : aboveCapacity(cap));
+    const capacityWh = capacities[k];
+    refused.set(id, capacityWh === undefined ? OUTSIDE_RANGE : aboveCapacity(capacityWh));
   });
   return refused;
 }

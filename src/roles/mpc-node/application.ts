@@ -1,12 +1,12 @@
 /**
  * What snippet's nodes serve: every program of src/private, the intake of households' slot intents
- * (and of single orders, for the community stage alone) and of meters' readings, and each job's
- * context — the node's registry and what it keeps (the intents and orders of open slots, the
- * meters' readings, the bills).
+ * and of meters' readings, and each job's context — the node's registry and what it keeps (the
+ * intents of open slots, the meters' readings, the bills), every change told to its recorder.
  * @module
  */
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { KeptBills } from "../../private/billing/kept.ts";
+import type { ChangeRecorder } from "../../private/changes.ts";
 import { IntentIntake } from "../../private/clearing/intake.ts";
 import { holdIntent } from "../../private/clearing/intents.ts";
 import type { Replier } from "../../private/context.ts";
@@ -14,21 +14,35 @@ import { MeterIntake } from "../../private/metering/intake.ts";
 import { takeReading } from "../../private/metering/program.ts";
 import { PROGRAMS } from "../../private/programs.ts";
 import type { Registry } from "../../private/registry.ts";
-import type { NodeApplication } from "./node.ts";
+import type { NodeApplication } from "./node-application.ts";
 
-/** The application of node `party`, serving from `registry` (without one, only programs on a client's own inputs). */
-export function snippetApplication(party: PartyId, registry: Registry | undefined): NodeApplication {
-  const intents = new IntentIntake<Replier>();
+/** The intents each application holds, for the hand-over to the one rebuilt after it. */
+const intentsOf = new WeakMap<NodeApplication, IntentIntake<Replier>>();
 
+/**
+ * The application of node `party`, serving from `registry` (without one, only programs on a client's
+ * own inputs), telling `recorder` of every change.
+ */
+export function snippetApplication(
+  party: PartyId,
+  registry: Registry | undefined,
+  recorder?: ChangeRecorder,
+): NodeApplication {
+  const intents = new IntentIntake<Replier>(recorder);
   const kept =
     registry === undefined
       ? {}
-      : { registry, meters: new MeterIntake(party, registry), bills: new KeptBills() };
-  return {
+      : {
+          registry,
+          meters: new MeterIntake(party, registry, recorder === undefined ? {} : { recorder }),
+          bills: new KeptBills(recorder),
+        };
+  const { meters, bills } = kept;
+  const application: NodeApplication = {
     programs: PROGRAMS,
     intake: {
       intent: (client, header, body) => holdIntent(intents, registry, party, client, header, body),
-      reading: (client, header) => takeReading(kept.meters, client, header),
+      reading: (client, header) => takeReading(meters, client, header),
     },
     context: (job, requester) => ({
       job,
@@ -36,5 +50,13 @@ export function snippetApplication(party: PartyId, registry: Registry | undefine
       ...(requester === undefined ? {} : { requester }),
       ...kept,
     }),
+    restore: (change) =>
+      intents.restore(change) || meters?.restore(change) === true || bills?.restore(change) === true,
+    handOver: (next) => {
+      const theirs = intentsOf.get(next);
+      if (theirs !== undefined) intents.handOver(theirs);
+    },
   };
+  intentsOf.set(application, intents);
+  return application;
 }

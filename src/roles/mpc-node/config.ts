@@ -258,6 +258,11 @@ export function ledgerKeyPathFor(configPath: string, party: PartyId): string {
   return devKeyFiles(configPath, party).ledgerKey;
 }
 
+/** Where a party's store lives by default: the PGlite folder `node-<party>.store` beside the configuration file. */
+export function storePathFor(configPath: string, party: PartyId): string {
+  return join(dirname(configPath), `node-${party}.store`);
+}
+
 /** Where a party's private key lives by convention: `node-<party>.key.pem` beside the configuration file. */
 export function keyPathFor(configPath: string, party: PartyId): string {
   return devKeyFiles(configPath, party).key;

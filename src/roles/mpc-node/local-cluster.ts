@@ -13,6 +13,7 @@ import { packageRoot } from "../../system/package.ts";
 import { freePorts, stopProcess } from "../../system/processes.ts";
 import { generateNodeConfig, loadNodeConfig, type NodeConfig } from "./config.ts";
 import type { ClientLimitsFile } from "./limits.ts";
+import { NODE_V8_FLAGS, nodeRuntimeEnv } from "./runtime.ts";
 
 /** Options of {@link startLocalCluster}. */
 export interface LocalClusterOptions {
@@ -24,6 +25,13 @@ export interface LocalClusterOptions {
   registry?: GeneratedRegistry;
   /** Per-client limits of the nodes where they differ from the defaults. */
   limits?: ClientLimitsFile;
+  /**
+   * Where the nodes keep their state: in memory (the default: the cluster lives as long as its
+   * user), or each in its own PGlite folder beside the configuration, which outlives a killed node.
+   */
+  store?: "memory" | "pglite";
+  /** Whether each node serves its health endpoint (on a free port). */
+  health?: boolean;
 }
 
 /** Three running node processes. */
@@ -33,32 +41,18 @@ export interface LocalCluster {
   readonly processes: readonly ChildProcess[];
   /** Kills one node's process at once (fault tests). */
   kill(party: PartyId): void;
+  /** Starts a killed node again, from its store; resolves once it has joined the other two. */
+  restart(party: PartyId): Promise<void>;
+  /** A node's health endpoint's URL (with `health`). */
+  healthUrl(party: PartyId): string;
+  /** A node's log so far (its last 256 kB). */
+  log(party: PartyId): string;
   /** Stops all nodes and removes the configuration. */
   stop(): Promise<void>;
 }
 
-/**
- * glibc settings for node processes: keep freed memory for reuse instead of returning it to the
- * kernel. The protocols allocate vectors of megabytes per round; fresh pages cost a fault each, and
- * in this VM that made first writes ~30× slower than writes to reused memory.
- */
-export const NODE_MALLOC_ENV = {
-  MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20),
-  MALLOC_TRIM_THRESHOLD_: String(4 * 2 ** 30),
-  MALLOC_TOP_PAD_: String(256 * 2 ** 20),
-};
-
-/**
- * A young generation large enough that per-round temporaries die young, and garbage collection on the
- * node's own thread: three nodes on two cores gain nothing from GC helper threads competing for them.
- * No incremental marking: the vectors live outside V8's heap, and every 64 MB of them allocated
- * started an incremental mark of the small heap whose hundred-odd steps cost 10–30 ms each time
- * (four times per job at 10,000 orders); without it, the same pressure is relieved by scavenges and
- * a rare full collection, and a node spends a fifth of the CPU time it did on collection.
- */
-export const NODE_V8_FLAGS = ["--max-semi-space-size=64", "--single-threaded-gc", "--no-incremental-marking"];
-
 const SNIPPET = join(packageRoot(), "bin", "snippet.js");
+const LOG_KEPT = 256 * 1024;
 
 /** Starts three nodes on free local ports and resolves once all three report they are ready. */
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -74,8 +68,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const config = await loadNodeConfig(configPath);
-  const processes = PARTIES.map((party) =>
-    spawn(
+  const logs = ["", "", ""];
+  const healthPorts: (number | undefined)[] = [undefined, undefined, undefined];
+  const launch = (party: PartyId): { child: ChildProcess; ready: Promise<void> } => {
+    const child = spawn(
       process.execPath,
       [
         ...NODE_V8_FLAGS,
@@ -85,17 +81,31 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         configPath,
         "--party",
         String(party),
+        "--store",
+        options.store === "pglite" ? join(folder, `node-${party}.store`) : "memory",
+        ...(options.health === true ? ["--health-port", "0"] : []),
         ...(options.delayMs === undefined ? [] : ["--delay-ms", String(options.delayMs)]),
       ],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...NODE_MALLOC_ENV } },
-    ),
-  );
+      { stdio: ["ignore", "ignore", "pipe"], env: nodeRuntimeEnv() },
+    );
+    child.stderr?.on("data", (chunk: Buffer) => {
+      logs[party] = (logs[party] + chunk.toString("utf8")).slice(-LOG_KEPT);
+      const port = /"event":"listening"[^\n]*"healthPort":(\d+)/.exec(logs[party] as string)?.[1];
+      if (port !== undefined) healthPorts[party] = Number(port);
+    });
+    return {
+      child,
+      ready: ready(child, party, () => logs[party] as string, Math.max(30_000, config.timeoutMs * 2)),
+    };
+  };
+  const launched = PARTIES.map(launch);
+  const processes = launched.map(({ child }) => child);
   const stop = async () => {
     await Promise.all(processes.map((child) => stopProcess(child)));
     await rm(folder, { recursive: true, force: true });
   };
   try {
-    await Promise.all(processes.map((child, party) => ready(child, party as PartyId, config.timeoutMs * 2)));
+    await Promise.all(launched.map(({ ready }) => ready));
   } catch (error) {
     await stop();
     throw error;
@@ -105,33 +115,44 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     config,
     processes,
     kill: (party) => processes[party]?.kill("SIGKILL"),
+    async restart(party) {
+      await stopProcess(processes[party] as ChildProcess);
+      logs[party] = "";
+      const again = launch(party);
+      processes[party] = again.child;
+      await again.ready;
+    },
+    healthUrl(party) {
+      const port = healthPorts[party];
+      if (port === undefined) throw new Error(`node ${party} serves no health endpoint`);
+      return `http://127.0.0.1:${port}/health`;
+    },
+    log: (party) => logs[party] as string,
     stop,
   };
 }
 
-/** Resolves when the node logs its ready event; rejects with its last log line if it exits first. */
-function ready(child: ChildProcess, party: PartyId, timeoutMs: number): Promise<void> {
+/** Resolves when the node logs its ready event; rejects with its last log lines if it exits first. */
+function ready(child: ChildProcess, party: PartyId, log: () => string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    let log = "";
     const timer = setTimeout(
-      () => reject(new Error(`node ${party} was not ready within ${timeoutMs} ms`)),
+      () => reject(new Error(`node ${party} was not ready within ${timeoutMs} ms: ${lastLines(log())}`)),
       timeoutMs,
     );
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString("utf8");
-      if (log.includes('"event":"ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
+    const onData = () => {
+      if (!log().includes('"event":"ready"')) return;
+      clearTimeout(timer);
+      child.stderr?.off("data", onData);
+      resolve();
     };
     child.stderr?.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(
-        new Error(
-          `node ${party} exited (${code}) before it was ready: ${log.trim().split("\n").slice(-12).join("\n")}`,
-        ),
-      );
+      reject(new Error(`node ${party} exited (${code}) before it was ready: ${lastLines(log())}`));
     });
   });
+}
+
+function lastLines(log: string): string {
+  return log.trim().split("\n").slice(-12).join("\n");
 }

@@ -22,16 +22,17 @@ import { signRequest } from "./signed-request.ts";
 
 const SLOT = "2026-06-01T12:00:00Z";
 /**
- * h0 and h2 in zone z0 with supplier s0; h1 in z1 with s1; h3 in z1 with s0, whose meter stays
- * silent; h4 in z1 with s1, whose meter reads more than its connection's capacity.
+ * h0 and h2 in zone z0 with supplier s0; h1 in z1 with s1, whose meter reads more than its trading
+ * cap lets it trade but less than its 25 A fuse carries; h3 in z1 with s0, whose meter stays silent;
+ * h4 in z1 with s1, whose meter reads more than its connection can physically carry.
  */
 const REGISTRY = generateRegistry({
   households: [
     { id: "h0", zone: "z0", supplier: "s0" },
-    { id: "h1", zone: "z1", supplier: "s1" },
+    { id: "h1", zone: "z1", supplier: "s1", connectionCapWh: 600, physicalCapacityWh: 4312 },
     { id: "h2", zone: "z0", supplier: "s0" },
     { id: "h3", zone: "z1", supplier: "s0" },
-    { id: "h4", zone: "z1", supplier: "s1", connectionCapWh: 2500 },
+    { id: "h4", zone: "z1", supplier: "s1", physicalCapacityWh: 2500 },
   ],
   minGroupMeters: 2,
 });
@@ -68,6 +69,7 @@ const slot: BillingSlot = {
         supplierSellWh: 0,
       },
       metered: { importWh: 700, exportWh: 0 },
+      physicalCapacityWh: 4312,
     },
     {
       id: "h2",
@@ -101,7 +103,7 @@ const slot: BillingSlot = {
         supplierSellWh: 0,
       },
       metered: { importWh: 9000, exportWh: 0 },
-      connectionCapWh: 2500,
+      physicalCapacityWh: 2500,
     },
   ],
 };
@@ -148,7 +150,7 @@ describe("metering and billing on running nodes, each party getting its own figu
       implausible: [
         {
           meter: meterIdOf("h4"),
-          reason: "the reading is above the connection's capacity of 2500 Wh for the slot",
+          reason: "the reading is above the connection's physical capacity of 2500 Wh for the slot",
         },
       ],
       late: [],
@@ -170,7 +172,11 @@ describe("metering and billing on running nodes, each party getting its own figu
     assert.deepEqual(await meterTotals(client, SLOT, "supplier", signer("s1")), [
       { id: "s1", meters: 1, totals: null },
     ]);
-    assert.deepEqual(await ownReadings(client, [SLOT], signer("h1")), [readingOf("h1")]);
+    assert.deepEqual(
+      await ownReadings(client, [SLOT], signer("h1")),
+      [readingOf("h1")],
+      "its reading above its trading cap stands",
+    );
     assert.deepEqual(await ownReadings(client, [SLOT], signer("h3")), [null]);
     assert.deepEqual(await ownReadings(client, [SLOT], signer("h4")), [null], "its reading was refused");
   });
@@ -249,6 +255,8 @@ describe("metering and billing on running nodes, each party getting its own figu
       expected.implausible.map((reading) => reading.id),
       ["h4"],
     );
+    // h1 read 100 Wh more than it could trade, within its fuse: billed as read, deviation and all.
+    assert.equal(expected.bills.find((bill) => bill.id === "h1")?.deviationWh, -100);
     // Each household fetches its own bill, signing its request: no one else can.
     const rows = await Promise.all(
       slot.households.map(

@@ -103,35 +103,3 @@ describe("nodes as separate processes over TLS", () => {
     await assert.rejects(NodeClient.connect(forged), /node 0 \(node-a\)/);
   });
 });
-
-describe("a node that dies", () => {
-  it("stops the job with an error naming it, and the others stop too; nothing hangs", async () => {
-    const cluster = await startLocalCluster({ timeoutMs: 3000 });
-    const client = await NodeClient.connect(cluster.config);
-    try {
-      cluster.kill(2);
-      await assert.rejects(
-        client.run("multiply", { n: 1, depth: 1 }, new BigUint64Array([2n, 3n])),
-        (error: unknown) => {
-          assert.ok(error instanceof JobError, `a job error: ${error}`);
-          assert.match(error.message, /node 2 \(node-c\)/);
-          return true;
-        },
-      );
-      const codes = await Promise.all(
-        cluster.processes
-          .slice(0, 2)
-          .map(
-            (child) =>
-              new Promise<number | null>((resolve) =>
-                child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve),
-              ),
-          ),
-      );
-      assert.deepEqual(codes, [1, 1], "nodes 0 and 1 exit with an error");
-    } finally {
-      client.close();
-      await cluster.stop();
-    }
-  });
-});

@@ -1,72 +1,65 @@
 /**
  * A computing node as a service: it joins the other two over mutual TLS, takes job requests and
  * other messages from clients on its own port, and runs each job in step with the others, node 0
- * setting the order. What it computes comes from its application: a table of programs, handlers of
- * the messages clients send outside jobs, and each job's context.
+ * setting the order and deciding, once all three have written a job's changes, that it commits.
+ * When a peer is lost it says so on its health endpoint, rebuilds its state from its store and
+ * joins the mesh again as soon as the peer is back; a restarted node joins from its store.
+ * What it computes comes from its application: a table of programs, handlers of the messages
+ * clients send outside jobs, and each job's context.
  * @module
  */
-import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { Shared } from "../../mpc/arithmetic.ts";
 import { decodeShares, encodeShares } from "../../mpc/encoding.ts";
 import { Party } from "../../mpc/party.ts";
-import { type Program, type ProgramTable, resolveProgram } from "../../mpc/programs.ts";
+import { type Program, resolveProgram } from "../../mpc/programs.ts";
 import { describeNode } from "../../mpc/transport/peers.ts";
-import { connectTls, TLS_CIPHER_SUITES } from "../../mpc/transport/tls.ts";
+import { connectTls } from "../../mpc/transport/tls.ts";
 import { PARTIES, type PartyId, PeerError, type Transport } from "../../mpc/transport/types.ts";
-import type { IntakeHandler, JobContext } from "../../private/context.ts";
-import type { RegisteredParty } from "../../private/registry.ts";
-import { describeError, parseWith } from "../../validation/index.ts";
+import type { JobContext } from "../../private/context.ts";
+import { describeError } from "../../validation/index.ts";
+import { ClientGate, listenForClients, Outbox, serveClient } from "./client-port.ts";
 import type { NodeConfig } from "./config.ts";
-import { type JobRequest, jobRequestSchema, MessageSocket } from "./jobs.ts";
-import { type ClientLimits, Counter, DEFAULT_CLIENT_LIMITS, RateLimiter } from "./limits.ts";
-import { RequestGuard } from "./signed-request.ts";
-
-/** What a node serves: its programs, the handlers of other client messages, and each job's context. */
-export interface NodeApplication {
-  readonly programs: ProgramTable<JobContext>;
-  /** Handlers of client messages that are not job requests (a household's order, a meter's reading), by `type`. */
-  readonly intake: Readonly<Record<string, IntakeHandler>>;
-  /** What a job is told besides its inputs, given who signed it. */
-  context(job: string, requester: RegisteredParty | undefined): JobContext;
-}
+import { type HealthServer, type NodeHealth, serveHealth } from "./health.ts";
+import { JobBoard } from "./job-board.ts";
+import type { JobRequest } from "./jobs.ts";
+import type { NodeJournal } from "./journal.ts";
+import { type ClientLimits, DEFAULT_CLIENT_LIMITS } from "./limits.ts";
+import type { ApplicationFactory, NodeApplication, NodeLog } from "./node-application.ts";
+import { NodeState } from "./node-state.ts";
+import type { RequestGuard } from "./signed-request.ts";
 
 /** How a node is started. */
 export interface NodeOptions {
   config: NodeConfig;
   party: PartyId;
   privateKeyPem: string;
-  /** What it computes. */
-  application: NodeApplication;
+  /** What it computes, built on the recorder of its changes (again whenever the node rebuilds its state). */
+  application: ApplicationFactory;
+  /** Where its state is kept. */
+  journal: NodeJournal;
   /** The time signed requests are checked against (default: the system clock). */
   clock?: () => number;
   /** Added latency per frame between nodes, to show what rounds cost on a real network. */
   delayMs?: number;
   /** What one client may cost this node (default {@link DEFAULT_CLIENT_LIMITS}). */
   limits?: ClientLimits;
+  /** Where to serve the health endpoint (port 0: any free port), if anywhere. */
+  health?: { host: string; port: number };
   /** Structured log sink (one event per call). */
-  log: (event: Record<string, unknown>) => void;
+  log: NodeLog;
 }
 
 /** A started node. */
 export interface RunningNode {
   /** Where clients connect. */
   readonly clientPort: number;
-  /** Settles when the node stops: resolves after `close()`, rejects when a peer fails. */
+  /** Where its health endpoint listens, if it serves one. */
+  readonly healthPort: number | undefined;
+  /** Settles when the node stops: resolves after `close()`, rejects when its store fails. */
   readonly stopped: Promise<void>;
+  /** What the health endpoint shows. */
+  health(): NodeHealth;
   close(): Promise<void>;
-}
-
-/** A request as one node received it, under its key on the job board. */
-interface Submission {
-  /** The signer's own job id (`party job`), or the bare id of an unsigned request. */
-  key: string;
-  request: JobRequest;
-  client: MessageSocket;
-  body: Uint8Array;
-  /** When it arrived (performance.now()). */
-  arrivedMs: number;
-  /** Called once when the request leaves the board. */
-  release(): void;
 }
 
 /** A request checked when its turn comes: the program, its decoded input shares and context; or why it cannot run. */
@@ -74,7 +67,10 @@ type Ready =
   | { program: Program<unknown, JobContext>; params: unknown; inputs: Shared; context: JobContext }
   | { problem: string };
 
-/** Control frames node 0 sends between jobs: the next job, or a heartbeat that shows it is alive. */
+/**
+ * Frames node 0 sends nodes 1 and 2 between jobs: the next job, or a heartbeat each answers, so
+ * that a peer gone silent is noticed within the timeout even when no job runs.
+ */
 type Control = { job: string } | { heartbeat: true };
 
 /**
@@ -85,77 +81,245 @@ type Readiness = { ok: true; held?: string[] } | { ok: false; problem: string };
 
 /** How many network timeouts a follower keeps a request node 0 has not announced (node 0 may be busy with others). */
 const FOLLOWER_WAIT_TIMEOUTS = 6;
+/** The pause between attempts to join the mesh while a peer is missing. */
+const REJOIN_PAUSE_MS = 200;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Starts a node: connects to the peers, agrees PRSS keys, listens for clients. */
+/**
+ * Starts a node: loads its state from its store, listens for clients, and joins the other two
+ * (connection, PRSS keys, the decisions on jobs it was in doubt about), again whenever a peer is lost.
+ * Resolves once the client port listens; `ready` is logged when the mesh is first up.
+ */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const { config, party: id, log } = options;
-  const transport = await connectTls(config, id, options.privateKeyPem, {
-    timeoutMs: config.timeoutMs,
-    ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
-  });
-  const party = await Party.connect(transport);
-  const jobs = new JobBoard(id === 0);
-  const { application } = options;
   const clock = options.clock ?? Date.now;
-  const guard = new RequestGuard(config.registry, clock);
+  const state = await NodeState.load(options.journal, options.application, config.registry, clock);
   const own = config.nodes[id];
-  const gate = new ClientGate(options.limits ?? DEFAULT_CLIENT_LIMITS, guard, clock);
+  const jobs = new JobBoard(id === 0);
+  const gate = new ClientGate(options.limits ?? DEFAULT_CLIENT_LIMITS, () => state.guard, clock);
+  let failStore: (error: unknown) => void = () => {};
+  const storeFailed = new Promise<never>((_, reject) => {
+    failStore = reject;
+  });
+  storeFailed.catch(() => undefined);
+  const outbox = new Outbox(
+    () => state.intakeWritten(),
+    (error) => failStore(error),
+  );
+  const health: NodeHealth = {
+    party: id,
+    node: own.name,
+    mesh: "joining",
+    since: new Date(clock()).toISOString(),
+    peers: PARTIES.filter((peer) => peer !== id).map((peer) => ({
+      party: peer,
+      node: config.nodes[peer].name,
+      up: false,
+    })),
+    jobs: { run: 0, failed: 0 },
+    inDoubt: state.inDoubt.length,
+  };
+  let closing = false;
   const server = await listenForClients(
     own.host,
     own.clientPort,
     options.privateKeyPem,
     own.certificatePem,
     config.timeoutMs,
-    (socket) => serveClient(socket, jobs, gate, application.intake, log),
+    (socket) =>
+      serveClient(socket, {
+        jobs,
+        gate,
+        outbox,
+        log,
+        intake: () => state.application.intake,
+        closedForJobs: () =>
+          health.mesh === "up"
+            ? undefined
+            : `${own.name} is rejoining the other nodes (${health.lastLoss?.reason ?? "starting"}): ask again shortly`,
+      }),
   );
-  log({ event: "ready", party: id, node: own.name, clientPort: own.clientPort });
-  let closing = false;
-  const stopped = (id === 0 ? leadJobs : followJobs)({
-    party,
-    jobs,
-    application,
-    guard,
-    config,
-    log,
-    closing: () => closing,
-  }).finally(async () => {
+  let healthServer: HealthServer | undefined;
+  try {
+    healthServer = options.health === undefined ? undefined : await serveHealth(options.health, () => health);
+  } catch (error) {
     server.close();
+    throw error;
+  }
+  const session: MeshSession = {
+    options,
+    state,
+    jobs,
+    outbox,
+    health,
+    closing: () => closing,
+    wake: () => {},
+  };
+  const stopped = Promise.race([superviseMesh(session), storeFailed]).finally(async () => {
+    server.close();
+    await healthServer?.close();
     jobs.closeAll();
-    await transport.close();
+    await options.journal.close();
   });
   return {
     clientPort: own.clientPort,
+    healthPort: healthServer?.port,
     stopped,
+    health: () => health,
     async close() {
       closing = true;
+      session.wake();
       jobs.wake();
       await stopped.catch(() => undefined);
     },
   };
 }
 
-/** What a node's job loop works with. */
+/** What a node keeps across its meshes. */
+interface MeshSession {
+  readonly options: NodeOptions;
+  readonly state: NodeState;
+  readonly jobs: JobBoard;
+  readonly outbox: Outbox;
+  readonly health: NodeHealth;
+  closing(): boolean;
+  /** Interrupts the current mesh (set per mesh). */
+  wake: () => void;
+}
+
+/**
+ * Joins the mesh and serves jobs on it until a peer is lost; then rebuilds the state from the store
+ * and joins again, until the node is closed.
+ */
+async function superviseMesh(session: MeshSession): Promise<void> {
+  const { options, state, jobs, health, closing } = session;
+  const { config, party: id, log } = options;
+  let ready = false;
+  let attempts = 0;
+  while (!closing()) {
+    let lost: PeerError | undefined;
+    let transport: Transport;
+    const interrupted = new Promise<never>((_, reject) => {
+      session.wake = () => reject(new PeerError(id, "the node is closing"));
+    });
+    interrupted.catch(() => undefined);
+    const connecting = connectTls(config, id, options.privateKeyPem, {
+      timeoutMs: config.timeoutMs,
+      ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+      onLinkLost: (error) => {
+        lost ??= error;
+        session.wake();
+        jobs.wake();
+      },
+    });
+    try {
+      transport = await Promise.race([connecting, interrupted]);
+    } catch (error) {
+      // A mesh still being joined when the node closes is closed once it is up.
+      connecting.then(
+        (late) => late.close(),
+        () => undefined,
+      );
+      if (closing()) return;
+      attempts++;
+      // Said once per loss, then every tenth attempt: a peer down for hours does not flood the log.
+      if (attempts === 1 || attempts % 10 === 0)
+        log({ event: "mesh-joining", attempt: attempts, reason: describeError(error) });
+      await new Promise((resolve) => setTimeout(resolve, REJOIN_PAUSE_MS));
+      continue;
+    }
+    try {
+      const party = await Promise.race([Party.connect(transport), interrupted]);
+      await Promise.race([resolveInDoubt(party, state, log), interrupted]);
+      attempts = 0;
+      health.mesh = "up";
+      health.since = new Date((options.clock ?? Date.now)()).toISOString();
+      health.inDoubt = state.inDoubt.length;
+      for (const peer of health.peers) peer.up = true;
+      if (!ready)
+        log({
+          event: "ready",
+          party: id,
+          node: config.nodes[id].name,
+          clientPort: config.nodes[id].clientPort,
+        });
+      else log({ event: "mesh-up", party: id });
+      ready = true;
+      const loop: JobLoop = { party, session, lost: () => lost, interrupted };
+      await (id === 0 ? leadJobs(loop) : followJobs(loop));
+    } catch (error) {
+      if (closing()) return;
+      const cause = lost ?? error;
+      const peer = cause instanceof PeerError ? cause.peer : undefined;
+      health.mesh = "joining";
+      health.since = new Date((options.clock ?? Date.now)()).toISOString();
+      health.lastLoss = {
+        ...(peer === undefined ? {} : { peer }),
+        reason: describeError(cause),
+        at: health.since,
+      };
+      for (const entry of health.peers) entry.up = false;
+      log({ event: "peer-lost", ...(peer === undefined ? {} : { peer }), reason: describeError(cause) });
+      jobs.failAll(`the job did not run: ${describeError(cause)}; the nodes are rejoining`);
+      // What a job began and the three did not commit is thrown away: the state is the store's.
+      await state.rebuild();
+    } finally {
+      await transport.close();
+    }
+  }
+}
+
+/**
+ * After joining: nodes 1 and 2 tell node 0 the jobs they prepared and heard no decision on, and
+ * node 0 answers which it committed; the rest are aborted. Node 0 is never in doubt: it decides.
+ */
+async function resolveInDoubt(party: Party, state: NodeState, log: NodeOptions["log"]): Promise<void> {
+  const { transport } = party;
+  if (party.id === 0) {
+    for (const peer of [1, 2] as const) {
+      const asked = parseJsonFrame(peer, await transport.receive(peer), "in-doubt") as { inDoubt?: unknown };
+      const keys = Array.isArray(asked.inDoubt) ? asked.inDoubt.filter((key) => typeof key === "string") : [];
+      const committed = keys.filter((key) => state.hasCommitted(key));
+      transport.send(peer, encoder.encode(JSON.stringify({ committed })));
+    }
+    return;
+  }
+  const inDoubt = state.inDoubt;
+  transport.send(0, encoder.encode(JSON.stringify({ inDoubt })));
+  const answer = parseJsonFrame(0, await transport.receive(0), "decisions") as { committed?: unknown };
+  const committed = new Set(Array.isArray(answer.committed) ? answer.committed : []);
+  for (const key of inDoubt) {
+    await state.decided(key, committed.has(key), true);
+    log({ event: "job-resolved", job: key, committed: committed.has(key) });
+  }
+}
+
+/** What a node's job loop works with on one mesh. */
 interface JobLoop {
   party: Party;
-  jobs: JobBoard;
-  application: NodeApplication;
-  guard: RequestGuard;
-  config: NodeConfig;
-  log: NodeOptions["log"];
-  closing: () => boolean;
+  session: MeshSession;
+  /** The link lost on this mesh, if one was. */
+  lost(): PeerError | undefined;
+  /** Rejects when the node closes or a link is lost. */
+  interrupted: Promise<never>;
 }
 
 /** Node 0: announces each job in the order requests reached it, and a heartbeat while idle. */
 async function leadJobs(loop: JobLoop): Promise<void> {
-  const { party, jobs, config, closing } = loop;
-  const heartbeatMs = Math.max(50, Math.floor(config.timeoutMs / 3));
+  const { party, session } = loop;
+  const { jobs, closing } = session;
+  const { timeoutMs } = session.options.config;
+  const heartbeatMs = Math.max(50, Math.floor(timeoutMs / 3));
   while (!closing()) {
     const next = await jobs.nextArrival(heartbeatMs);
+    const lost = loop.lost();
+    if (lost !== undefined) throw lost;
+    if (closing()) return;
     if (next === undefined) {
       sendControl(party.transport, { heartbeat: true });
+      await Promise.all([1, 2].map((peer) => party.transport.receive(peer as PartyId)));
       continue;
     }
     sendControl(party.transport, { job: next });
@@ -165,30 +329,40 @@ async function leadJobs(loop: JobLoop): Promise<void> {
 
 /** Nodes 1 and 2: run what node 0 announces, waiting for their own copy of the request. */
 async function followJobs(loop: JobLoop): Promise<void> {
-  const { party, jobs, config, closing } = loop;
+  const { party, session } = loop;
+  const { jobs, closing } = session;
   while (!closing()) {
     // Node 0 announces every request it holds, in turn; one it never announces did not reach it.
     // Node 0's heartbeats wake this loop at least every third of the timeout.
-    jobs.expire(FOLLOWER_WAIT_TIMEOUTS * config.timeoutMs);
-    const frame = await party.transport.receive(0).catch((error: unknown) => {
-      if (closing()) return undefined;
-      throw error;
-    });
+    jobs.expire(FOLLOWER_WAIT_TIMEOUTS * session.options.config.timeoutMs);
+    const frame = await Promise.race([party.transport.receive(0), loop.interrupted]).catch(
+      (error: unknown) => {
+        if (closing()) return undefined;
+        throw loop.lost() ?? error;
+      },
+    );
     if (frame === undefined) return;
     const control = parseControl(frame);
-    if ("job" in control) await runAgreedJob(loop, control.job);
+    if ("heartbeat" in control) party.transport.send(0, encoder.encode(JSON.stringify({ alive: true })));
+    else await runAgreedJob(loop, control.job);
   }
 }
 
-/** Agrees with the others that all three hold a runnable request for the job, then runs it. */
-async function runAgreedJob(
-  { party, jobs, application, guard, config, log }: JobLoop,
-  key: string,
-): Promise<void> {
+/**
+ * Agrees with the others that all three hold a runnable request for the job, runs it, and commits
+ * it: its changes written by all three before any result or commitment leaves a node.
+ */
+async function runAgreedJob(loop: JobLoop, key: string): Promise<void> {
+  const { party, session } = loop;
+  const { jobs, state, outbox, health } = session;
+  const { config, log } = session.options;
+  state.beginJob();
   const submission = await jobs.waitFor(key, config.timeoutMs / 2);
   const jobId = submission?.request.job ?? key;
   const ready: Ready | undefined =
-    submission === undefined ? undefined : prepare(submission.request, submission.body, application, guard);
+    submission === undefined
+      ? undefined
+      : prepare(submission.request, submission.body, state.application, state.guard);
   const readiness: Readiness =
     ready === undefined
       ? { ok: false, problem: "no request for this job reached it" }
@@ -202,7 +376,8 @@ async function runAgreedJob(
   const answers = await Promise.all(
     peers.map(async (peer) => parseReadiness(peer, await party.transport.receive(peer))),
   ).catch((error: unknown) => {
-    // A peer gone before the job starts: tell the client who, then stop this node.
+    // A peer gone before the job starts: the client hears who.
+    if (submission !== undefined) jobs.forget(submission);
     submission?.client.send({ type: "error", job: jobId, message: describeError(error) });
     throw error;
   });
@@ -235,9 +410,13 @@ async function runAgreedJob(
     protocolMs: performance.now() - started,
   });
   const agreed = agreedKeys([readiness, ...answers].map((answer) => (answer.ok ? (answer.held ?? []) : [])));
+  outbox.beginJob();
   try {
     const { program, params, inputs, context } = ready;
     const result = await program.run(party, params, inputs, context, agreed);
+    await commitJob(party, state, key);
+    outbox.commitJob();
+    health.jobs.run++;
     submission.client.send(
       { type: "result", job: jobId, public: result.public ?? null, stats: stats() },
       encodeShares(result.outputs),
@@ -250,194 +429,43 @@ async function runAgreedJob(
       ...stats(),
     });
   } catch (error) {
+    outbox.abortJob();
+    health.jobs.failed++;
     const message = error instanceof Error ? error.message : String(error);
     submission.client.send({ type: "error", job: jobId, message });
-    // A peer that failed mid-protocol leaves the three out of step: this node stops, naming it.
+    // A peer that failed mid-protocol leaves the three out of step: the mesh is joined again.
     if (error instanceof PeerError) throw error;
     log({ event: "job-failed", job: jobId, message });
+    // What the job changed before it failed is thrown away.
+    await state.rebuild();
   }
 }
 
 /**
- * What the client port lets one client cost: connections per address, message sizes (a body's
- * limit decided from its header, by who signed it), waiting jobs and job rate per party, and refused
- * messages per connection.
+ * Commits a job on all three: nodes 1 and 2 write its changes as prepared and say so; node 0, once
+ * both have, writes them as committed and tells them, and they write that. A node lost on the way
+ * leaves the others in doubt until the mesh is joined again ({@link resolveInDoubt}).
  */
-class ClientGate {
-  readonly #connections = new Counter();
-  readonly #pending = new Counter();
-  readonly #jobRate: RateLimiter;
-  readonly #refusalRate: RateLimiter;
-  #serial = 0;
-
-  constructor(
-    readonly limits: ClientLimits,
-    readonly guard: RequestGuard,
-    clock: () => number,
-  ) {
-    this.#jobRate = new RateLimiter(limits.jobsPerSecond, limits.jobBurst, clock);
-    this.#refusalRate = new RateLimiter(limits.refusalsPerSecond, limits.refusalBurst, clock);
-  }
-
-  /** Admits a new connection from `address`, or says why not; @returns its name in logs and limits. */
-  admit(address: string): { connection: string } | { problem: string } {
-    const { connectionsPerAddress, connections } = this.limits;
-    if (!this.#connections.enter(address, connectionsPerAddress, connections))
-      return {
-        problem:
-          this.#connections.of(address) >= connectionsPerAddress
-            ? `${address} has ${connectionsPerAddress} connections open already, the most one address may`
-            : `this node serves ${connections} connections already, the most it takes`,
-      };
-    this.#serial++;
-    return { connection: `${address}#${this.#serial}` };
-  }
-
-  leave(address: string): void {
-    this.#connections.leave(address);
-  }
-
-  /** Whether a connection may be refused once more, or has been refused too often and is cut. */
-  mayRefuse(connection: string): boolean {
-    return this.#refusalRate.take(connection);
-  }
-
-  /**
-   * The largest body that may follow `header`: a large one only after a job request signed by the
-   * operator or a supplier, checked before a byte of the body is read.
-   */
-  bodyBytes(header: unknown): number {
-    const request = jobRequestSchema.safeParse(header);
-    if (!request.success || request.data.auth === undefined) return this.limits.bodyBytes;
-    const signer = this.guard.verify(request.data);
-    const role = "requester" in signer ? signer.requester?.role : undefined;
-    return role === "operator" || role === "supplier" ? this.limits.largeBodyBytes : this.limits.bodyBytes;
-  }
-
-  /**
-   * Lets a job request wait for its turn: checks who signed it, and that it is within its signer's
-   * rate and waiting jobs. @returns its key on the job board and the release of its place, or why not.
-   */
-  enqueue(
-    request: JobRequest,
-    connection: string,
-  ): { key: string; release: () => void } | { problem: string } {
-    const signer = this.guard.verify(request);
-    if ("problem" in signer) return signer;
-    // A node that serves a registry serves registered parties only: every request is signed.
-    if (this.guard.servesRegistry && signer.requester === undefined)
-      return { problem: "the request is not signed: this node serves registered parties only" };
-    const client = signer.requester?.id ?? connection;
-    const { jobsPerSecond, pendingJobsPerClient } = this.limits;
-    if (!this.#jobRate.take(client))
-      return { problem: `${client} asked for more than ${jobsPerSecond} jobs a second` };
-    if (!this.#pending.enter(client, pendingJobsPerClient))
-      return {
-        problem: `${client} has ${pendingJobsPerClient} jobs waiting already, the most one client may`,
-      };
-    let released = false;
-    return {
-      key: signer.requester === undefined ? request.job : `${signer.requester.id} ${request.job}`,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#pending.leave(client);
-      },
-    };
-  }
-}
-
-/**
- * Reads one client's messages: job requests, which wait on the job board for their turn, and the
- * messages the application takes in (a household's intent, a meter's reading). Each answer goes back
- * on the same connection. A client past its limits is refused or cut off, alone.
- */
-async function serveClient(
-  socket: TLSSocket,
-  jobs: JobBoard,
-  gate: ClientGate,
-  intake: NodeApplication["intake"],
-  log: NodeOptions["log"],
-): Promise<void> {
-  const address = socket.remoteAddress ?? "an unknown address";
-  const admitted = gate.admit(address);
-  if ("problem" in admitted) {
-    log({ event: "client-refused", address, reason: admitted.problem });
-    new MessageSocket(socket).cut({ type: "error", job: "", message: admitted.problem });
+async function commitJob(party: Party, state: NodeState, key: string): Promise<void> {
+  const { transport } = party;
+  if (party.id === 0) {
+    await Promise.all(
+      ([1, 2] as const).map(async (peer) => {
+        const value = parseJsonFrame(peer, await transport.receive(peer), "prepared");
+        if (!(typeof value === "object" && value !== null && "prepared" in value))
+          throw new PeerError(peer, `node ${peer} sent a malformed prepared frame`);
+      }),
+    );
+    await state.commitAsLeader(key);
+    sendControl(transport, { job: key });
     return;
   }
-  const { connection } = admitted;
-  const client = new MessageSocket(socket, {
-    headerBytes: gate.limits.headerBytes,
-    bodyBytes: (header) => gate.bodyBytes(header),
-    unreadReplyBytes: gate.limits.unreadReplyBytes,
-    onSlowReader: (unreadBytes) =>
-      log({ event: "client-cut", connection, reason: `${unreadBytes} reply bytes unread` }),
-  });
-  jobs.track(client);
-  /** Counts a refusal; @returns false when it was one too many and the connection is cut. */
-  const refused = (reason: string): boolean => {
-    if (gate.mayRefuse(connection)) return true;
-    const message = `cut off: more than ${gate.limits.refusalBurst} refused messages (the last: ${reason})`;
-    log({ event: "client-cut", connection, reason: message });
-    client.cut({ type: "error", job: "", message });
-    return false;
-  };
-  try {
-    for await (const { header, body } of client.messages()) {
-      const handler = messageType(header) === "job" ? undefined : intake[messageType(header)];
-      if (handler !== undefined) {
-        const refusal = handler(client, header as Record<string, unknown>, body);
-        if (refusal !== undefined && !refused(refusal)) return;
-        continue;
-      }
-      const parsed = jobRequestSchema.safeParse(header);
-      const request = parsed.success ? parsed.data : undefined;
-      const place =
-        request === undefined
-          ? { problem: `bad request: ${describeError(parseErrorOf(header))}` }
-          : gate.enqueue(request, connection);
-      if ("problem" in place) {
-        client.send({ type: "error", job: request?.job ?? "", message: place.problem });
-        if (!refused(place.problem)) return;
-        continue;
-      }
-      jobs.submit({
-        key: place.key,
-        request: request as JobRequest,
-        client,
-        body,
-        arrivedMs: performance.now(),
-        release: place.release,
-      });
-    }
-  } catch (error) {
-    // A stream that breaks the framing (or a limit on it) cannot be trusted further: the client is
-    // told why, the connection cut, and only this client is affected.
-    const message = describeError(error);
-    log({ event: "client-cut", connection, reason: message });
-    client.cut({ type: "error", job: "", message: `cut off: ${message}` });
-  } finally {
-    jobs.untrack(client);
-    gate.leave(address);
-  }
-}
-
-/** The validation error of a header that is not a job request. */
-function parseErrorOf(header: unknown): unknown {
-  try {
-    parseWith(jobRequestSchema, header);
-    return new Error("not a job request");
-  } catch (error) {
-    return error;
-  }
-}
-
-/** A client message's `type`, or "" when it has none. */
-function messageType(header: unknown): string {
-  return typeof header === "object" && header !== null && "type" in header && typeof header.type === "string"
-    ? header.type
-    : "";
+  const prepared = await state.prepare(key);
+  transport.send(0, encoder.encode(JSON.stringify({ prepared: key })));
+  const decision = parseControl(await transport.receive(0));
+  if (!("job" in decision) || decision.job !== key)
+    throw new PeerError(0, `node 0 sent no decision on job ${key}`);
+  if (prepared) await state.decided(key, true, false);
 }
 
 /**
@@ -507,124 +535,6 @@ function parseJsonFrame(peer: PartyId, frame: Uint8Array, what: string): unknown
     return JSON.parse(decoder.decode(frame));
   } catch {
     throw new PeerError(peer, `node ${peer} sent a malformed ${what} frame`);
-  }
-}
-
-function listenForClients(
-  host: string,
-  port: number,
-  key: string,
-  cert: string,
-  handshakeTimeoutMs: number,
-  onClient: (socket: TLSSocket) => void,
-): Promise<Server> {
-  const server = createServer(
-    { key, cert, minVersion: "TLSv1.3", ciphers: TLS_CIPHER_SUITES, handshakeTimeout: handshakeTimeoutMs },
-    (socket) => {
-      socket.setNoDelay(true);
-      void onClient(socket);
-    },
-  );
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve(server));
-  });
-}
-
-/**
- * The requests that reached this node, by job id, in arrival order; and the waits for them. A
- * request that arrives while its job's id is already pending is refused at once.
- */
-class JobBoard {
-  readonly #pending = new Map<string, Submission>();
-  readonly #arrivals: string[] = [];
-  readonly #clients = new Set<MessageSocket>();
-  #wake: (() => void) | undefined;
-
-  /** Only node 0 sets the order of jobs, so only it keeps the order in which requests arrived. */
-  constructor(private readonly keepsArrivalOrder: boolean) {}
-
-  submit(submission: Submission): void {
-    const { key } = submission;
-    if (this.#pending.has(key)) {
-      const { job } = submission.request;
-      submission.client.send({ type: "error", job, message: `job ${job} is already pending` });
-      submission.release();
-      return;
-    }
-    this.#pending.set(key, submission);
-    if (this.keepsArrivalOrder) this.#arrivals.push(key);
-    this.wake();
-  }
-
-  /**
-   * Drops the requests that waited longer than `maxWaitMs` for their turn (the other nodes never
-   * announced them: they did not reach node 0, or a client sent them to this node only), telling
-   * their clients.
-   */
-  expire(maxWaitMs: number): void {
-    const now = performance.now();
-    for (const submission of this.#pending.values()) {
-      if (now - submission.arrivedMs <= maxWaitMs) continue;
-      const { job } = submission.request;
-      submission.client.send({
-        type: "error",
-        job,
-        message: `job ${job} did not start within ${maxWaitMs} ms: did the request reach all three nodes?`,
-      });
-      this.forget(submission);
-    }
-  }
-
-  /** The next job id in arrival order, or undefined after `waitMs` without one. */
-  async nextArrival(waitMs: number): Promise<string | undefined> {
-    while (this.#arrivals.length > 0) {
-      const job = this.#arrivals.shift() as string;
-      if (this.#pending.has(job)) return job;
-    }
-    await this.#sleep(waitMs);
-    return this.#arrivals.shift();
-  }
-
-  /** The request for a job, waiting up to `waitMs` for it to arrive. */
-  async waitFor(job: string, waitMs: number): Promise<Submission | undefined> {
-    const deadline = performance.now() + waitMs;
-    while (!this.#pending.has(job) && performance.now() < deadline) {
-      await this.#sleep(deadline - performance.now());
-    }
-    return this.#pending.get(job);
-  }
-
-  forget(submission: Submission): void {
-    if (this.#pending.get(submission.key) === submission) this.#pending.delete(submission.key);
-    submission.release();
-  }
-
-  wake(): void {
-    this.#wake?.();
-  }
-
-  track(client: MessageSocket): void {
-    this.#clients.add(client);
-  }
-
-  untrack(client: MessageSocket): void {
-    this.#clients.delete(client);
-  }
-
-  closeAll(): void {
-    for (const client of this.#clients) client.close();
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }
 

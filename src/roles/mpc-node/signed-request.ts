@@ -41,10 +41,17 @@ export class RequestGuard {
   /** Job ids taken, with the time after which they could no longer be replayed anyway. */
   private readonly taken = new Map<string, number>();
 
+  /** @param onTaken told of each job id taken, to make it durable */
   constructor(
     private readonly registry: Registry | undefined,
     private readonly clock: () => number,
+    private readonly onTaken?: (key: string, expiresAtMs: number) => void,
   ) {}
+
+  /** Takes a job id again, from the node's store, until it would no longer be replayable anyway. */
+  restoreTaken(key: string, expiresAtMs: number): void {
+    if (expiresAtMs >= this.clock()) this.taken.set(key, expiresAtMs);
+  }
 
   /** Whether the node serves registered parties (then every request must be signed). */
   get servesRegistry(): boolean {
@@ -95,6 +102,7 @@ export class RequestGuard {
     const taken = `${auth.party} ${request.job}`;
     if (this.taken.has(taken)) return { problem: `job ${request.job} was already taken: a replay` };
     this.taken.set(taken, auth.issuedAt + REQUEST_WINDOW_MS);
+    this.onTaken?.(taken, auth.issuedAt + REQUEST_WINDOW_MS);
     return verified;
   }
 }

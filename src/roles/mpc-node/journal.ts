@@ -1,0 +1,151 @@
+/**
+ * A node's own durable store: an append-only journal of its state's changes, in PGlite (a folder) or
+ * PostgreSQL (a URL), or in memory. Changes are written in batches (one transaction per batch: many
+ * households' intents cost one commit), replayed in order at start, and compacted into one snapshot.
+ * @module
+ */
+
+import type { SqlDriver, SqlSession } from "../../store/driver.ts";
+import { openPgliteDriver } from "../../store/pglite.ts";
+import { openPostgresDriver } from "../../store/postgres.ts";
+
+/** One change of a node's state: what kind, and its data (JSON, with shares as base64 where it has any). */
+export interface JournalEntry {
+  readonly kind: string;
+  readonly data: unknown;
+}
+
+/** Where a node's journal lives. */
+export interface NodeJournal {
+  /** Who the journal belongs to, checked at open so that no node starts from another's state. */
+  readonly owner: string;
+  /** Every entry in the order written. */
+  entries(): Promise<JournalEntry[]>;
+  /** Writes entries as one batch: all of them, or none. */
+  append(entries: readonly JournalEntry[]): Promise<void>;
+  /** Replaces everything written with `entries` (a snapshot of the state they lead to), atomically. */
+  compact(entries: readonly JournalEntry[]): Promise<void>;
+  /** Batches written since the last compaction. */
+  batches(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A journal in memory: for nodes whose state may die with them (tests, benchmarks). */
+export function memoryJournal(owner: string): NodeJournal {
+  let batches: string[] = [];
+  return {
+    owner,
+    entries: async () => batches.flatMap((batch) => JSON.parse(batch) as JournalEntry[]),
+    append: async (entries) => {
+      // Serialised at once, as a database would: later changes to the objects are not the journal's.
+      batches.push(JSON.stringify(entries));
+    },
+    compact: async (entries) => {
+      batches = [JSON.stringify(entries)];
+    },
+    batches: async () => batches.length,
+    close: async () => {},
+  };
+}
+
+const SCHEMA = [
+  `create table if not exists snippet_node_owner (owner text not null)`,
+  `create table if not exists snippet_node_journal (seq bigserial primary key, entries text not null)`,
+];
+
+/**
+ * Opens the journal at `target`: PostgreSQL for a `postgres://` URL, PGlite in the folder `target`
+ * otherwise, or in memory for `memory`. A journal written by another owner is refused.
+ */
+export async function openNodeJournal(target: string, owner: string): Promise<NodeJournal> {
+  if (target === "memory") return memoryJournal(owner);
+  const driver = /^postgres(ql)?:\/\//i.test(target)
+    ? await openPostgresDriver(target)
+    : await openPgliteDriver(target);
+  try {
+    for (const statement of SCHEMA) await driver.query(statement);
+    await driver.transaction(async (session) => {
+      const [row] = await session.query("select owner from snippet_node_owner");
+      if (row === undefined)
+        await session.query("insert into snippet_node_owner (owner) values ($1)", [owner]);
+      else if (row.owner !== owner)
+        throw new Error(`it holds the state of ${String(row.owner)}, not of ${owner}`);
+    });
+  } catch (error) {
+    await driver.close();
+    throw new Error(`node store ${redacted(target)}: ${(error as Error).message}`, { cause: error });
+  }
+  return sqlJournal(driver, owner);
+}
+
+function sqlJournal(driver: SqlDriver, owner: string): NodeJournal {
+  const insert = (session: SqlSession, entries: readonly JournalEntry[]) =>
+    session.query("insert into snippet_node_journal (entries) values ($1)", [JSON.stringify(entries)]);
+  return {
+    owner,
+    async entries() {
+      const rows = await driver.query("select entries from snippet_node_journal order by seq");
+      return rows.flatMap((row) => JSON.parse(String(row.entries)) as JournalEntry[]);
+    },
+    async append(entries) {
+      await insert(driver, entries);
+    },
+    async compact(entries) {
+      await driver.transaction(async (session) => {
+        await session.query("delete from snippet_node_journal");
+        await insert(session, entries);
+      });
+    },
+    async batches() {
+      const [row] = await driver.query("select count(*)::text as n from snippet_node_journal");
+      return Number(row?.n ?? 0);
+    },
+    close: () => driver.close(),
+  };
+}
+
+/** A store target as logs may show it: a URL without its password. */
+export function redacted(target: string): string {
+  return target.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
+
+/**
+ * Writes a journal's entries in batches: changes recorded while a batch is being written go into the
+ * next one, and each `flushed()` resolves once everything recorded before it is durable. A failed
+ * write fails every wait on it and every later one: a node that cannot persist must not acknowledge.
+ */
+export class GroupCommit {
+  #queued: JournalEntry[] = [];
+  /** The last write begun or scheduled. */
+  #writing: Promise<void> = Promise.resolve();
+  /** The write scheduled after the current one, not begun yet: it takes everything queued when it begins. */
+  #next: Promise<void> | undefined;
+  #failure: Error | undefined;
+
+  constructor(readonly journal: NodeJournal) {}
+
+  record(entry: JournalEntry): void {
+    this.#queued.push(entry);
+  }
+
+  /** Resolves once every entry recorded so far is written. */
+  flushed(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#queued.length === 0) return this.#writing;
+    if (this.#next !== undefined) return this.#next;
+    const next = this.#writing.then(async () => {
+      const batch = this.#queued;
+      this.#queued = [];
+      this.#next = undefined;
+      try {
+        await this.journal.append(batch);
+      } catch (error) {
+        this.#failure = error instanceof Error ? error : new Error(String(error));
+        throw this.#failure;
+      }
+    });
+    this.#next = next;
+    this.#writing = next;
+    return next;
+  }
+}

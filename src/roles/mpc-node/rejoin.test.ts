@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { seededWords } from "../../../test/support/mpc.ts";
+import type { PartyId } from "../../mpc/transport/types.ts";
+import { generateRegistry, OPERATOR_ID, parseRegistry, signerOf } from "../../private/registry.ts";
+import { clearSlotOnNodes } from "../broker/close.ts";
+import { submitIntent } from "../household/intent.ts";
+import { JobError, NodeClient } from "./client.ts";
+import type { NodeHealth } from "./health.ts";
+import { type LocalCluster, startLocalCluster } from "./local-cluster.ts";
+
+const GENERATED = generateRegistry({
+  households: [
+    { id: "h0", zone: "z0", supplier: "s0" },
+    { id: "h1", zone: "z0", supplier: "s0" },
+  ],
+});
+const REGISTRY = parseRegistry(GENERATED.file);
+const signer = (party: string) => signerOf(GENERATED.keys, party);
+const operator = signer(OPERATOR_ID);
+const PRICES = { feedIn: 500, retail: 2000 };
+
+/** Polls a node's health until `until` holds (the nodes notice within their timeout; the test waits longer). */
+async function healthOf(
+  cluster: LocalCluster,
+  party: PartyId,
+  until: (health: NodeHealth) => boolean,
+): Promise<NodeHealth> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const response = await fetch(cluster.healthUrl(party));
+    const health = (await response.json()) as NodeHealth;
+    assert.equal(response.status, health.mesh === "up" ? 200 : 503, "the status says whether the mesh is up");
+    if (until(health)) return health;
+    if (Date.now() > deadline) throw new Error(`node ${party}'s health stayed ${JSON.stringify(health)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("nodes that lose a peer and take it back, each from its own store", () => {
+  let cluster: LocalCluster;
+  const pair = new BigUint64Array(seededWords(11)(2).map((w) => w >> 2n));
+  const product = BigInt.asUintN(64, (pair[0] as bigint) * (pair[1] as bigint));
+  /** The operator's job on a fresh connection (a killed node's old connection is gone). */
+  const multiply = async () => {
+    const client = await NodeClient.connect(cluster.config);
+    try {
+      return await client.run("multiply", { n: 1, depth: 1 }, pair, { signer: operator });
+    } finally {
+      client.close();
+    }
+  };
+
+  before(async () => {
+    cluster = await startLocalCluster({
+      registry: GENERATED,
+      store: "pglite",
+      health: true,
+      timeoutMs: 2000,
+    });
+  });
+  after(() => cluster.stop());
+
+  for (const killed of [2, 0, 1] as const) {
+    it(`notices node ${killed} killed while idle, refuses jobs until it is back, then runs them`, async () => {
+      const others = ([0, 1, 2] as const).filter((party) => party !== killed);
+      cluster.kill(killed);
+      for (const party of others) {
+        const health = await healthOf(cluster, party, (h) => h.mesh === "joining");
+        assert.equal(health.lastLoss?.peer, killed, `node ${party} names node ${killed}`);
+      }
+      await assert.rejects(multiply(), JobError);
+      await cluster.restart(killed);
+      for (const party of [0, 1, 2] as const) await healthOf(cluster, party, (h) => h.mesh === "up");
+      assert.equal((await multiply()).outputs[0], product);
+    });
+  }
+
+  it("fails a job whose peer is killed mid-protocol, naming it, and runs the next once it is back", async () => {
+    const n = 400_000;
+    const big = new BigUint64Array(seededWords(12)(2 * n).map((w) => w >> 2n));
+    const client = await NodeClient.connect(cluster.config);
+    try {
+      const running = client.run("multiply", { n, depth: 8 }, big, { signer: operator });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      cluster.kill(1);
+      await assert.rejects(running, /node 1 \(node-b\)/);
+    } finally {
+      client.close();
+    }
+    await cluster.restart(1);
+    assert.equal((await multiply()).outputs[0], product);
+  });
+
+  it("keeps a household's intent through its node's restart, and clears the slot once", async () => {
+    const slot = "2026-06-01T12:00:00Z";
+    const household = await NodeClient.connect(cluster.config);
+    try {
+      await submitIntent(
+        household,
+        REGISTRY,
+        slot,
+        { id: "h0", side: "buy", volumeWh: 300, limitPrice: 1500 },
+        signer("h0"),
+      );
+    } finally {
+      household.close();
+    }
+    cluster.kill(2);
+    await cluster.restart(2);
+    const broker = await NodeClient.connect(cluster.config);
+    try {
+      const closed = await clearSlotOnNodes(broker, slot, PRICES, operator);
+      assert.equal(closed.intents, 1, "node 2 kept h0's intent in its store");
+      assert.deepEqual(closed.leftOut, []);
+      cluster.kill(0);
+      await cluster.restart(0);
+    } finally {
+      broker.close();
+    }
+    const again = await NodeClient.connect(cluster.config);
+    try {
+      await assert.rejects(
+        clearSlotOnNodes(again, slot, PRICES, operator),
+        /slot 2026-06-01T12:00:00Z is already cleared/,
+      );
+    } finally {
+      again.close();
+    }
+  });
+});
