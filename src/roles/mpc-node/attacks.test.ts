@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, connect as netConnect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { connect, type TLSSocket } from "node:tls";
+import type { TLSSocket } from "node:tls";
 import { seededWords } from "../../../test/support/mpc.ts";
+import { rawConnection, twoHouseholds } from "../../../test/support/nodes.ts";
 import type { HouseholdIntent } from "../../market/index.ts";
 import { encodeFrameHeader, FrameReader } from "../../mpc/transport/frames.ts";
-import type { PartyId } from "../../mpc/transport/types.ts";
-import { generateRegistry, OPERATOR_ID, parseRegistry, signerOf } from "../../private/registry.ts";
+import { OPERATOR_ID } from "../../private/registry.ts";
 import { submitIntent } from "../household/intent.ts";
 import { JobError, NodeClient } from "./client.ts";
 import { MessageSocket } from "./jobs.ts";
@@ -15,14 +15,7 @@ import type { ClientLimitsFile } from "./limits.ts";
 import { type LocalCluster, startLocalCluster } from "./local-cluster.ts";
 import { signRequest } from "./signed-request.ts";
 
-const GENERATED = generateRegistry({
-  households: [
-    { id: "h0", zone: "z0", supplier: "s0" },
-    { id: "h1", zone: "z0", supplier: "s0" },
-  ],
-});
-const REGISTRY = parseRegistry(GENERATED.file);
-const signer = (party: string) => signerOf(GENERATED.keys, party);
+const { generated: GENERATED, registry: REGISTRY, signer } = twoHouseholds();
 
 /** Small limits, so that a test reaches each with a few messages. */
 const LIMITS = {
@@ -35,19 +28,6 @@ const LIMITS = {
   refusalsPerSecond: 1,
   refusalBurst: 5,
 } satisfies ClientLimitsFile;
-
-/** A raw TLS connection to one node's client port, as an attacker would open it. */
-async function rawConnection(cluster: LocalCluster, party: PartyId): Promise<TLSSocket> {
-  const node = cluster.config.nodes[party];
-  const socket = connect({
-    host: node.host,
-    port: node.clientPort,
-    ca: [node.certificatePem],
-    checkServerIdentity: () => undefined,
-  });
-  await once(socket, "secureConnect");
-  return socket;
-}
 
 /** Every message a node sends on a raw connection until it closes it. */
 async function repliesUntilClosed(socket: TLSSocket): Promise<unknown[]> {

@@ -16,8 +16,10 @@ export interface NodeHealth {
   since: string;
   /** Each peer, and whether the link to it is up. */
   readonly peers: { readonly party: number; readonly node: string; up: boolean }[];
-  /** The last loss of the mesh: which peer, why, when. */
+  /** The last loss of the mesh: which peer, why, when (the first link this node saw close). */
   lastLoss?: { peer?: number; reason: string; at: string };
+  /** While joining: the peer the last attempt to join could not reach, and why. */
+  waitingFor?: { peer?: number; reason: string };
   /** Jobs run and failed since the node started. */
   readonly jobs: { run: number; failed: number };
   /** Jobs this node prepared and had no decision on when it last joined. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
-import { connect } from "node:tls";
 import { seededWords } from "../../../test/support/mpc.ts";
+import { rawConnection } from "../../../test/support/nodes.ts";
 import { JobError, NodeClient } from "./client.ts";
 import { type LocalCluster, startLocalCluster } from "./local-cluster.ts";
 
@@ -74,14 +74,7 @@ describe("nodes as separate processes over TLS", () => {
   });
 
   it("drop a client that breaks the framing, and keep serving the others", async () => {
-    const node = cluster.config.nodes[1];
-    const socket = connect({
-      host: node.host,
-      port: node.clientPort,
-      ca: [node.certificatePem],
-      checkServerIdentity: () => undefined,
-    });
-    await once(socket, "secureConnect");
+    const socket = await rawConnection(cluster, 1);
     // A header frame of 5 bytes that is not JSON.
     socket.write(Buffer.from([0, 0, 0, 5, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b]));
     let told = "";

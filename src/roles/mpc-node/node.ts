@@ -224,6 +224,10 @@ async function superviseMesh(session: MeshSession): Promise<void> {
       );
       if (closing()) return;
       attempts++;
+      health.waitingFor = {
+        ...(error instanceof PeerError ? { peer: error.peer } : {}),
+        reason: describeError(error),
+      };
       // Said once per loss, then every tenth attempt: a peer down for hours does not flood the log.
       if (attempts === 1 || attempts % 10 === 0)
         log({ event: "mesh-joining", attempt: attempts, reason: describeError(error) });
@@ -234,6 +238,7 @@ async function superviseMesh(session: MeshSession): Promise<void> {
       const party = await Promise.race([Party.connect(transport), interrupted]);
       await Promise.race([resolveInDoubt(party, state, log), interrupted]);
       attempts = 0;
+      delete health.waitingFor;
       health.mesh = "up";
       health.since = new Date((options.clock ?? Date.now)()).toISOString();
       health.inDoubt = state.inDoubt.length;
