@@ -14,10 +14,11 @@ import {
   readNodeKey,
   storePathFor,
 } from "../roles/mpc-node/config.ts";
-import { openNodeJournal, redacted } from "../roles/mpc-node/journal.ts";
+import { openNodeJournal } from "../roles/mpc-node/journal.ts";
 import { startNode } from "../roles/mpc-node/node.ts";
 import { relaunchWithNodeRuntime } from "../roles/mpc-node/runtime.ts";
 import { communityRegistry } from "../sim/mpc-engines.ts";
+import { redactPassword } from "../store/postgres.ts";
 import { loadScenario } from "./scenarios.ts";
 
 /** Options of `snippet node`. */
@@ -71,7 +72,7 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
     event: "listening",
     clientPort: node.clientPort,
     ...(node.healthPort === undefined ? {} : { healthPort: node.healthPort }),
-    store: redacted(store),
+    store: redactPassword(store),
   });
   const stop = () => void node.close();
   process.once("SIGINT", stop);

@@ -64,6 +64,7 @@ async function query(
   return result.rows;
 }
 
-function redactPassword(url: string): string {
+/** A PostgreSQL URL as logs and errors may show it: without its password. */
+export function redactPassword(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
 }

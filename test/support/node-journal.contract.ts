@@ -1,7 +1,6 @@
 /**
  * The contract every node journal keeps (memory, PGlite, PostgreSQL): batches come back in order,
- * whole, across a reopen where the journal persists; compaction replaces them atomically; and a
- * journal refuses to open for another owner.
+ * whole, across a reopen where the journal persists; and a journal refuses to open for another owner.
  * @module
  */
 import assert from "node:assert/strict";
@@ -13,7 +12,7 @@ export type OpenJournal = (place: string, owner: string) => Promise<NodeJournal>
 
 export function nodeJournalContract(name: string, open: OpenJournal, persistent: boolean): void {
   describe(`node journal: ${name}`, () => {
-    it("gives back every entry in the order written, batch by batch, and compacts them into one", async () => {
+    it("gives back every entry in the order written, batch by batch", async () => {
       const journal = await open("order", "node-a 00");
       try {
         assert.deepEqual(await journal.entries(), []);
@@ -22,14 +21,10 @@ export function nodeJournalContract(name: string, open: OpenJournal, persistent:
           { kind: "reading", data: { meter: "m1", shares: "AAEC" } },
           { kind: "slot-cleared", data: { slot: "s1" } },
         ]);
-        assert.equal(await journal.batches(), 2);
         assert.deepEqual(
           (await journal.entries()).map((entry) => entry.kind),
           ["intent", "reading", "slot-cleared"],
         );
-        await journal.compact([{ kind: "snapshot", data: { n: 1 } }]);
-        assert.deepEqual(await journal.entries(), [{ kind: "snapshot", data: { n: 1 } }]);
-        assert.equal(await journal.batches(), 1);
       } finally {
         await journal.close();
       }

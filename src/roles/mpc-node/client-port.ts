@@ -104,6 +104,12 @@ export class Outbox {
   }
 }
 
+/** A header read as a job request, with who signed it (or why the signature is refused); empty when it is no job request. */
+interface HeaderVerdict {
+  readonly request?: JobRequest;
+  readonly signer?: ReturnType<RequestGuard["verify"]>;
+}
+
 /**
  * What the client port lets one client cost: connections per address, message sizes (a body's
  * limit decided from its header, by who signed it), waiting jobs and job rate per party, and refused
@@ -115,6 +121,8 @@ export class ClientGate {
   readonly #jobRate: RateLimiter;
   readonly #refusalRate: RateLimiter;
   #serial = 0;
+  /** Each job request header read once: its body's limit is chosen from it before it is queued. */
+  readonly #verdicts = new WeakMap<object, HeaderVerdict>();
 
   /** @param guard the node's check of signed requests (it changes when the node rebuilds its state) */
   constructor(
@@ -124,6 +132,19 @@ export class ClientGate {
   ) {
     this.#jobRate = new RateLimiter(limits.jobsPerSecond, limits.jobBurst, clock);
     this.#refusalRate = new RateLimiter(limits.refusalsPerSecond, limits.refusalBurst, clock);
+  }
+
+  /** A header as a job request and its signer, parsed and verified once (the signature costs most). */
+  #read(header: unknown): HeaderVerdict {
+    if (typeof header !== "object" || header === null) return {};
+    const known = this.#verdicts.get(header);
+    if (known !== undefined) return known;
+    const parsed = jobRequestSchema.safeParse(header);
+    const verdict: HeaderVerdict = parsed.success
+      ? { request: parsed.data, signer: this.guard().verify(parsed.data) }
+      : {};
+    this.#verdicts.set(header, verdict);
+    return verdict;
   }
 
   /** Admits a new connection from `address`, or says why not; @returns its name in logs and limits. */
@@ -154,36 +175,42 @@ export class ClientGate {
    * operator or a supplier, checked before a byte of the body is read.
    */
   bodyBytes(header: unknown): number {
-    const request = jobRequestSchema.safeParse(header);
-    if (!request.success || request.data.auth === undefined) return this.limits.bodyBytes;
-    const signer = this.guard().verify(request.data);
-    const role = "requester" in signer ? signer.requester?.role : undefined;
+    const { signer } = this.#read(header);
+    const role = signer !== undefined && "requester" in signer ? signer.requester?.role : undefined;
     return role === "operator" || role === "supplier" ? this.limits.largeBodyBytes : this.limits.bodyBytes;
   }
 
   /**
-   * Lets a job request wait for its turn: checks who signed it, and that it is within its signer's
-   * rate and waiting jobs. @returns its key on the job board and the release of its place, or why not.
+   * Lets a job request wait for its turn: checks that it is one, who signed it, and that it is within
+   * its signer's rate and waiting jobs. @returns the request, its key on the job board and the release
+   * of its place; or why not.
    */
   enqueue(
-    request: JobRequest,
+    header: unknown,
     connection: string,
-  ): { key: string; release: () => void } | { problem: string } {
-    const signer = this.guard().verify(request);
-    if ("problem" in signer) return signer;
+  ): { request: JobRequest; key: string; release: () => void } | { problem: string; job?: string } {
+    const { request, signer } = this.#read(header);
+    if (request === undefined) return { problem: `bad request: ${describeError(parseErrorOf(header))}` };
+    if (signer === undefined || "problem" in signer)
+      return { job: request.job, problem: signer?.problem ?? "" };
     // A node that serves a registry serves registered parties only: every request is signed.
     if (this.guard().servesRegistry && signer.requester === undefined)
-      return { problem: "the request is not signed: this node serves registered parties only" };
+      return {
+        job: request.job,
+        problem: "the request is not signed: this node serves registered parties only",
+      };
     const client = signer.requester?.id ?? connection;
     const { jobsPerSecond, pendingJobsPerClient } = this.limits;
     if (!this.#jobRate.take(client))
-      return { problem: `${client} asked for more than ${jobsPerSecond} jobs a second` };
+      return { job: request.job, problem: `${client} asked for more than ${jobsPerSecond} jobs a second` };
     if (!this.#pending.enter(client, pendingJobsPerClient))
       return {
+        job: request.job,
         problem: `${client} has ${pendingJobsPerClient} jobs waiting already, the most one client may`,
       };
     let released = false;
     return {
+      request,
       key: signer.requester === undefined ? request.job : `${signer.requester.id} ${request.job}`,
       release: () => {
         if (released) return;
@@ -234,23 +261,20 @@ export async function serveClient(socket: TLSSocket, node: ClientPortNode): Prom
         if (refusal !== undefined && !refused(refusal)) return;
         continue;
       }
-      const parsed = jobRequestSchema.safeParse(header);
-      const request = parsed.success ? parsed.data : undefined;
       const closed = node.closedForJobs();
-      const place =
-        request === undefined
-          ? { problem: `bad request: ${describeError(parseErrorOf(header))}` }
-          : closed !== undefined
-            ? { problem: closed }
-            : gate.enqueue(request, connection);
+      const place = closed === undefined ? gate.enqueue(header, connection) : { problem: closed };
       if ("problem" in place) {
-        client.send({ type: "error", job: request?.job ?? "", message: place.problem });
+        client.send({
+          type: "error",
+          job: ("job" in place ? place.job : undefined) ?? "",
+          message: place.problem,
+        });
         if (!refused(place.problem)) return;
         continue;
       }
       jobs.submit({
         key: place.key,
-        request: request as JobRequest,
+        request: place.request,
         client,
         body,
         arrivedMs: performance.now(),

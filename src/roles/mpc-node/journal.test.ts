@@ -8,15 +8,10 @@ import {
   type PostgresTestServer,
   startPostgresTestServer,
 } from "../../../test/support/postgres-test-server.ts";
+import type { StateChange } from "../../private/changes.ts";
 import { generateRegistry, parseRegistry } from "../../private/registry.ts";
 import { snippetApplication } from "./application.ts";
-import {
-  GroupCommit,
-  type JournalEntry,
-  memoryJournal,
-  type NodeJournal,
-  openNodeJournal,
-} from "./journal.ts";
+import { GroupCommit, memoryJournal, type NodeJournal, openNodeJournal } from "./journal.ts";
 import { NodeState } from "./node-state.ts";
 
 let folder: string;
@@ -48,9 +43,9 @@ nodeJournalContract(
 );
 
 /** A memory journal that counts its writes. */
-function countingJournal(): NodeJournal & { writes: JournalEntry[][] } {
+function countingJournal(): NodeJournal & { writes: StateChange[][] } {
   const inner = memoryJournal("node-a");
-  const writes: JournalEntry[][] = [];
+  const writes: StateChange[][] = [];
   return {
     ...inner,
     writes,

@@ -1,49 +1,37 @@
 /**
  * A node's own durable store: an append-only journal of its state's changes, in PGlite (a folder) or
  * PostgreSQL (a URL), or in memory. Changes are written in batches (one transaction per batch: many
- * households' intents cost one commit), replayed in order at start, and compacted into one snapshot.
+ * households' intents cost one commit) and replayed in order at start.
  * @module
  */
 
-import type { SqlDriver, SqlSession } from "../../store/driver.ts";
+import type { StateChange } from "../../private/changes.ts";
+import type { SqlDriver } from "../../store/driver.ts";
+import { isPostgresUrl } from "../../store/open.ts";
 import { openPgliteDriver } from "../../store/pglite.ts";
-import { openPostgresDriver } from "../../store/postgres.ts";
-
-/** One change of a node's state: what kind, and its data (JSON, with shares as base64 where it has any). */
-export interface JournalEntry {
-  readonly kind: string;
-  readonly data: unknown;
-}
+import { openPostgresDriver, redactPassword } from "../../store/postgres.ts";
 
 /** Where a node's journal lives. */
 export interface NodeJournal {
   /** Who the journal belongs to, checked at open so that no node starts from another's state. */
   readonly owner: string;
   /** Every entry in the order written. */
-  entries(): Promise<JournalEntry[]>;
+  entries(): Promise<StateChange[]>;
   /** Writes entries as one batch: all of them, or none. */
-  append(entries: readonly JournalEntry[]): Promise<void>;
-  /** Replaces everything written with `entries` (a snapshot of the state they lead to), atomically. */
-  compact(entries: readonly JournalEntry[]): Promise<void>;
-  /** Batches written since the last compaction. */
-  batches(): Promise<number>;
+  append(entries: readonly StateChange[]): Promise<void>;
   close(): Promise<void>;
 }
 
 /** A journal in memory: for nodes whose state may die with them (tests, benchmarks). */
 export function memoryJournal(owner: string): NodeJournal {
-  let batches: string[] = [];
+  const batches: string[] = [];
   return {
     owner,
-    entries: async () => batches.flatMap((batch) => JSON.parse(batch) as JournalEntry[]),
+    entries: async () => batches.flatMap((batch) => JSON.parse(batch) as StateChange[]),
     append: async (entries) => {
       // Serialised at once, as a database would: later changes to the objects are not the journal's.
       batches.push(JSON.stringify(entries));
     },
-    compact: async (entries) => {
-      batches = [JSON.stringify(entries)];
-    },
-    batches: async () => batches.length,
     close: async () => {},
   };
 }
@@ -59,9 +47,7 @@ const SCHEMA = [
  */
 export async function openNodeJournal(target: string, owner: string): Promise<NodeJournal> {
   if (target === "memory") return memoryJournal(owner);
-  const driver = /^postgres(ql)?:\/\//i.test(target)
-    ? await openPostgresDriver(target)
-    : await openPgliteDriver(target);
+  const driver = isPostgresUrl(target) ? await openPostgresDriver(target) : await openPgliteDriver(target);
   try {
     for (const statement of SCHEMA) await driver.query(statement);
     await driver.transaction(async (session) => {
@@ -73,40 +59,23 @@ export async function openNodeJournal(target: string, owner: string): Promise<No
     });
   } catch (error) {
     await driver.close();
-    throw new Error(`node store ${redacted(target)}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`node store ${redactPassword(target)}: ${(error as Error).message}`, { cause: error });
   }
   return sqlJournal(driver, owner);
 }
 
 function sqlJournal(driver: SqlDriver, owner: string): NodeJournal {
-  const insert = (session: SqlSession, entries: readonly JournalEntry[]) =>
-    session.query("insert into snippet_node_journal (entries) values ($1)", [JSON.stringify(entries)]);
   return {
     owner,
     async entries() {
       const rows = await driver.query("select entries from snippet_node_journal order by seq");
-      return rows.flatMap((row) => JSON.parse(String(row.entries)) as JournalEntry[]);
+      return rows.flatMap((row) => JSON.parse(String(row.entries)) as StateChange[]);
     },
     async append(entries) {
-      await insert(driver, entries);
-    },
-    async compact(entries) {
-      await driver.transaction(async (session) => {
-        await session.query("delete from snippet_node_journal");
-        await insert(session, entries);
-      });
-    },
-    async batches() {
-      const [row] = await driver.query("select count(*)::text as n from snippet_node_journal");
-      return Number(row?.n ?? 0);
+      await driver.query("insert into snippet_node_journal (entries) values ($1)", [JSON.stringify(entries)]);
     },
     close: () => driver.close(),
   };
-}
-
-/** A store target as logs may show it: a URL without its password. */
-export function redacted(target: string): string {
-  return target.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 }
 
 /**
@@ -115,7 +84,7 @@ export function redacted(target: string): string {
  * write fails every wait on it and every later one: a node that cannot persist must not acknowledge.
  */
 export class GroupCommit {
-  #queued: JournalEntry[] = [];
+  #queued: StateChange[] = [];
   /** The last write begun or scheduled. */
   #writing: Promise<void> = Promise.resolve();
   /** The write scheduled after the current one, not begun yet: it takes everything queued when it begins. */
@@ -124,7 +93,7 @@ export class GroupCommit {
 
   constructor(readonly journal: NodeJournal) {}
 
-  record(entry: JournalEntry): void {
+  record(entry: StateChange): void {
     this.#queued.push(entry);
   }
 

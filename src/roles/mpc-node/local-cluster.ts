@@ -90,6 +90,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     );
     child.stderr?.on("data", (chunk: Buffer) => {
       logs[party] = (logs[party] + chunk.toString("utf8")).slice(-LOG_KEPT);
+      if (healthPorts[party] !== undefined) return;
       const port = /"event":"listening"[^\n]*"healthPort":(\d+)/.exec(logs[party] as string)?.[1];
       if (port !== undefined) healthPorts[party] = Number(port);
     });
@@ -118,6 +119,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     async restart(party) {
       await stopProcess(processes[party] as ChildProcess);
       logs[party] = "";
+      healthPorts[party] = undefined;
       const again = launch(party);
       processes[party] = again.child;
       await again.ready;

@@ -155,7 +155,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     outbox,
     health,
     closing: () => closing,
-    wake: () => {},
+    interrupt: () => {},
   };
   const stopped = Promise.race([superviseMesh(session), storeFailed]).finally(async () => {
     server.close();
@@ -170,7 +170,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     health: () => health,
     async close() {
       closing = true;
-      session.wake();
+      session.interrupt();
       jobs.wake();
       await stopped.catch(() => undefined);
     },
@@ -185,8 +185,8 @@ interface MeshSession {
   readonly outbox: Outbox;
   readonly health: NodeHealth;
   closing(): boolean;
-  /** Interrupts the current mesh (set per mesh). */
-  wake: () => void;
+  /** Interrupts the current mesh's setup and idle waits (set per mesh). */
+  interrupt: () => void;
 }
 
 /**
@@ -196,13 +196,14 @@ interface MeshSession {
 async function superviseMesh(session: MeshSession): Promise<void> {
   const { options, state, jobs, health, closing } = session;
   const { config, party: id, log } = options;
+  const clock = options.clock ?? Date.now;
   let ready = false;
   let attempts = 0;
   while (!closing()) {
     let lost: PeerError | undefined;
     let transport: Transport;
     const interrupted = new Promise<never>((_, reject) => {
-      session.wake = () => reject(new PeerError(id, "the node is closing"));
+      session.interrupt = () => reject(new PeerError(id, "the mesh is interrupted"));
     });
     interrupted.catch(() => undefined);
     const connecting = connectTls(config, id, options.privateKeyPem, {
@@ -210,7 +211,7 @@ async function superviseMesh(session: MeshSession): Promise<void> {
       ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
       onLinkLost: (error) => {
         lost ??= error;
-        session.wake();
+        session.interrupt();
         jobs.wake();
       },
     });
@@ -240,7 +241,7 @@ async function superviseMesh(session: MeshSession): Promise<void> {
       attempts = 0;
       delete health.waitingFor;
       health.mesh = "up";
-      health.since = new Date((options.clock ?? Date.now)()).toISOString();
+      health.since = new Date(clock()).toISOString();
       health.inDoubt = state.inDoubt.length;
       for (const peer of health.peers) peer.up = true;
       if (!ready)
@@ -259,7 +260,7 @@ async function superviseMesh(session: MeshSession): Promise<void> {
       const cause = lost ?? error;
       const peer = cause instanceof PeerError ? cause.peer : undefined;
       health.mesh = "joining";
-      health.since = new Date((options.clock ?? Date.now)()).toISOString();
+      health.since = new Date(clock()).toISOString();
       health.lastLoss = {
         ...(peer === undefined ? {} : { peer }),
         reason: describeError(cause),
