@@ -68,14 +68,16 @@ async function billFromMeters(
     slot.households.forEach((household, h) => {
       if (silent(t, h)) return;
       const meter = meterIdOf(household.id);
-      const envelopes = sealReading(
+      const sealed = sealReading(
         meter,
         slot.slot,
         household.metered,
         privateKeyOf(generated.keys, "meters", meter),
       );
-      for (const [node, context] of contexts.entries())
-        assert.equal(context.meters.accept(envelopes[node]), null);
+      for (const [node, context] of contexts.entries()) {
+        const { header, body } = sealed[node] as (typeof sealed)[number];
+        assert.equal(context.meters.accept(header, body), null);
+      }
     });
     const agreed = new Set(registry.meters.keys());
     const empty = { own: new BigUint64Array(0), next: new BigUint64Array(0) };

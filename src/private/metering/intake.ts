@@ -1,5 +1,5 @@
 /**
- * A node's intake and store of meter readings. Each envelope is checked at the boundary (shape,
+ * A node's intake and store of meter readings. Each sealed reading is checked at the boundary (shape,
  * registered meter, slot still open, not seen before, its shares signed by that meter for that slot)
  * and refused alone, with its reason, when it fails — one bad reading never stops the others. The
  * operator closes a slot's metering a grace period after the slot's end (five minutes, for a meter's
@@ -17,7 +17,8 @@ import type { PartyId } from "../../mpc/transport/types.ts";
 import { parseWith, ValidationError } from "../../validation/index.ts";
 import { type ChangeRecorder, type StateChange, sharesFromText, sharesToText } from "../changes.ts";
 import type { Registry } from "../registry.ts";
-import { type MeterEnvelope, meterEnvelopeSchema, openEnvelope } from "./envelope.ts";
+import { type SealedHeader, sealedHeaderSchema } from "../sealed.ts";
+import { openReading } from "./envelope.ts";
 
 /** The program name of closing a slot's metering: the operator's, run on the readings the nodes hold. */
 export const METER_CLOSE_PROGRAM = "meter-close";
@@ -114,33 +115,36 @@ export class MeterIntake {
     return true;
   }
 
-  /** Takes one envelope. @returns null when accepted, else why it was refused (the meter may retry). */
-  accept(raw: unknown): string | null {
-    let envelope: MeterEnvelope;
+  /**
+   * Takes one sealed reading (its header names the meter and the slot; its body is this node's
+   * shares). @returns null when accepted, else why it was refused (the meter may retry).
+   */
+  accept(rawHeader: unknown, body: Uint8Array): string | null {
+    let sealed: SealedHeader;
     try {
-      envelope = parseWith(meterEnvelopeSchema, raw) as MeterEnvelope;
+      sealed = parseWith(sealedHeaderSchema, rawHeader) as SealedHeader;
     } catch (error) {
       if (error instanceof ValidationError) return error.message;
       throw error;
     }
-    const meter = this.registry.meters.get(envelope.meter);
-    if (meter === undefined) return `meter ${envelope.meter} is not registered`;
-    const shares = this.open.get(envelope.slot);
+    const meter = this.registry.meters.get(sealed.sender);
+    if (meter === undefined) return `meter ${sealed.sender} is not registered`;
+    const shares = this.open.get(sealed.slot);
     // A slot's first valid reading of a meter stands: a replay, or a second reading, is refused.
-    if (shares?.has(envelope.meter)) return `meter ${envelope.meter} already reported slot ${envelope.slot}`;
-    if (shares === undefined && !this.closedSlots.has(envelope.slot) && this.open.size >= this.maxOpenSlots)
-      return `slot ${envelope.slot} would be one more than the ${this.maxOpenSlots} slots open at once`;
-    const opened = openEnvelope(envelope, this.node, meter.publicKey);
+    if (shares?.has(sealed.sender)) return `meter ${sealed.sender} already reported slot ${sealed.slot}`;
+    if (shares === undefined && !this.closedSlots.has(sealed.slot) && this.open.size >= this.maxOpenSlots)
+      return `slot ${sealed.slot} would be one more than the ${this.maxOpenSlots} slots open at once`;
+    const opened = openReading(sealed, body, this.node, meter.publicKey);
     if ("refused" in opened) return opened.refused;
-    if (this.closedSlots.has(envelope.slot)) {
+    if (this.closedSlots.has(sealed.slot)) {
       if (this.late.size < MAX_LATE_REPORTED)
-        this.late.set(`${envelope.meter}|${envelope.slot}`, { meter: envelope.meter, slot: envelope.slot });
-      return `slot ${envelope.slot} is closed: the reading came late and is reported as such`;
+        this.late.set(`${sealed.sender}|${sealed.slot}`, { meter: sealed.sender, slot: sealed.slot });
+      return `slot ${sealed.slot} is closed: the reading came late and is reported as such`;
     }
-    this.hold(envelope.slot, envelope.meter, opened.shares);
+    this.hold(sealed.slot, sealed.sender, opened.shares);
     const change: ReadingChange = {
-      slot: envelope.slot,
-      meter: envelope.meter,
+      slot: sealed.slot,
+      meter: sealed.sender,
       shares: sharesToText(opened.shares),
     };
     this.recorder?.intake({ kind: "reading", data: change });

@@ -12,7 +12,8 @@ import { MAX_ENERGY_WH } from "../../units/index.ts";
 import { KeptBills } from "../billing/kept.ts";
 import type { JobContext } from "../context.ts";
 import { parseRegistry, type Registry } from "../registry.ts";
-import { type MeterEnvelope, openEnvelope, sealReading } from "./envelope.ts";
+import type { SealedForNode } from "../sealed.ts";
+import { openReading, sealReading } from "./envelope.ts";
 import { MeterIntake, type MeteringClosed } from "./intake.ts";
 import { OUTSIDE_RANGE } from "./plausibility.ts";
 import {
@@ -80,6 +81,16 @@ function registry(
   });
 }
 
+/** A node's intake takes one node's part of a sealed reading. */
+const take = (intake: MeterIntake, sealed: SealedForNode | undefined) =>
+  intake.accept(sealed?.header, sealed?.body ?? new Uint8Array(0));
+
+/** A sealed reading with its header changed. */
+const withHeader = (sealed: SealedForNode, change: Record<string, unknown>): SealedForNode => ({
+  ...sealed,
+  header: { ...sealed.header, ...change } as SealedForNode["header"],
+});
+
 const seal = (meter: string, importWh: number, exportWh: number, slot = SLOT) =>
   sealReading(meter, slot, { importWh, exportWh }, keyOf(meter).privateKey, seededWords(importWh + 7));
 
@@ -87,44 +98,48 @@ describe("a meter's sealed reading", () => {
   it("gives each node shares that rebuild the reading, and each node accepts only its own", () => {
     const envelopes = seal("m1", 812, 0);
     const opened = envelopes.map((envelope, node) =>
-      openEnvelope(envelope, node as PartyId, keyOf("m1").publicKey),
+      openReading(envelope.header, envelope.body, node as PartyId, keyOf("m1").publicKey),
     );
     const shares = opened.map((result) => {
       assert.ok("shares" in result, "refused" in result ? result.refused : "");
       return result.shares;
     });
     assert.deepEqual([...reconstruct(shares as NodeShares)], [812n, 0n]);
-    assert.deepEqual(openEnvelope(envelopes[0], 1, keyOf("m1").publicKey), {
+    assert.deepEqual(openReading(envelopes[0].header, envelopes[0].body, 1, keyOf("m1").publicKey), {
       refused: "is addressed to node 0, not 1",
     });
   });
 
   it("is refused when replayed for another slot, swapped to another meter, altered or signed by another key", () => {
     const [envelope] = seal("m1", 300, 0);
-    const cases: [string, MeterEnvelope, KeyObject, RegExp][] = [
+    const altered = envelope.body.slice();
+    altered[0] = (altered[0] as number) ^ 1;
+    const cases: [string, SealedForNode, KeyObject, RegExp][] = [
       [
         "another slot",
-        { ...envelope, slot: "2026-06-01T12:15:00Z" },
+        withHeader(envelope, { slot: "2026-06-01T12:15:00Z" }),
         keyOf("m1").publicKey,
         /does not match its digest/,
       ],
-      ["another meter", { ...envelope, meter: "m2" }, keyOf("m2").publicKey, /does not match its digest/],
       [
-        "an altered share",
-        { ...envelope, shares: [["0000000000000001", envelope.shares[0][1]], envelope.shares[1]] },
-        keyOf("m1").publicKey,
-        /share 0 does not match/,
+        "another meter",
+        withHeader(envelope, { sender: "m2" }),
+        keyOf("m2").publicKey,
+        /does not match its digest/,
       ],
-      ["another key", envelope, keyOf("m2").publicKey, /is not signed by meter m1/],
+      ["an altered share", { ...envelope, body: altered }, keyOf("m1").publicKey, /share 0 does not match/],
+      ["another key", envelope, keyOf("m2").publicKey, /is not signed by m1/],
       [
         "re-digested shares",
-        { ...envelope, digests: [envelope.digests[1], envelope.digests[0], envelope.digests[2]] },
+        withHeader(envelope, {
+          digests: [envelope.header.digests[1], envelope.header.digests[0], envelope.header.digests[2]],
+        }),
         keyOf("m1").publicKey,
         /does not match its digest/,
       ],
     ];
     for (const [what, forged, key, reason] of cases) {
-      const result = openEnvelope(forged, 0, key);
+      const result = openReading(forged.header, forged.body, 0, key);
       assert.ok("refused" in result && reason.test(result.refused), `${what}: ${JSON.stringify(result)}`);
     }
   });
@@ -134,8 +149,9 @@ describe("a meter's sealed reading", () => {
     const random = () => seededWords(3);
     const a = sealReading("m1", SLOT, { importWh: 5, exportWh: 0 }, keyOf("m1").privateKey, random());
     const b = sealReading("m1", SLOT, { importWh: 4_000, exportWh: 0 }, keyOf("m1").privateKey, random());
-    assert.deepEqual(a[0].shares, b[0].shares, "node 0's shares are the same random words");
-    assert.notDeepEqual(a[1].shares[1], b[1].shares[1], "the reading is in the share node 0 lacks");
+    // A body is the node's two components, 16 bytes each: node 1's second is component 2.
+    assert.deepEqual(a[0].body, b[0].body, "node 0's shares are the same random words");
+    assert.notDeepEqual(a[1].body.slice(16), b[1].body.slice(16), "the reading is in the share node 0 lacks");
   });
 });
 
@@ -147,16 +163,22 @@ describe("a node's meter intake", () => {
     const [m0] = seal("m0", 100, 0);
     const [m1] = seal("m1", 0, 250);
     const [m2] = seal("m2", 40, 0);
-    assert.equal(intake.accept(m0), null);
-    assert.equal(intake.accept(m0), `meter m0 already reported slot ${SLOT}`, "a replay");
+    assert.equal(take(intake, m0), null);
+    assert.equal(take(intake, m0), `meter m0 already reported slot ${SLOT}`, "a replay");
     assert.equal(
-      intake.accept({ ...m1, signature: "00".repeat(64) }),
-      `is not signed by meter m1 for slot ${SLOT}`,
+      take(intake, withHeader(m1 as SealedForNode, { signature: "00".repeat(64) })),
+      `is not signed by m1 for slot ${SLOT}`,
     );
-    assert.match(intake.accept({ ...m1, node: 7 }) ?? "", /node: is not a node index/);
-    assert.equal(intake.accept({ ...m1, meter: "intruder" }), "meter intruder is not registered");
-    assert.equal(intake.accept(m1), null, "the genuine reading after a forged one");
-    assert.equal(intake.accept(m2), null);
+    assert.match(
+      take(intake, withHeader(m1 as SealedForNode, { node: 7 })) ?? "",
+      /node: is not a node index/,
+    );
+    assert.equal(
+      take(intake, withHeader(m1 as SealedForNode, { sender: "intruder" })),
+      "meter intruder is not registered",
+    );
+    assert.equal(take(intake, m1), null, "the genuine reading after a forged one");
+    assert.equal(take(intake, m2), null);
     assert.deepEqual(intake.held(SLOT).sort(), ["m0", "m1", "m2"]);
     // m2's reading reached this node but not the others: the three keep only what all hold.
     const closed = intake.close(SLOT, new Set(["m0", "m1", "m3"]));
@@ -165,13 +187,13 @@ describe("a node's meter intake", () => {
     const [late] = seal("m3", 1, 0);
     for (const attempt of ["first", "replayed"])
       assert.equal(
-        intake.accept(late),
+        take(intake, late),
         `slot ${SLOT} is closed: the reading came late and is reported as such`,
         attempt,
       );
     assert.equal(
-      intake.accept({ ...seal("m2", 1, 0)[0], signature: "11".repeat(64) }),
-      `is not signed by meter m2 for slot ${SLOT}`,
+      take(intake, withHeader(seal("m2", 1, 0)[0], { signature: "11".repeat(64) })),
+      `is not signed by m2 for slot ${SLOT}`,
       "a forged late reading is not counted",
     );
     assert.deepEqual(
@@ -183,9 +205,9 @@ describe("a node's meter intake", () => {
 
   it("refuses a reading for one slot more than it keeps open", () => {
     const intake = new MeterIntake(0, registry(meters), { maxOpenSlots: 1 });
-    assert.equal(intake.accept(seal("m0", 1, 0)[0]), null);
+    assert.equal(take(intake, seal("m0", 1, 0)[0]), null);
     assert.match(
-      intake.accept(seal("m0", 1, 0, NEXT_SLOT)[0]) ?? "",
+      take(intake, seal("m0", 1, 0, NEXT_SLOT)[0]) ?? "",
       /one more than the 1 slots open at once/,
     );
   });
@@ -213,8 +235,7 @@ describe("a node's meter intake", () => {
           readings.forEach(([importWh, exportWh], m) => {
             const id = ids[m] as string;
             const envelopes = sealReading(id, SLOT, { importWh, exportWh }, keyOf(id).privateKey);
-            for (const [node, intake] of intakes.entries())
-              assert.equal(intake.accept(envelopes[node]), null);
+            for (const [node, intake] of intakes.entries()) assert.equal(take(intake, envelopes[node]), null);
           });
           const stored = intakes.map((intake) => {
             intake.close(SLOT, new Set(ids));
@@ -249,7 +270,7 @@ function metered(
     if (!reported[m]) return;
     const envelopes = seal(ids[m] as string, importWh, exportWh);
     for (const [node, context] of contexts.entries())
-      assert.equal(context.meters.accept(envelopes[node]), null);
+      assert.equal(take(context.meters, envelopes[node]), null);
   });
   for (const context of contexts) context.meters.close(SLOT, new Set(ids));
   return {
@@ -285,7 +306,7 @@ async function closeOnShares(
     if (!sent[m]) return;
     const envelopes = seal(ids[m] as string, importWh, exportWh);
     for (const [node, context] of contexts.entries())
-      assert.equal(context.meters.accept(envelopes[node]), null);
+      assert.equal(take(context.meters, envelopes[node]), null);
   });
   const agreed = new Set(contexts[0]?.meters.held(SLOT));
   const results = await runParties(async (p) => {

@@ -147,18 +147,19 @@ export function takeReading(
   meters: MeterIntake | undefined,
   meter: Replier,
   header: Record<string, unknown>,
+  body: Uint8Array,
 ): string | undefined {
-  const envelope = header.envelope;
+  const sealed = header.reading;
   const named =
-    typeof envelope === "object" && envelope !== null && "meter" in envelope && "slot" in envelope
-      ? { meter: String(envelope.meter), slot: String(envelope.slot) }
+    typeof sealed === "object" && sealed !== null && "sender" in sealed && "slot" in sealed
+      ? { meter: String(sealed.sender), slot: String(sealed.slot) }
       : undefined;
   if (named === undefined || idField.safeParse(named.meter).success === false) {
     const message = "bad reading: it names no meter and slot";
     meter.send({ type: "error", job: "", message });
     return message;
   }
-  const refused = meters === undefined ? "this node keeps no meter registry" : meters.accept(envelope);
+  const refused = meters === undefined ? "this node keeps no meter registry" : meters.accept(sealed, body);
   meter.send({ type: "reading", job: readingJob(named.slot), meter: named.meter, refused });
   return refused ?? undefined;
 }

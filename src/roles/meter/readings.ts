@@ -1,6 +1,6 @@
 /**
  * A meter's end on running nodes: it seals each slot's reading (shares, salted digests, its
- * signature) and sends each node its envelope.
+ * signature) and sends each node its part.
  * @module
  */
 import type { KeyObject } from "node:crypto";
@@ -11,7 +11,7 @@ import { type NodeClient, replyKey } from "../mpc-node/client.ts";
 import type { Message } from "../mpc-node/jobs.ts";
 
 /**
- * Seals a meter's reading of `slot` and sends each node its envelope.
+ * Seals a meter's reading of `slot` and sends each node its part.
  * @returns null when all three nodes hold it, else each refusing node's reason.
  */
 export async function sendReading(
@@ -20,11 +20,11 @@ export async function sendReading(
   slot: string,
   reading: Reading,
 ): Promise<string | null> {
-  const envelopes = sealReading(meter.id, slot, reading, meter.key);
+  const sealed = sealReading(meter.id, slot, reading, meter.key);
   const replies = await client.exchange(
     PARTIES.map((party) => ({
-      header: { type: "reading", envelope: envelopes[party] },
-      body: new Uint8Array(0),
+      header: { type: "reading", reading: sealed[party].header },
+      body: sealed[party].body,
     })) as [Message, Message, Message],
     replyKey(readingJob(slot), meter.id),
     `reading of meter ${meter.id}`,

@@ -42,7 +42,7 @@ export function snippetApplication(
     programs: PROGRAMS,
     intake: {
       intent: (client, header, body) => holdIntent(intents, registry, party, client, header, body),
-      reading: (client, header) => takeReading(meters, client, header),
+      reading: (client, header, body) => takeReading(meters, client, header, body),
     },
     context: (job, requester) => ({
       job,

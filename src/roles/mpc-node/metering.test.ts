@@ -126,7 +126,7 @@ describe("metering and billing on running nodes, each party getting its own figu
     for (const household of ["h0", "h1", "h2", "h4"])
       assert.equal(await sendReading(client, meter(household), SLOT, readingOf(household)), null);
     const forged = await sendReading(client, { ...meter("h3"), key: meter("h0").key }, SLOT, readingOf("h3"));
-    assert.match(forged ?? "", /node 0: is not signed by meter meter-h3/);
+    assert.match(forged ?? "", /node 0: is not signed by meter-h3/);
     assert.match(
       (await sendReading(client, meter("h0"), SLOT, readingOf("h0"))) ?? "",
       /meter meter-h0 already reported slot/,
@@ -313,7 +313,7 @@ describe("metering and billing on running nodes, each party getting its own figu
       await assert.rejects(
         bad.exchange(
           [0, 1, 2].map(() => ({
-            header: { type: "reading", envelope: 7 },
+            header: { type: "reading", reading: 7 },
             body: new Uint8Array(0),
           })) as never,
           "never",
