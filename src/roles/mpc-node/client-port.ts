@@ -172,10 +172,14 @@ export class ClientGate {
 
   /**
    * The largest body that may follow `header`: a large one only after a job request signed by the
-   * operator or a supplier, checked before a byte of the body is read.
+   * operator or a supplier, or any job request on nodes without a registry; checked before a byte of
+   * the body is read.
    */
   bodyBytes(header: unknown): number {
-    const { signer } = this.#read(header);
+    const { request, signer } = this.#read(header);
+    // Nodes without a registry serve only programs on a client's own inputs (`snippet clear` on a
+    // whole book): every job's client is the operator of its data.
+    if (request !== undefined && !this.guard().servesRegistry) return this.limits.largeBodyBytes;
     const role = signer !== undefined && "requester" in signer ? signer.requester?.role : undefined;
     return role === "operator" || role === "supplier" ? this.limits.largeBodyBytes : this.limits.bodyBytes;
   }

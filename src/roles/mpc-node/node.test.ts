@@ -38,6 +38,16 @@ describe("nodes as separate processes over TLS", () => {
     for (const stats of below.stats) assert.equal(stats.rounds, 9, "a 63-bit comparison takes 9 rounds");
   });
 
+  it("take a job's inputs above the small body limit: without a registry every client runs on its own data", async () => {
+    const pairs = 40_000; // 80,000 input words: 1.28 MB of shares per node
+    const large = seededWords(3)(2 * pairs).map((w) => w >> 2n);
+    const product = await client.run("multiply", { n: pairs, depth: 1 }, large);
+    assert.equal(
+      product.outputs[pairs - 1],
+      BigInt.asUintN(64, (large[pairs - 1] as bigint) * (large[2 * pairs - 1] as bigint)),
+    );
+  });
+
   it("shuffle rows into a secret order", async () => {
     const shuffled = await client.run("shuffle", { rows: n, columns: 1 }, a);
     assert.deepEqual(shuffled.outputs.slice().sort(), a.slice().sort(), "same values");
