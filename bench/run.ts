@@ -12,6 +12,7 @@ import { ledgerBenchmarks } from "./ledger.ts";
 import { mpcBenchmarks, mpcClearingBenchmarks } from "./mpc.ts";
 import { mpcBillingBenchmarks } from "./mpc-billing.ts";
 import { mpcSlotBenchmarks } from "./mpc-slot.ts";
+import { nodeStoreBenchmarks } from "./node-store.ts";
 import { simulationBenchmarks } from "./simulation.ts";
 import { strategicBenchmarks } from "./strategic.ts";
 import type { BenchRow } from "./support.ts";
@@ -26,6 +27,7 @@ const GROUPS: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   "mpc-clearing": mpcClearingBenchmarks,
   "mpc-billing": mpcBillingBenchmarks,
   "mpc-slot": mpcSlotBenchmarks,
+  "node-store": nodeStoreBenchmarks,
   ledger: ledgerBenchmarks,
 };
 const asked = process.argv.slice(2);

@@ -419,6 +419,14 @@ function buildProgram(streams: CliStreams): Command {
       ),
     )
     .option("--health-host <host>", "the address the health endpoint listens on", "127.0.0.1")
+    .addOption(
+      wholeNumberOption(
+        "--compact-after-mb <MB>",
+        "compact the store once this much was written since its last snapshot, and at least the snapshot's size (default 64)",
+        0,
+        1_000_000,
+      ),
+    )
     .addOption(wholeNumberOption("--delay-ms <ms>", "added latency per message between nodes", 0, 10_000))
     .action(
       async (options: {
@@ -426,6 +434,7 @@ function buildProgram(streams: CliStreams): Command {
         party: string;
         key?: string;
         store?: string;
+        compactAfterMb?: number;
         healthPort?: number;
         healthHost: string;
         delayMs?: number;
@@ -437,6 +446,7 @@ function buildProgram(streams: CliStreams): Command {
           healthHost: options.healthHost,
           ...(options.key === undefined ? {} : { key: options.key }),
           ...(options.store === undefined ? {} : { store: options.store }),
+          ...(options.compactAfterMb === undefined ? {} : { compactAfterMb: options.compactAfterMb }),
           ...(options.healthPort === undefined ? {} : { healthPort: options.healthPort }),
           ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
         });

@@ -16,6 +16,7 @@ import {
 } from "../roles/mpc-node/config.ts";
 import { openNodeJournal } from "../roles/mpc-node/journal.ts";
 import { startNode } from "../roles/mpc-node/node.ts";
+import { DEFAULT_COMPACTION } from "../roles/mpc-node/node-state.ts";
 import { relaunchWithNodeRuntime } from "../roles/mpc-node/runtime.ts";
 import { communityRegistry } from "../sim/mpc-engines.ts";
 import { redactPassword } from "../store/postgres.ts";
@@ -28,6 +29,8 @@ export interface NodeCommandOptions {
   key?: string;
   /** Where the node keeps its state: a PGlite folder, a PostgreSQL URL, or `memory`. */
   store?: string;
+  /** Compact the store once this many MB were written since its last snapshot (and at least its size). */
+  compactAfterMb?: number;
   /** Serve the health endpoint on this port of `healthHost` (0: any free port). */
   healthPort?: number;
   healthHost?: string;
@@ -62,6 +65,10 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
     journal,
     privateKeyPem,
     limits: config.limits,
+    compaction: {
+      ...DEFAULT_COMPACTION,
+      ...(options.compactAfterMb === undefined ? {} : { minAppendedBytes: options.compactAfterMb * 2 ** 20 }),
+    },
     ...(options.healthPort === undefined
       ? {}
       : { health: { host: options.healthHost ?? "127.0.0.1", port: options.healthPort } }),
@@ -98,6 +105,7 @@ function nodeArguments(options: NodeCommandOptions): string[] {
     String(options.party),
     ...optional("--key", options.key),
     ...optional("--store", options.store),
+    ...optional("--compact-after-mb", options.compactAfterMb),
     ...optional("--health-port", options.healthPort),
     ...optional("--health-host", options.healthHost),
     ...optional("--delay-ms", options.delayMs),

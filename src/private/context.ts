@@ -1,12 +1,13 @@
 /**
  * What every snippet program is told about a job besides its inputs: who asked and what the node
- * keeps (its registry, the orders of open slots, the meters' readings, the kept bills); and the
- * channel a node answers a client on.
+ * keeps (its registry, the orders of open slots, the kept commitments, the meters' readings, the kept
+ * bills); and the channel a node answers a client on.
  * @module
  */
 import type { Program } from "../mpc/programs.ts";
 import type { KeptBills } from "./billing/kept.ts";
 import type { IntentIntake } from "./clearing/intake.ts";
+import type { KeptCommitments } from "./clearing/kept.ts";
 import type { MeterIntake } from "./metering/intake.ts";
 import type { RegisteredParty, Registry } from "./registry.ts";
 
@@ -19,6 +20,8 @@ export interface JobContext {
   readonly registry?: Registry;
   /** The households' sealed intents of open slots. */
   readonly intents?: IntentIntake<Replier>;
+  /** Each household's commitments of the slots cleared lately. */
+  readonly commitments?: KeptCommitments;
   readonly meters?: MeterIntake;
   readonly bills?: KeptBills;
 }

@@ -1,7 +1,7 @@
 /**
  * The programs snippet's nodes run: the engine's own, the market's (the anchor's auction search, a
- * slot's clearing and the close of a slot's orders, billing, metering and its close, the figures
- * and bills the nodes keep).
+ * slot's clearing and the close of a slot's orders, billing, metering and its close, the figures,
+ * commitments and bills the nodes keep).
  * @module
  */
 import { z } from "zod";
@@ -11,6 +11,7 @@ import { integerField } from "../validation/index.ts";
 import { periodBillsProgram, periodCloseProgram, slotBillsProgram } from "./billing/kept-programs.ts";
 import { billProgram } from "./billing/program.ts";
 import { CLEAR_SLOT_PROGRAM, clearSlotProgram } from "./clearing/intents.ts";
+import { slotCommitmentsProgram } from "./clearing/kept-programs.ts";
 import { searchClearingPrice } from "./clearing/price-search.ts";
 import { clearProgram } from "./clearing/program.ts";
 import type { JobContext, SnippetProgram } from "./context.ts";
@@ -45,6 +46,7 @@ export const PROGRAMS: ProgramTable<JobContext> = {
   "auction-search": auctionSearch as SnippetProgram<unknown>,
   clear: clearProgram as SnippetProgram<unknown>,
   [CLEAR_SLOT_PROGRAM]: clearSlotProgram as SnippetProgram<unknown>,
+  "slot-commitments": slotCommitmentsProgram as SnippetProgram<unknown>,
   [METER_CLOSE_PROGRAM]: meterCloseProgram as SnippetProgram<unknown>,
   bill: billProgram as SnippetProgram<unknown>,
   "meter-totals": meterTotalsProgram as SnippetProgram<unknown>,

@@ -30,7 +30,56 @@ export function nodeJournalContract(name: string, open: OpenJournal, persistent:
       }
     });
 
+    it("replaces every entry appended before a compaction with its snapshot, keeping those appended during it", async () => {
+      const journal = await open("replace", "node-a 00");
+      try {
+        await journal.append([{ kind: "intent", data: { slot: "s1", household: "h0" } }]);
+        await journal.append([{ kind: "slot-cleared", data: { slot: "s1" } }]);
+        const grown = journal.size().appendedBytes;
+        const compacted = journal.compact([{ kind: "slots-closed", data: { slots: ["s1"] } }]);
+        await journal.append([{ kind: "intent", data: { slot: "s2", household: "h1" } }]);
+        await compacted;
+        assert.deepEqual(await journal.entries(), [
+          { kind: "slots-closed", data: { slots: ["s1"] } },
+          { kind: "intent", data: { slot: "s2", household: "h1" } },
+        ]);
+        if (persistent) {
+          assert.ok(grown > 0, "what was appended is counted");
+          const { snapshotBytes, appendedBytes } = journal.size();
+          assert.ok(snapshotBytes > 0, "the snapshot is counted");
+          assert.ok(appendedBytes > 0 && appendedBytes < grown, "the count starts again after the snapshot");
+        }
+      } finally {
+        await journal.close();
+      }
+    });
+
     if (persistent) {
+      it("keeps a snapshot larger than one row whole and in order, and its size, across a reopen", async () => {
+        // Three changes of 5 MB: more than one row of the snapshot.
+        const big = (k: number) => ({ kind: "bills-kept", data: { k, shares: String(k).repeat(5 << 20) } });
+        const first = await open("large", "node-a 00");
+        await first.compact([big(1), big(2), big(3)]);
+        await first.append([{ kind: "period-closed", data: { period: "2026-06" } }]);
+        const size = first.size();
+        await first.close();
+        const again = await open("large", "node-a 00");
+        try {
+          assert.deepEqual(
+            (await again.entries()).map((change) => [change.kind, (change.data as { k?: number }).k]),
+            [
+              ["bills-kept", 1],
+              ["bills-kept", 2],
+              ["bills-kept", 3],
+              ["period-closed", undefined],
+            ],
+          );
+          assert.deepEqual(again.size(), size, "the sizes are read back at open");
+        } finally {
+          await again.close();
+        }
+      });
+
       it("keeps what was written across a reopen, and refuses another node's state", async () => {
         const first = await open("reopen", "node-b 11");
         await first.append([{ kind: "period-closed", data: { period: "2026-06" } }]);

@@ -18,10 +18,26 @@ interface BillsChange {
   shares: string;
 }
 
+/** A snapshot's record of a period's sums: one row of BILL_OUTPUTS words per household. */
+interface PeriodSumsChange {
+  period: string;
+  households: string[];
+  shares: string;
+}
+
 /** A slot's bills on this node: each household's row of BILL_OUTPUTS words. */
 interface SlotBills {
   readonly rowOf: ReadonlyMap<string, number>;
   readonly words: Shared;
+}
+
+function slotBillsOf(households: readonly string[], words: Shared): SlotBills {
+  return { rowOf: new Map(households.map((household, row) => [household, row])), words };
+}
+
+/** Stored rows of BILL_OUTPUTS words, one per household. */
+function rowsFromText(text: string, households: number, what: string): Shared {
+  return sharesFromText(text, households * BILL_OUTPUTS.length, `the stored bills of ${what}`);
 }
 
 export class KeptBills {
@@ -45,14 +61,50 @@ export class KeptBills {
       this.closed.add((change.data as { period: string }).period);
       return true;
     }
+    if (change.kind === "billed-slots") {
+      for (const slot of (change.data as { slots: string[] }).slots) this.billed.add(slot);
+      return true;
+    }
+    if (change.kind === "bills-kept") {
+      const { slot, households, shares } = change.data as BillsChange;
+      this.slots.set(slot, slotBillsOf(households, rowsFromText(shares, households.length, slot)));
+      return true;
+    }
+    if (change.kind === "period-sums") {
+      const { period, households, shares } = change.data as PeriodSumsChange;
+      const sums = new PeriodSums();
+      sums.add(households, rowsFromText(shares, households.length, `period ${period}`));
+      this.periods.set(period, sums);
+      return true;
+    }
     if (change.kind !== "bills") return false;
     const { slot, households, shares } = change.data as BillsChange;
-    this.keepBills(
-      slot,
-      households,
-      sharesFromText(shares, households.length * BILL_OUTPUTS.length, `the stored bills of ${slot}`),
-    );
+    this.keepBills(slot, households, rowsFromText(shares, households.length, slot));
     return true;
+  }
+
+  /**
+   * Changes that, restored in order, give what it keeps now: the slots billed, the slot bills still
+   * kept, each period's sums (which hold the slots no longer kept too) and the periods closed.
+   */
+  snapshot(): StateChange[] {
+    return [
+      { kind: "billed-slots", data: { slots: [...this.billed] } },
+      ...[...this.slots].map(([slot, kept]) => {
+        const change: BillsChange = {
+          slot,
+          households: [...kept.rowOf.keys()],
+          shares: sharesToText(kept.words),
+        };
+        return { kind: "bills-kept", data: change };
+      }),
+      ...[...this.periods].map(([period, sums]) => {
+        const { households, words } = sums.rows();
+        const change: PeriodSumsChange = { period, households, shares: sharesToText(words) };
+        return { kind: "period-sums", data: change };
+      }),
+      ...[...this.closed].map((period) => ({ kind: "period-closed", data: { period } })),
+    ];
   }
 
   /** Whether a slot is billed already: a slot is billed once. */
@@ -69,7 +121,7 @@ export class KeptBills {
 
   private keepBills(slot: string, households: readonly string[], words: Shared): void {
     this.billed.add(slot);
-    this.slots.set(slot, { rowOf: new Map(households.map((household, row) => [household, row])), words });
+    this.slots.set(slot, slotBillsOf(households, words));
     for (const old of this.slots.keys()) {
       if (this.slots.size <= this.keepSlots) break;
       this.slots.delete(old);
@@ -138,6 +190,15 @@ class PeriodSums {
         this.next[at + k] = (this.next[at + k] as bigint) + (words.next[row * width + k] as bigint);
       }
     });
+  }
+
+  /** Its households in row order and their rows. */
+  rows(): { households: string[]; words: Shared } {
+    const words = this.rowOf.size * BILL_OUTPUTS.length;
+    return {
+      households: [...this.rowOf.keys()],
+      words: { own: this.own.slice(0, words), next: this.next.slice(0, words) },
+    };
   }
 
   byHousehold(): Map<string, Shared> {

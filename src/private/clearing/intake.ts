@@ -43,16 +43,7 @@ export class IntentIntake<Reply> {
   /** Holds an intent for its slot, or says why not. */
   add(slot: string, householdId: string, held: HeldIntent<Reply>): string | undefined {
     const problem = this.#add(slot, householdId, held);
-    if (problem === undefined) {
-      const change: IntentChange = {
-        slot,
-        household: householdId,
-        signature: held.signature,
-        words: held.shares.own.length,
-        shares: sharesToText(held.shares),
-      };
-      this.recorder?.intake({ kind: "intent", data: change });
-    }
+    if (problem === undefined) this.recorder?.intake(intentChange(slot, householdId, held));
     return problem;
   }
 
@@ -106,6 +97,16 @@ export class IntentIntake<Reply> {
     return true;
   }
 
+  /** Changes that, restored in order, give what it holds now: the slots cleared, then the intents held. */
+  snapshot(): StateChange[] {
+    return [
+      ...[...this.#closed].map((slot) => ({ kind: "slot-cleared", data: { slot } })),
+      ...[...this.#slots].flatMap(([slot, intents]) =>
+        [...intents].map(([household, held]) => intentChange(slot, household, held)),
+      ),
+    ];
+  }
+
   /** Where the households of this node's intents wait: handed on when the state is rebuilt from the store. */
   handOver(next: IntentIntake<Reply>): void {
     for (const [slot, intents] of next.#slots) {
@@ -128,6 +129,17 @@ export class IntentIntake<Reply> {
     }
     return intents;
   }
+}
+
+function intentChange<Reply>(slot: string, household: string, held: HeldIntent<Reply>): StateChange {
+  const change: IntentChange = {
+    slot,
+    household,
+    signature: held.signature,
+    words: held.shares.own.length,
+    shares: sharesToText(held.shares),
+  };
+  return { kind: "intent", data: change };
 }
 
 export function intentKey(household: string, signature: string): string {

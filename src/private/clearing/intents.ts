@@ -5,7 +5,8 @@
  * slot (`clear-slot`, once per slot): the three clear the intents all of them hold with the same
  * signature, a household whose intent did not arrive counting as a null intent, and answer every
  * household with its own commitments only — its community fill, its pairs' volumes and, where it
- * buys from a partner, the money — and the broker with the public figures.
+ * buys from a partner, the money — and the broker with the public figures. The nodes keep each
+ * household's commitments a while (kept.ts), for one whose connection dropped to fetch.
  * @module
  */
 import { z } from "zod";
@@ -29,7 +30,8 @@ import {
   type SlotTerms,
   slotTermsOf,
 } from "./intent.ts";
-import { clearSlotOnShares, type SlotPublic } from "./whole-slot.ts";
+import type { SlotCommitmentsPublic, SlotFigures } from "./kept.ts";
+import { clearSlotOnShares } from "./whole-slot.ts";
 
 /** The domain intents are sealed under. */
 export const INTENT_DOMAIN = "snippet-slot-intent-v1";
@@ -141,23 +143,13 @@ const clearSlotParamsSchema = z.strictObject({ slot: slotTimeField, feedIn: pric
 type ClearSlotParams = z.infer<typeof clearSlotParamsSchema>;
 
 /** What the broker learns: the slot's public figures, by household id. */
-export interface SlotClosed {
-  readonly slot: string;
-  readonly prices: { readonly feedIn: number; readonly retail: number };
-  readonly clearingPrice: number | null;
-  readonly volumeWh: number;
-  readonly zones?: SlotPublic["zones"];
+export interface SlotClosed extends SlotFigures {
   /** Households whose intent failed validation. */
   readonly refused: readonly string[];
   /** Households whose intent did not reach all three nodes alike: null intents this slot. */
   readonly leftOut: readonly string[];
   /** How many households sent an intent that counted. */
   readonly intents: number;
-}
-
-/** What each household gets besides its shares: the slot's public figures and whether its intent counted. */
-export interface SlotCommitmentsPublic extends Omit<SlotClosed, "refused" | "leftOut" | "intents"> {
-  readonly refused: boolean;
 }
 
 /**
@@ -229,18 +221,24 @@ export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
       ...(result.public.zones === undefined ? {} : { zones: result.public.zones }),
     };
     const refused = new Set(result.public.refused);
+    // Kept for every counted household, so that one whose connection is gone fetches them later.
+    const kept = new Map<string, Shared>();
     terms.households.forEach((household, h) => {
       const intent = counted(household.id);
       if (intent === undefined) return;
+      const outputs = householdOutputs(result.shares, layouts[h] as IntentLayout, h);
+      kept.set(household.id, outputs);
       const commitments: SlotCommitmentsPublic = { ...figures, refused: refused.has(h) };
       intent.household?.send(
         { type: "commitments", job: slot, order: household.id, public: commitments },
-        encodeShares(householdOutputs(result.shares, layouts[h] as IntentLayout, h)),
+        encodeShares(outputs),
       );
     });
+    const refusedIds = [...refused].map((h) => (terms.households[h] as { id: string }).id);
+    context?.commitments?.keep(slot, figures, kept, refusedIds);
     const closed: SlotClosed = {
       ...figures,
-      refused: [...refused].map((h) => (terms.households[h] as { id: string }).id),
+      refused: refusedIds,
       leftOut,
       intents: terms.households.filter((household) => counted(household.id) !== undefined).length,
     };

@@ -81,6 +81,16 @@ interface MeteringClosedChange {
   implausible: [string, string][];
 }
 
+/** A snapshot's record of a closed slot's kept readings (the journal's own records rebuild them from the open slot). */
+interface MeteringKeptChange {
+  slot: string;
+  /** The kept meters, in column order. */
+  meters: string[];
+  importWh: string;
+  exportWh: string;
+  implausible: [string, string][];
+}
+
 export class MeterIntake {
   /** Per open slot: accepted shares by meter. */
   private readonly open = new Map<string, Map<string, Shared>>();
@@ -109,10 +119,50 @@ export class MeterIntake {
       this.hold(slot, meter, sharesFromText(shares, 2, `the stored reading of ${meter}`));
       return true;
     }
+    if (change.kind === "metering-kept") {
+      const { slot, meters, importWh, exportWh, implausible } = change.data as MeteringKeptChange;
+      const column = (text: string) => sharesFromText(text, meters.length, `the stored readings of ${slot}`);
+      this.closedSlots.add(slot);
+      this.closed.set(slot, {
+        index: new Map(meters.map((meter, k) => [meter, k])),
+        importWh: column(importWh),
+        exportWh: column(exportWh),
+        implausible: new Map(implausible),
+      });
+      return true;
+    }
+    if (change.kind === "slots-closed") {
+      for (const slot of (change.data as { slots: string[] }).slots) this.closedSlots.add(slot);
+      return true;
+    }
     if (change.kind !== "metering-closed") return false;
     const { slot, agreed, implausible } = change.data as MeteringClosedChange;
     this.closeSlot(slot, new Set(agreed), new Map(implausible));
     return true;
+  }
+
+  /**
+   * Changes that, restored in order, give what it holds now: the slots closed whose readings are no
+   * longer kept, the kept readings of closed slots, and the open slots' readings.
+   */
+  snapshot(): StateChange[] {
+    const dropped = [...this.closedSlots].filter((slot) => !this.closed.has(slot));
+    return [
+      ...(dropped.length === 0 ? [] : [{ kind: "slots-closed", data: { slots: dropped } }]),
+      ...[...this.closed].map(([slot, kept]) => {
+        const change: MeteringKeptChange = {
+          slot,
+          meters: [...kept.index.keys()],
+          importWh: sharesToText(kept.importWh),
+          exportWh: sharesToText(kept.exportWh),
+          implausible: [...kept.implausible],
+        };
+        return { kind: "metering-kept", data: change };
+      }),
+      ...[...this.open].flatMap(([slot, readings]) =>
+        [...readings].map(([meter, shares]) => readingChange(slot, meter, shares)),
+      ),
+    ];
   }
 
   /**
@@ -142,12 +192,7 @@ export class MeterIntake {
       return `slot ${sealed.slot} is closed: the reading came late and is reported as such`;
     }
     this.hold(sealed.slot, sealed.sender, opened.shares);
-    const change: ReadingChange = {
-      slot: sealed.slot,
-      meter: sealed.sender,
-      shares: sharesToText(opened.shares),
-    };
-    this.recorder?.intake({ kind: "reading", data: change });
+    this.recorder?.intake(readingChange(sealed.slot, sealed.sender, opened.shares));
     return null;
   }
 
@@ -231,4 +276,9 @@ export class MeterIntake {
     });
     return { index: new Map(meters.map((id, k) => [id, k])), importWh: column(0), exportWh: column(1) };
   }
+}
+
+function readingChange(slot: string, meter: string, shares: Shared): StateChange {
+  const change: ReadingChange = { slot, meter, shares: sharesToText(shares) };
+  return { kind: "reading", data: change };
 }

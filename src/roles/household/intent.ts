@@ -2,7 +2,9 @@
  * A household's end of a slot on running nodes: its device seals its slot intent (its community
  * order and its part of its registered partnerships, as shares) to the three nodes, and once the
  * broker clears the slot it rebuilds its own commitments — its community fill, what it trades with
- * each partner, and what is left for its supplier. No one else can rebuild them.
+ * each partner, and what is left for its supplier. No one else can rebuild them. A household that
+ * missed them (its connection dropped, or a node restarted, before the clearing) fetches them from
+ * what the nodes keep.
  * @module
  */
 import {
@@ -13,12 +15,9 @@ import {
 } from "../../market/index.ts";
 import type { BilateralPair } from "../../private/clearing/bilateral.ts";
 import { encodeIntent, type IntentLayout, type SlotTerms } from "../../private/clearing/intent.ts";
-import {
-  INTENT_DOMAIN,
-  type IntentPlan,
-  intentPlanOf,
-  type SlotCommitmentsPublic,
-} from "../../private/clearing/intents.ts";
+import { INTENT_DOMAIN, type IntentPlan, intentPlanOf } from "../../private/clearing/intents.ts";
+import type { SlotCommitmentsPublic } from "../../private/clearing/kept.ts";
+import type { SlotCommitmentsAnswer } from "../../private/clearing/kept-programs.ts";
 import type { Signer } from "../../private/keys.ts";
 import type { Registry } from "../../private/registry.ts";
 import { sealShares } from "../../private/sealed.ts";
@@ -78,6 +77,44 @@ export async function submitIntent(
   // A household that never asks for its commitments must not crash the process when the slot fails.
   commitments.catch(() => undefined);
   return { commitments };
+}
+
+/**
+ * The household's commitments of a cleared slot as the nodes keep them (two days), rebuilt as
+ * `submitIntent` gives them; `intent` is the one it sent.
+ * @throws {@link JobError} when the nodes keep none of its for the slot: not cleared (yet), no longer
+ * kept, or its intent did not count.
+ */
+export async function fetchCommitments(
+  client: NodeClient,
+  registry: Registry,
+  slot: string,
+  intent: HouseholdIntent,
+  signer: Signer,
+): Promise<HouseholdSlotOutcome> {
+  // The nodes answer the signer's own commitments: read under another intent's layout, they would be nonsense.
+  if (signer.party !== intent.id)
+    throw new JobError(
+      `${signer.party} cannot fetch the commitments of ${intent.id}: a household fetches its own`,
+    );
+  const plan = intentPlanOf(registry);
+  const h = plan.index.get(intent.id);
+  if (h === undefined) throw new JobError(`${intent.id} is not a registered household`);
+  const layout = plan.layouts[h] as IntentLayout;
+  const outcome = await client.run("slot-commitments", { slots: [slot] }, new BigUint64Array(0), { signer });
+  const [kept] = (outcome.public as SlotCommitmentsAnswer).slots;
+  if (kept === null || kept === undefined)
+    throw new JobError(
+      `the nodes keep no commitments of ${intent.id} for slot ${slot}: it is not cleared, no longer kept, ` +
+        "or the intent did not count",
+    );
+  const { words, ...figures } = kept;
+  const expected = 1 + layout.offers.length + 2 * layout.accepts.length;
+  if (words !== expected)
+    throw new JobError(
+      `the nodes keep ${words} words of ${intent.id}'s commitments of slot ${slot}, its registered partners give ${expected}`,
+    );
+  return outcomeOf(plan, h, layout, intent, figures, outcome.outputs);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * What snippet's nodes serve: every program of src/private, the intake of households' slot intents
  * and of meters' readings, and each job's context — the node's registry and what it keeps (the
- * intents of open slots, the meters' readings, the bills), every change told to its recorder.
+ * intents of open slots, the commitments of cleared ones, the meters' readings, the bills), every
+ * change told to its recorder.
  * @module
  */
 import type { PartyId } from "../../mpc/transport/types.ts";
@@ -9,6 +10,7 @@ import { KeptBills } from "../../private/billing/kept.ts";
 import type { ChangeRecorder } from "../../private/changes.ts";
 import { IntentIntake } from "../../private/clearing/intake.ts";
 import { holdIntent } from "../../private/clearing/intents.ts";
+import { KeptCommitments } from "../../private/clearing/kept.ts";
 import type { Replier } from "../../private/context.ts";
 import { MeterIntake } from "../../private/metering/intake.ts";
 import { takeReading } from "../../private/metering/program.ts";
@@ -36,8 +38,9 @@ export function snippetApplication(
           registry,
           meters: new MeterIntake(party, registry, recorder === undefined ? {} : { recorder }),
           bills: new KeptBills(recorder),
+          commitments: new KeptCommitments(recorder),
         };
-  const { meters, bills } = kept;
+  const { meters, bills, commitments } = kept;
   const application: NodeApplication = {
     programs: PROGRAMS,
     intake: {
@@ -51,7 +54,16 @@ export function snippetApplication(
       ...kept,
     }),
     restore: (change) =>
-      intents.restore(change) || meters?.restore(change) === true || bills?.restore(change) === true,
+      intents.restore(change) ||
+      meters?.restore(change) === true ||
+      bills?.restore(change) === true ||
+      commitments?.restore(change) === true,
+    snapshot: () => [
+      ...intents.snapshot(),
+      ...(meters?.snapshot() ?? []),
+      ...(bills?.snapshot() ?? []),
+      ...(commitments?.snapshot() ?? []),
+    ],
     handOver: (next) => {
       const theirs = intentsOf.get(next);
       if (theirs !== undefined) intents.handOver(theirs);

@@ -30,6 +30,8 @@ export interface LocalClusterOptions {
    * user), or each in its own PGlite folder beside the configuration, which outlives a killed node.
    */
   store?: "memory" | "pglite";
+  /** With PGlite stores: compact each once this many MB were written since its last snapshot (0: after every job). */
+  compactAfterMb?: number;
   /** Whether each node serves its health endpoint (on a free port). */
   health?: boolean;
 }
@@ -83,6 +85,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         String(party),
         "--store",
         options.store === "pglite" ? join(folder, `node-${party}.store`) : "memory",
+        ...(options.compactAfterMb === undefined
+          ? []
+          : ["--compact-after-mb", String(options.compactAfterMb)]),
         ...(options.health === true ? ["--health-port", "0"] : []),
         ...(options.delayMs === undefined ? [] : ["--delay-ms", String(options.delayMs)]),
       ],

@@ -17,6 +17,8 @@ export interface NodeApplication {
   context(job: string, requester: RegisteredParty | undefined): JobContext;
   /** Replays a change of its state from the node's store; @returns false for a change it does not know. */
   restore(change: StateChange): boolean;
+  /** Changes that, restored in order into a new application, give its state as it is (the journal's compaction). */
+  snapshot(): StateChange[];
   /**
    * Hands what lives outside its stored state (where clients wait for answers) to the application
    * rebuilt after it from the store.

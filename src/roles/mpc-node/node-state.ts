@@ -20,6 +20,21 @@ const PREPARED = "prepared";
 /** …and node 0's decision, when it comes. */
 const COMMITTED = "committed";
 const ABORTED = "aborted";
+/** Node 0's committed job keys, as a snapshot keeps them. */
+const COMMITTED_KEYS = "committed-keys";
+
+/**
+ * When the journal is compacted: once what was appended since its last snapshot outgrows the snapshot
+ * itself (and a floor), as Redis rewrites its append-only file at 100 % growth. Each byte appended
+ * is then rewritten about once, and a replay reads at most about three times the state.
+ */
+export interface CompactionPolicy {
+  readonly minAppendedBytes: number;
+  /** Appended bytes per snapshot byte that start a compaction. */
+  readonly growth: number;
+}
+
+export const DEFAULT_COMPACTION: CompactionPolicy = { minAppendedBytes: 64 << 20, growth: 1 };
 
 /** A job's key and its changes, as the journal keeps them. */
 interface JobChanges {
@@ -40,12 +55,15 @@ export class NodeState {
   readonly #inDoubt = new Map<string, StateChange[]>();
   /** Jobs node 0 committed. */
   readonly #committed = new Set<string>();
+  /** A compaction whose snapshot does not stand yet. */
+  #compacting: Promise<void> | undefined;
 
   private constructor(
     readonly journal: NodeJournal,
     private readonly factory: ApplicationFactory,
     private readonly registry: Registry | undefined,
     private readonly clock: () => number,
+    private readonly compaction: CompactionPolicy,
   ) {
     this.#commits = new GroupCommit(journal);
   }
@@ -56,8 +74,9 @@ export class NodeState {
     factory: ApplicationFactory,
     registry: Registry | undefined,
     clock: () => number,
+    compaction: CompactionPolicy = DEFAULT_COMPACTION,
   ): Promise<NodeState> {
-    const state = new NodeState(journal, factory, registry, clock);
+    const state = new NodeState(journal, factory, registry, clock, compaction);
     await state.rebuild();
     return state;
   }
@@ -101,6 +120,8 @@ export class NodeState {
       } else if (change.kind === PREPARED) {
         const { key, changes } = change.data as JobChanges;
         prepared.set(key, changes);
+      } else if (change.kind === COMMITTED_KEYS) {
+        for (const key of (change.data as { keys: string[] }).keys) this.#remember(key);
       } else if (change.kind === COMMITTED || change.kind === ABORTED) {
         const { key } = change.data as { key: string };
         const changes = prepared.get(key);
@@ -149,6 +170,53 @@ export class NodeState {
     await this.journal.append([{ kind: committed ? COMMITTED : ABORTED, data: { key } }]);
     this.#inDoubt.delete(key);
     if (committed && applyNow) for (const change of changes) this.#apply(change);
+  }
+
+  /**
+   * Starts compacting the journal when its policy says so and none is under way; call it between
+   * jobs. Resolves once the snapshot is taken (the next job may change the state).
+   * @returns when the snapshot stands (wrapped: an async function's promise would wait for it), or
+   * undefined when it did not start one.
+   */
+  async compactIfDue(): Promise<{ standing: Promise<void> } | undefined> {
+    const { snapshotBytes, appendedBytes } = this.journal.size();
+    const due =
+      this.#compacting === undefined &&
+      appendedBytes >= this.compaction.minAppendedBytes &&
+      appendedBytes >= this.compaction.growth * snapshotBytes;
+    if (!due) return undefined;
+    const { taken, standing } = this.#startCompaction();
+    await taken;
+    return { standing };
+  }
+
+  /**
+   * Compacts the journal to a snapshot of the state: what it holds, the job ids taken, the jobs node
+   * 0 committed and those this node prepared and has no decision on. Call it between jobs.
+   * @returns once the snapshot stands.
+   */
+  async compact(): Promise<void> {
+    const { taken, standing } = this.#startCompaction();
+    await taken;
+    await standing;
+  }
+
+  #startCompaction(): { taken: Promise<void>; standing: Promise<void> } {
+    const started = this.#commits.compact(() => [
+      ...(this.#committed.size === 0 ? [] : [{ kind: COMMITTED_KEYS, data: { keys: [...this.#committed] } }]),
+      ...this.#guard
+        .takenIds()
+        .map(([key, expiresAtMs]) => ({ kind: JOB_TAKEN, data: { key, expiresAtMs } })),
+      ...this.#application.snapshot(),
+      ...[...this.#inDoubt].map(([key, changes]) => ({ kind: PREPARED, data: { key, changes } })),
+    ]);
+    const compacting = started.standing.finally(() => {
+      if (this.#compacting === compacting) this.#compacting = undefined;
+    });
+    this.#compacting = compacting;
+    // Its failure is the caller's to report; the journal stays as it was.
+    compacting.catch(() => undefined);
+    return started;
   }
 
   /** Node 0: whether it committed a job. */

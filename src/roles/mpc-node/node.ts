@@ -25,7 +25,7 @@ import type { JobRequest } from "./jobs.ts";
 import type { NodeJournal } from "./journal.ts";
 import { type ClientLimits, DEFAULT_CLIENT_LIMITS } from "./limits.ts";
 import type { ApplicationFactory, NodeApplication, NodeLog } from "./node-application.ts";
-import { NodeState } from "./node-state.ts";
+import { type CompactionPolicy, NodeState } from "./node-state.ts";
 import type { RequestGuard } from "./signed-request.ts";
 
 /** How a node is started. */
@@ -37,6 +37,8 @@ export interface NodeOptions {
   application: ApplicationFactory;
   /** Where its state is kept. */
   journal: NodeJournal;
+  /** When its journal is compacted (default: when it has doubled, node-state.ts). */
+  compaction?: CompactionPolicy;
   /** The time signed requests are checked against (default: the system clock). */
   clock?: () => number;
   /** Added latency per frame between nodes, to show what rounds cost on a real network. */
@@ -95,7 +97,13 @@ const decoder = new TextDecoder();
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const { config, party: id, log } = options;
   const clock = options.clock ?? Date.now;
-  const state = await NodeState.load(options.journal, options.application, config.registry, clock);
+  const state = await NodeState.load(
+    options.journal,
+    options.application,
+    config.registry,
+    clock,
+    options.compaction,
+  );
   const own = config.nodes[id];
   const jobs = new JobBoard(id === 0);
   const gate = new ClientGate(options.limits ?? DEFAULT_CLIENT_LIMITS, () => state.guard, clock);
@@ -445,6 +453,12 @@ async function runAgreedJob(loop: JobLoop, key: string): Promise<void> {
     // What the job changed before it failed is thrown away.
     await state.rebuild();
   }
+  const grown = state.journal.size();
+  const compacted = await state.compactIfDue();
+  compacted?.standing.then(
+    () => log({ event: "journal-compacted", from: grown, to: state.journal.size() }),
+    (error: unknown) => log({ event: "journal-compaction-failed", message: describeError(error) }),
+  );
 }
 
 /**

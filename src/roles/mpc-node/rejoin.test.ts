@@ -5,7 +5,7 @@ import { twoHouseholds } from "../../../test/support/nodes.ts";
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { OPERATOR_ID } from "../../private/registry.ts";
 import { clearSlotOnNodes } from "../broker/close.ts";
-import { submitIntent } from "../household/intent.ts";
+import { fetchCommitments, submitIntent } from "../household/intent.ts";
 import { JobError, NodeClient } from "./client.ts";
 import type { NodeHealth } from "./health.ts";
 import { type LocalCluster, startLocalCluster } from "./local-cluster.ts";
@@ -49,6 +49,8 @@ describe("nodes that lose a peer and take it back, each from its own store", () 
     cluster = await startLocalCluster({
       registry: GENERATED,
       store: "pglite",
+      // Each node compacts its store whenever it has doubled: the restarts below replay snapshots.
+      compactAfterMb: 0,
       health: true,
       timeoutMs: 2000,
     });
@@ -92,17 +94,12 @@ describe("nodes that lose a peer and take it back, each from its own store", () 
     assert.equal((await multiply()).outputs[0], product);
   });
 
-  it("keeps a household's intent through its node's restart, and clears the slot once", async () => {
+  it("keeps a household's intent through its node's restart, clears the slot once, and keeps its commitments", async () => {
     const slot = "2026-06-01T12:00:00Z";
+    const intent = { id: "h0", side: "buy", volumeWh: 300, limitPrice: 1500 } as const;
     const household = await NodeClient.connect(cluster.config);
     try {
-      await submitIntent(
-        household,
-        REGISTRY,
-        slot,
-        { id: "h0", side: "buy", volumeWh: 300, limitPrice: 1500 },
-        signer("h0"),
-      );
+      await submitIntent(household, REGISTRY, slot, intent, signer("h0"));
     } finally {
       household.close();
     }
@@ -113,6 +110,7 @@ describe("nodes that lose a peer and take it back, each from its own store", () 
       const closed = await clearSlotOnNodes(broker, slot, PRICES, operator);
       assert.equal(closed.intents, 1, "node 2 kept h0's intent in its store");
       assert.deepEqual(closed.leftOut, []);
+      assert.match(cluster.log(0), /"event":"journal-compacted"/);
       cluster.kill(0);
       await cluster.restart(0);
     } finally {
@@ -124,6 +122,10 @@ describe("nodes that lose a peer and take it back, each from its own store", () 
         clearSlotOnNodes(again, slot, PRICES, operator),
         /slot 2026-06-01T12:00:00Z is already cleared/,
       );
+      // The household left before the clearing: it fetches what node 0 kept through its compaction and SIGKILL.
+      const outcome = await fetchCommitments(again, REGISTRY, slot, intent, signer("h0"));
+      assert.equal(outcome.slot.slot, slot);
+      assert.equal(outcome.committed.communityBuyWh + outcome.committed.supplierBuyWh, intent.volumeWh);
     } finally {
       again.close();
     }

@@ -53,6 +53,12 @@ export class RequestGuard {
     if (expiresAtMs >= this.clock()) this.taken.set(key, expiresAtMs);
   }
 
+  /** The job ids taken that could still be replayed, with when they expire. */
+  takenIds(): [key: string, expiresAtMs: number][] {
+    const now = this.clock();
+    return [...this.taken].filter(([, expiresAtMs]) => expiresAtMs >= now);
+  }
+
   /** Whether the node serves registered parties (then every request must be signed). */
   get servesRegistry(): boolean {
     return this.registry !== undefined;
