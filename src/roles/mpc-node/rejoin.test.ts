@@ -131,3 +131,50 @@ describe("nodes that lose a peer and take it back, each from its own store", () 
     }
   });
 });
+
+describe("a slot whose clearing a killed node cuts short", () => {
+  let cluster: LocalCluster;
+  before(async () => {
+    // Latency between the nodes stretches the clearing's rounds over seconds: the kill lands mid-protocol.
+    cluster = await startLocalCluster({ registry: GENERATED, store: "pglite", timeoutMs: 2000, delayMs: 25 });
+  });
+  after(() => cluster.stop());
+
+  it("loses nothing: the intents stay held, and the slot is cleared in full, once, after the node is back", async () => {
+    const slot = "2026-06-01T12:15:00Z";
+    const intents = [
+      { id: "h0", side: "buy", volumeWh: 400, limitPrice: 1800 },
+      { id: "h1", side: "sell", volumeWh: 300, limitPrice: 900 },
+    ] as const;
+    const households = await NodeClient.connect(cluster.config);
+    const broker = await NodeClient.connect(cluster.config);
+    try {
+      const held = await Promise.all(
+        intents.map((intent) => submitIntent(households, REGISTRY, slot, intent, signer(intent.id))),
+      );
+      const clearing = clearSlotOnNodes(broker, slot, PRICES, operator);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      cluster.kill(2);
+      await assert.rejects(clearing, /node 2 \(node-c\)/);
+      for (const { commitments } of held) await assert.rejects(commitments, JobError);
+    } finally {
+      households.close();
+      broker.close();
+    }
+    await cluster.restart(2);
+    const again = await NodeClient.connect(cluster.config);
+    try {
+      const closed = await clearSlotOnNodes(again, slot, PRICES, operator);
+      assert.equal(closed.intents, 2, "every node still held both intents, node 2 from its store");
+      assert.equal(closed.volumeWh, 300);
+      const [bought, sold] = await Promise.all(
+        intents.map((intent) => fetchCommitments(again, REGISTRY, slot, intent, signer(intent.id))),
+      );
+      assert.equal(bought?.committed.communityBuyWh, 300);
+      assert.equal(sold?.committed.communitySellWh, 300);
+      await assert.rejects(clearSlotOnNodes(again, slot, PRICES, operator), /is already cleared/);
+    } finally {
+      again.close();
+    }
+  });
+});
