@@ -12,7 +12,6 @@ import { prepareClear } from "../private/clearing/encode.ts";
 import type { ClearPublic } from "../private/clearing/program.ts";
 import { NodeClient } from "../roles/mpc-node/client.ts";
 import { loadNodeConfig } from "../roles/mpc-node/config.ts";
-import { startLocalCluster } from "../roles/mpc-node/local-cluster.ts";
 
 /** The MPC engine for one command's request. */
 export interface MpcEngine<Request, Result> {
@@ -53,7 +52,11 @@ function mpcEngine<Request, Prepared, Result>(
         abandon();
         throw error;
       }
-      const cluster = connecting === undefined ? await startLocalCluster() : undefined;
+      // Loaded only for local nodes: a client of running nodes spawns nothing.
+      const cluster =
+        connecting === undefined
+          ? await (await import("../roles/mpc-node/local-cluster.ts")).startLocalCluster()
+          : undefined;
       try {
         const client = await (cluster === undefined
           ? (connecting as Promise<NodeClient>)

