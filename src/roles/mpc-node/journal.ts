@@ -156,34 +156,38 @@ async function sqlJournal(driver: SqlDriver, owner: string): Promise<NodeJournal
       size = { ...size, appendedBytes: size.appendedBytes + text.length };
     },
     compact(snapshot) {
-      if (appending > 0) return Promise.reject(new Error("a journal is compacted with no append in flight"));
+      if (appending > 0)
+        return Promise.reject(new Error("a journal may be compacted only with no append in flight"));
       const cut = { throughSeq: lastSeq, appendedBytes: size.appendedBytes };
       const generation = head.generation + 1;
-      compacting = compacting.then(async () => {
-        // Parts of a compaction a crash cut short are never read (their generation never stood).
-        await driver.query("delete from snippet_node_snapshot where generation <> $1", [head.generation]);
-        let bytes = 0;
-        let part = 0;
-        for (const text of snapshotParts(snapshot)) {
-          await driver.query(
-            "insert into snippet_node_snapshot (generation, part, entries) values ($1, $2, $3)",
-            [generation, part++, text],
-          );
-          bytes += text.length;
-          // Serialising the next part waits its turn behind the clients' messages.
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        await driver.transaction(async (session) => {
-          await session.query("update snippet_node_snapshot_head set generation = $1, through_seq = $2", [
-            generation,
-            cut.throughSeq,
-          ]);
-          await session.query("delete from snippet_node_snapshot where generation <> $1", [generation]);
-          await session.query("delete from snippet_node_journal where seq <= $1", [cut.throughSeq]);
+      // After the one before it, even if that one failed (it left the journal as it was).
+      compacting = compacting
+        .catch(() => undefined)
+        .then(async () => {
+          // Parts of a compaction a crash cut short are never read (their generation never stood).
+          await driver.query("delete from snippet_node_snapshot where generation <> $1", [head.generation]);
+          let bytes = 0;
+          let part = 0;
+          for (const text of snapshotParts(snapshot)) {
+            await driver.query(
+              "insert into snippet_node_snapshot (generation, part, entries) values ($1, $2, $3)",
+              [generation, part++, text],
+            );
+            bytes += text.length;
+            // Serialising the next part waits its turn behind the clients' messages.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          await driver.transaction(async (session) => {
+            await session.query("update snippet_node_snapshot_head set generation = $1, through_seq = $2", [
+              generation,
+              cut.throughSeq,
+            ]);
+            await session.query("delete from snippet_node_snapshot where generation <> $1", [generation]);
+            await session.query("delete from snippet_node_journal where seq <= $1", [cut.throughSeq]);
+          });
+          head = { generation, throughSeq: cut.throughSeq };
+          size = { snapshotBytes: bytes, appendedBytes: size.appendedBytes - cut.appendedBytes };
         });
-        head = { generation, throughSeq: cut.throughSeq };
-        size = { snapshotBytes: bytes, appendedBytes: size.appendedBytes - cut.appendedBytes };
-      });
       return compacting;
     },
     size: () => size,
