@@ -6,13 +6,13 @@
  */
 
 import type { SlotRecord } from "../billing/record.ts";
-import { seededRandom } from "../profiles/random.ts";
 import type { ProfileSource } from "../profiles/types.ts";
 import type { RunStore } from "../store/types.ts";
 import { MS_PER_MINUTE } from "../units/index.ts";
 import { ValidationError } from "../validation/index.ts";
 import { RunAccumulator } from "./accumulate.ts";
 import { type AgentKind, type AgentSetup, communityOf, timeGridOf } from "./community.ts";
+import { homeRandoms } from "./home.ts";
 import { type Scenario, tariffAt } from "./scenario.ts";
 import { REFERENCE_ENGINES, type SlotEngines, simulateSlot } from "./slot.ts";
 import type { EngineName } from "./types.ts";
@@ -106,7 +106,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     for (const record of await store.readSlots(runId, from, Math.min(stored, from + READ_BACK_PAGE_SLOTS)))
       await feed(record);
   }
-  const random = seededRandom(seed);
+  const homeRandom = homeRandoms(seed);
   const slotsPerDay = (24 * 60) / grid.slotMinutes;
   let batch: SlotRecord[] = [];
   for (let index = 0; index < grid.slotCount; index++) {
@@ -122,7 +122,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
         prices: tariffAt(scenario, startMs),
         forecasts,
         ...(profiles.conditions === undefined ? {} : { conditions: profiles.conditions(index) }),
-        meterRandom: random.fork(`meter:${index}`),
+        homeRandom: (id) => homeRandom(id, index),
       },
       index < stored ? REFERENCE_ENGINES : engine,
     );

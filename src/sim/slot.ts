@@ -4,7 +4,7 @@
  * energy (forecast plus error), and UCS billing bills every household.
  * @module
  */
-import { type Agent, type AgentDecision, type HouseholdEnergy, netPositionWh } from "../agents/agent.ts";
+import type { Agent, AgentDecision, HouseholdEnergy } from "../agents/agent.ts";
 import type { Outlook } from "../agents/forecast.ts";
 import { type AggregateIntent, aggregateIntents, splitAggregateFill } from "../agents/representative.ts";
 import {
@@ -26,6 +26,7 @@ import {
 } from "../market/index.ts";
 import type { Random } from "../profiles/random.ts";
 import type { SlotConditions, SlotEnergy } from "../profiles/types.ts";
+import { actualEnergy, type homeRandoms, meterReading } from "./home.ts";
 
 /** The community as the slot loop sees it: households in scenario order, each with its agent. */
 export interface Community {
@@ -51,8 +52,8 @@ export interface SlotInput {
   readonly forecasts: readonly SlotEnergy[];
   /** The slot's weather and EV stays, when the profiles know them. */
   readonly conditions?: SlotConditions;
-  /** This slot's own stream for meter errors, so that a resumed run draws the same errors. */
-  readonly meterRandom: Random;
+  /** Each household's own stream of errors in this slot ({@link homeRandoms}). */
+  readonly homeRandom: (householdId: string) => Random;
 }
 
 /**
@@ -151,7 +152,7 @@ export async function simulateSlot(
       const actual = actualEnergy(
         (decisions[h] as AgentDecision).energy,
         community.forecastErrorFraction,
-        input.meterRandom,
+        input.homeRandom(intent.id),
       );
       // A represented household that stayed out of its representative's aggregate deals with its supplier.
       const cappedWh = Math.min(intent.volumeWh, intent.connectionCapWh ?? intent.volumeWh);
@@ -233,24 +234,4 @@ function groupByRepresentative(
     aggregateIntents(representative, clients),
   );
   return { direct, aggregates };
-}
-
-/**
- * What really flowed: the load and PV the agent expected, each off by a normal error of
- * `errorFraction` of itself; the devices did what the agent decided.
- */
-function actualEnergy(expected: HouseholdEnergy, errorFraction: number, random: Random): HouseholdEnergy {
-  return {
-    loadWh: Math.max(0, Math.round(expected.loadWh * (1 + random.normal(0, errorFraction)))),
-    pvWh: Math.max(0, Math.round(expected.pvWh * (1 + random.normal(0, errorFraction)))),
-    evWh: expected.evWh,
-    heatPumpWh: expected.heatPumpWh,
-    batteryWh: expected.batteryWh,
-  };
-}
-
-/** What the meter reads: the household's energy netted at the connection. */
-function meterReading(actual: HouseholdEnergy): { importWh: number; exportWh: number } {
-  const netWh = netPositionWh(actual);
-  return netWh >= 0 ? { importWh: netWh, exportWh: 0 } : { importWh: 0, exportWh: -netWh };
 }
