@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Shared } from "../src/mpc/arithmetic.ts";
-import { BILL_OUTPUTS } from "../src/private/billing/layout.ts";
+import { BILL_OUTPUTS, COMMITMENT_COLUMNS } from "../src/private/billing/layout.ts";
 import { sharesToText } from "../src/private/changes.ts";
 import { generateRegistry, parseRegistry, type Registry } from "../src/private/registry.ts";
 import { snippetApplication } from "../src/roles/mpc-node/application.ts";
@@ -49,7 +49,12 @@ function fillDay(state: NodeState, registry: Registry): void {
     });
     const outputs = new Map(households.map((id) => [id, randomShares(random, COMMITMENT_WORDS)]));
     const figures = { slot, prices: { feedIn: 500, retail: 2000 }, clearingPrice: 1200, volumeWh: 0 };
-    commitments.keep(slot, figures, outputs, []);
+    commitments.keep(slot, outputs, {
+      figures,
+      refused: [],
+      leftOut: [],
+      columns: randomShares(random, HOUSEHOLDS * COMMITMENT_COLUMNS.length),
+    });
     bills.keep(slot, households, randomShares(random, HOUSEHOLDS * BILL_OUTPUTS.length));
   }
 }

@@ -34,7 +34,10 @@ function newestModification(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     // Plain concatenation: path.join costs more than the stat in a process that just started.
     const path = `${dir}/${entry.name}`;
-    const modified = entry.isDirectory() ? newestModification(path) : statSync(path).mtimeMs;
+    // A file another process removed since the listing (an editor's swap file) counts as old.
+    const modified = entry.isDirectory()
+      ? newestModification(path)
+      : (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0);
     if (modified > newest) newest = modified;
   }
   return newest;
@@ -108,7 +111,8 @@ async function rebuild() {
     if (
       entry.startsWith("build-") &&
       entry !== build &&
-      Date.now() - statSync(join(dist, entry)).mtimeMs > 600_000
+      // Another process may have just removed it: a missing entry is an old one gone.
+      Date.now() - (statSync(join(dist, entry), { throwIfNoEntry: false })?.mtimeMs ?? 0) > 600_000
     ) {
       rmSync(join(dist, entry), { recursive: true, force: true });
     }

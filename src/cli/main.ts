@@ -17,8 +17,15 @@ import {
 import { type ClearRequest, clearCommunity, parseClearRequest } from "../market/index.ts";
 import { PeerError } from "../mpc/transport/types.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
+import { registerBrokerCommand } from "./broker.ts";
 import { runDemo } from "./demo.ts";
+import { registerDsoCommand } from "./dso.ts";
+import { registerHouseholdCommand } from "./household.ts";
 import { readInputText, toJson } from "./io.ts";
+import { registerMeterCommand } from "./meter.ts";
+import { wholeNumberOption } from "./options.ts";
+import { registerSupplierCommand } from "./supplier.ts";
+import { registerUpCommand } from "./up.ts";
 
 /** Where the CLI reads and writes; the real process streams by default, buffers in tests. */
 export interface CliStreams {
@@ -47,6 +54,11 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
     if (error instanceof Error && error.name === "FindingsReported") return 1;
     if (error instanceof Error && error.name === "LedgerError") {
       // The ledger refused a transaction: the message names the contract's reason.
+      streams.stderr.write(`snippet ${program.args[0] ?? ""}: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof Error && error.name === "OperationalError") {
+      // A service cannot go on for a reason its operator can fix: the message names it.
       streams.stderr.write(`snippet ${program.args[0] ?? ""}: ${error.message}\n`);
       return 1;
     }
@@ -90,17 +102,6 @@ const indentOption = (): Option =>
 /** Resolves after the event loop has handled what is pending (I/O callbacks included). */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** An option taking a whole number in `[min, max]`. */
-function wholeNumberOption(flags: string, description: string, min: number, max: number): Option {
-  return new Option(flags, description).argParser((text) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
-    }
-    return value;
-  });
 }
 
 /** How far strategic agents plan ahead (simulate and compare). */
@@ -232,6 +233,14 @@ function buildProgram(streams: CliStreams): Command {
     .addOption(wholeNumberOption("--days <days>", "days to simulate", 1, 3660).default(2))
     .addOption(
       wholeNumberOption(
+        "--slots <count>",
+        "simulate only the first this many slots (in place of --days; snippet up --slots runs the same)",
+        1,
+        35_136,
+      ),
+    )
+    .addOption(
+      wholeNumberOption(
         "--seed <seed>",
         "seed of every random draw: the same seed gives the same run",
         0,
@@ -286,6 +295,7 @@ function buildProgram(streams: CliStreams): Command {
       async (options: {
         scenario: string;
         days: number;
+        slots?: number;
         seed: number;
         out?: string;
         db?: string;
@@ -321,6 +331,7 @@ function buildProgram(streams: CliStreams): Command {
           {
             scenario: options.scenario,
             days: options.days,
+            ...(options.slots === undefined ? {} : { slots: options.slots }),
             seed: options.seed,
             out: options.out ?? `out/${scenarioName}`,
             resume: options.resume === true,
@@ -386,6 +397,13 @@ function buildProgram(streams: CliStreams): Command {
         streams.stdout.write(`${outcome.markdown}\nreport: ${outcome.reportPath}\n`);
       },
     );
+
+  registerUpCommand(program, streams);
+  registerBrokerCommand(program);
+  registerMeterCommand(program);
+  registerSupplierCommand(program);
+  registerDsoCommand(program);
+  registerHouseholdCommand(program);
 
   program
     .command("node")

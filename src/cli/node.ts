@@ -12,6 +12,7 @@ import {
   keyPathFor,
   loadNodeConfig,
   readNodeKey,
+  readOwnLedgerKey,
   storePathFor,
 } from "../roles/mpc-node/config.ts";
 import { openNodeJournal } from "../roles/mpc-node/journal.ts";
@@ -19,8 +20,8 @@ import { startNode } from "../roles/mpc-node/node.ts";
 import { DEFAULT_COMPACTION } from "../roles/mpc-node/node-state.ts";
 import { relaunchWithNodeRuntime } from "../roles/mpc-node/runtime.ts";
 import { communityRegistry } from "../sim/mpc-engines.ts";
+import { loadScenario } from "../sim/scenarios.ts";
 import { redactPassword } from "../store/postgres.ts";
-import { loadScenario } from "./scenarios.ts";
 
 /** Options of `snippet node`. */
 export interface NodeCommandOptions {
@@ -54,6 +55,7 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
     process.exitCode = await relaunched;
     return;
   }
+  const ledgerKey = await readOwnLedgerKey(config, options.party, keyPath);
   const own = config.nodes[options.party];
   const store = options.store ?? storePathFor(options.config, options.party);
   const journal = await openNodeJournal(store, `${own.name} ${certificateFingerprint(own.certificatePem)}`);
@@ -61,7 +63,7 @@ export async function runNodeCommand(options: NodeCommandOptions): Promise<void>
   const node = await startNode({
     config,
     party: options.party,
-    application: (recorder) => snippetApplication(options.party, config.registry, recorder),
+    application: (recorder) => snippetApplication(options.party, config.registry, recorder, ledgerKey),
     journal,
     privateKeyPem,
     limits: config.limits,

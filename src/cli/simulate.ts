@@ -17,18 +17,20 @@ import { comparisonMarkdown, renderReport } from "../report/index.ts";
 import { type AgentKind, SIMULATION_BILLING_MODEL, strategicSetup, timeGridOf } from "../sim/community.ts";
 import { compareAgents } from "../sim/compare.ts";
 import { MpcCommunityEngine } from "../sim/mpc-engines.ts";
-import { SlotCsvWriter, writeBillsCsv, writeSummary } from "../sim/outputs.ts";
+import { SlotCsvWriter, writeRunOutputs } from "../sim/outputs.ts";
 import { runIdOf, runSimulation } from "../sim/run.ts";
 import type { Scenario } from "../sim/scenario.ts";
+import { loadScenario } from "../sim/scenarios.ts";
 import { referenceSlotEngine, reportingReferenceBilling } from "../sim/slot.ts";
 import type { EngineName } from "../sim/types.ts";
 import { openPgliteStore, openStore } from "../store/index.ts";
 import { readTextFile } from "./io.ts";
-import { loadScenario } from "./scenarios.ts";
 
 export interface SimulateOptions {
   readonly scenario: string;
   readonly days: number;
+  /** Run only the first this many slots (`snippet up --slots` runs the same); then `days` is ignored. */
+  readonly slots?: number;
   readonly seed: number;
   readonly out: string;
   readonly db?: string;
@@ -62,7 +64,7 @@ export async function simulate(
   progressStream: ProgressStream,
 ): Promise<SimulateOutcome> {
   const scenario = loadScenario(options.scenario);
-  const grid = timeGridOf(scenario, options.days);
+  const grid = timeGridOf(scenario, options.days, options.slots);
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
   const householdIds = scenario.households.map((household) => household.id);
@@ -98,7 +100,7 @@ export async function simulate(
         households: householdIds,
         run: {
           db: options.db ?? join(out, "db"),
-          id: runIdOf(scenario, options.seed, options.days, options.agents),
+          id: runIdOf(scenario, options.seed, options.days, options.agents, options.slots),
         },
         resume: options.resume,
         ...(options.engine === "mpc" && options.nodes !== undefined
@@ -109,6 +111,7 @@ export async function simulate(
     const result = await runSimulation({
       scenario,
       days: options.days,
+      ...(options.slots === undefined ? {} : { slots: options.slots }),
       seed: options.seed,
       store,
       resume: options.resume,
@@ -122,19 +125,11 @@ export async function simulate(
       ...(solver === undefined ? {} : { agents: strategicSetup(solver, options) }),
     });
     progress.done(result.resumedFrom);
-    const { accumulator } = result;
-    const summary = accumulator.summary();
-    const summaryPath = join(out, "summary.json");
-    writeSummary(out, summary);
-    writeBillsCsv(out, accumulator.statementsByPeriod());
-    const reportPath = join(out, "report.html");
-    const html = renderReport({
-      summary,
-      series: accumulator.series(),
-      households: accumulator.householdOutcomes(),
-      title: `${scenario.name}: ${options.days} days, seed ${options.seed}`,
-    });
-    writeFileSync(reportPath, html);
+    const { summaryPath, reportPath } = writeRunOutputs(
+      out,
+      result.accumulator,
+      `${scenario.name}: ${options.slots === undefined ? `${options.days} days` : `${options.slots} slots`}, seed ${options.seed}`,
+    );
     return { reportPath, summaryPath, ...(ledger === undefined ? {} : { ledgerPath: join(out, "ledger") }) };
   } finally {
     csv.close();

@@ -10,9 +10,16 @@
  */
 import { type Address, bytesToHex, getAddress, type Hex } from "viem";
 import type { SlotEntry } from "./board.ts";
-import { inputsCommitment, type OpenedLedger } from "./community.ts";
+import type { OpenedLedger } from "./community.ts";
 import type { Finding } from "./household.ts";
-import { type LedgerEvent, periodNumber, type SlotResult, slotMessage, slotSeconds } from "./ledger.ts";
+import {
+  inputsCommitment,
+  type LedgerEvent,
+  periodNumber,
+  type SlotResult,
+  slotMessage,
+  slotSeconds,
+} from "./ledger.ts";
 import { billLeaf } from "./lines.ts";
 import { rootOf } from "./merkle.ts";
 

@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Address, bytesToHex, encodeAbiParameters, type Hex, hexToBytes, keccak256 } from "viem";
+import { type Address, bytesToHex, type Hex, hexToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { billingPeriodOf } from "../billing/period.ts";
 import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
@@ -22,7 +22,7 @@ import {
   type PeriodEntry,
   type SlotEntry,
 } from "./board.ts";
-import { periodNumber, type SlotResult, SnippetLedger } from "./ledger.ts";
+import { inputsCommitment, periodNumber, type SlotResult, SnippetLedger } from "./ledger.ts";
 import { aggregatesOf, billLeaf, lineLeaf, type SlotLine, slotLineOf } from "./lines.ts";
 import { MerkleTree } from "./merkle.ts";
 import { LedgerNodes } from "./nodes.ts";
@@ -263,20 +263,6 @@ export async function settlePeriods(
     settlements.push({ period: entry.period, settled, opensAt: null, gas });
   }
   return settlements;
-}
-
-/** The public inputs a slot's `inputs` field commits to: its start, tariffs and number of households. */
-export function inputsCommitment(
-  slot: string,
-  prices: { readonly feedIn: number; readonly retail: number; readonly networkFee: number },
-  households: number,
-): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: "string" }, { type: "uint32" }, { type: "uint32" }, { type: "uint32" }, { type: "uint32" }],
-      [slot, prices.feedIn, prices.retail, prices.networkFee, households],
-    ),
-  );
 }
 
 /** The supplier's record of each household's bill of a period, in household order (money units). */

@@ -22,7 +22,6 @@ import {
   type LocalAccount,
   type PublicClient,
   parseEventLogs,
-  recoverTypedDataAddress,
   type TransactionReceipt,
   type WalletClient,
   zeroHash,
@@ -32,20 +31,30 @@ import { foundry } from "viem/chains";
 import type { BillingModel } from "../billing/types.ts";
 import type { EmbeddedChain } from "./anvil.ts";
 import { compileContract } from "./compile.ts";
-import type { Openings, SlotAggregates } from "./lines.ts";
+import type { Openings } from "./lines.ts";
+import {
+  type LedgerDomain,
+  ledgerDomain,
+  periodNumber,
+  SLOT_RESULT_TYPES,
+  type SlotResult,
+  signSlotResult,
+  slotMessage,
+  slotResultSigner,
+  slotSeconds,
+} from "./slot-result.ts";
 
-/** A slot's public result as the nodes sign it. */
-export interface SlotResult extends SlotAggregates {
-  /** Slot start, ISO 8601. */
-  readonly slot: string;
-  /** Its billing period, "YYYY-MM". */
-  readonly period: string;
-  /** A commitment to the slot's public inputs (32 bytes); the private ones are in its lines. */
-  readonly inputs: Hex;
-  readonly volumeWh: number;
-  /** The Merkle root of the slot's lines ({@link lineLeaf}). */
-  readonly linesRoot: Hex;
-}
+export {
+  inputsCommitment,
+  type LedgerDomain,
+  ledgerDomain,
+  periodNumber,
+  type SlotResult,
+  signSlotResult,
+  slotMessage,
+  slotResultSigner,
+  slotSeconds,
+} from "./slot-result.ts";
 
 /** Who the ledger knows and the community's terms, fixed at deployment. */
 export interface LedgerSetup {
@@ -100,22 +109,6 @@ export type DisputeOutcome =
 export class LedgerError extends Error {
   override readonly name = "LedgerError";
 }
-
-const SLOT_RESULT_TYPES = {
-  SlotResult: [
-    { name: "slot", type: "uint64" },
-    { name: "period", type: "uint32" },
-    { name: "inputs", type: "bytes32" },
-    { name: "clearingPrice", type: "int64" },
-    { name: "volumeWh", type: "uint64" },
-    { name: "feedIn", type: "uint32" },
-    { name: "retail", type: "uint32" },
-    { name: "totalDeviationWh", type: "int64" },
-    { name: "sharers", type: "uint32" },
-    { name: "sharersDeviationWh", type: "uint64" },
-    { name: "linesRoot", type: "bytes32" },
-  ],
-} as const;
 
 const PERIOD_BILLS_TYPES = {
   PeriodBills: [
@@ -196,12 +189,7 @@ export class SnippetLedger {
 
   /** A node's EIP-712 signature of a slot's result for this ledger. */
   signSlot(result: SlotResult, node: LocalAccount): Promise<Hex> {
-    return node.signTypedData({
-      domain: this.#domain(),
-      types: SLOT_RESULT_TYPES,
-      primaryType: "SlotResult",
-      message: slotMessage(result),
-    });
+    return signSlotResult(result, node, this.#domain());
   }
 
   /** Posts a slot's result with the nodes' signatures. @returns the gas used. @throws {@link LedgerError} */
@@ -398,21 +386,11 @@ export class SnippetLedger {
 
   /** Which node addresses signed a posted slot result, from its signatures. */
   async slotSigners(result: SlotResult, signatures: readonly Hex[]): Promise<Address[]> {
-    return Promise.all(
-      signatures.map((signature) =>
-        recoverTypedDataAddress({
-          domain: this.#domain(),
-          types: SLOT_RESULT_TYPES,
-          primaryType: "SlotResult",
-          message: slotMessage(result),
-          signature,
-        }),
-      ),
-    );
+    return Promise.all(signatures.map((signature) => slotResultSigner(result, signature, this.#domain())));
   }
 
-  #domain() {
-    return { name: "snippet", version: "1", chainId: this.chainId, verifyingContract: this.address };
+  #domain(): LedgerDomain {
+    return ledgerDomain(this.chainId, this.address);
   }
 
   #contract(name: string): { address: Address; abi: Abi } {
@@ -494,39 +472,12 @@ function connect(chain: ChainEndpoint, payerKey: Hex) {
   };
 }
 
-/** A result as the contract takes and emits it: Unix seconds, YYYYMM, −1 for no trade, integers. */
-export function slotMessage(result: SlotResult) {
-  return {
-    slot: slotSeconds(result.slot),
-    period: periodNumber(result.period),
-    inputs: result.inputs,
-    clearingPrice: BigInt(result.clearingPrice ?? -1),
-    volumeWh: BigInt(result.volumeWh),
-    feedIn: result.feedIn,
-    retail: result.retail,
-    totalDeviationWh: BigInt(result.totalDeviationWh),
-    sharers: result.sharers,
-    sharersDeviationWh: BigInt(result.sharersDeviationWh),
-    linesRoot: result.linesRoot,
-  };
-}
-
 function readingMessage(reading: Omit<SignedReading, "signature">) {
   return {
     slot: slotSeconds(reading.slot),
     importWh: BigInt(reading.importWh),
     exportWh: BigInt(reading.exportWh),
   };
-}
-
-/** A slot's start as the contract keys it: Unix seconds. */
-export function slotSeconds(slot: string): bigint {
-  return BigInt(Date.parse(slot) / 1000);
-}
-
-/** A billing period "2026-06" as the contract keys it: 202606. */
-export function periodNumber(period: string): number {
-  return Number(period.replace("-", ""));
 }
 
 /** The contract's custom error with its arguments, such as `SlotAlreadyPosted(1780315200)`. */

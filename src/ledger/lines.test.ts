@@ -1,17 +1,22 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { encodeAbiParameters, hexToBytes, keccak256 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { billingSlot } from "../../test/support/communities.ts";
 import { billedLines } from "../../test/support/ledger.ts";
 import { checkProperty } from "../../test/support/property.ts";
 import type { BillingModel } from "../billing/types.ts";
 import { billSlot } from "../billing/ucs.ts";
+import { bytesToHex } from "./hex.ts";
 import {
   aggregatesOf,
+  billLeaf,
   LINE_FIELDS,
+  leafOfDigests,
   lineLeaf,
   lineOf,
+  openingDigest,
   openingOf,
   recomputedBill,
   type SlotLine,
@@ -68,6 +73,28 @@ describe("slot lines: what the ledger commits to per household and slot", () => 
     const first = nodes.openings("2026-06-01T12:00:00Z", household, values);
     assert.deepEqual(nodes.openings("2026-06-01T12:00:00Z", household, values), first);
     assert.notDeepEqual(nodes.openings("2026-06-01T12:15:00Z", household, values), first);
+  });
+
+  it("builds a leaf from the nodes' digests of their openings as from the openings, and a bill's leaf as abi.encode does", () => {
+    checkProperty(
+      fc.property(
+        slotLine,
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.bigInt({ min: -(1n << 255n), max: (1n << 255n) - 1n }),
+        (line, period, money) => {
+          const openings = nodes.openings("2026-06-01T12:00:00Z", household, line);
+          assert.deepEqual(
+            leafOfDigests(household, openings.map(openingDigest)),
+            lineLeaf(household, openings),
+          );
+          const encoded = encodeAbiParameters(
+            [{ type: "uint32" }, { type: "address" }, { type: "int256" }],
+            [period, household, money],
+          );
+          assert.equal(bytesToHex(billLeaf(period, household, money)), keccak256(hexToBytes(encoded)));
+        },
+      ),
+    );
   });
 
   it("refuses malformed openings by what is wrong with them", () => {

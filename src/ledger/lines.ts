@@ -8,30 +8,16 @@
  * @module
  */
 
-import { type Address, encodeAbiParameters, hexToBytes } from "viem";
+import type { Address } from "viem";
 import type { HouseholdSlotRecord } from "../billing/record.ts";
 import type { BillingModel, BillingPrices } from "../billing/types.ts";
 import { committedTotals, DeviationPool, deviationPrice } from "../billing/ucs.ts";
 import { cost } from "../units/index.ts";
+import { hexToBytes } from "./hex.ts";
 import { keccak256Bytes } from "./keccak.ts";
+import { LINE_FIELDS, type LineField } from "./line-fields.ts";
 
-/**
- * A line's fields, in the order the openings pack them (the contract reads them by position).
- * `orderWh` is + for a buy, − for a sell; `communityWh` + bought, − sold; money in money units.
- */
-export const LINE_FIELDS = [
-  "orderWh",
-  "limitPrice",
-  "importWh",
-  "exportWh",
-  "communityWh",
-  "boughtWh",
-  "soldWh",
-  "commitmentMoney",
-  "billMoney",
-] as const;
-
-export type LineField = (typeof LINE_FIELDS)[number];
+export { LINE_FIELDS, type LineField } from "./line-fields.ts";
 
 /** One household's line of one slot. */
 export type SlotLine = Readonly<Record<LineField, bigint>>;
@@ -146,20 +132,33 @@ export function lineOf(openings: Openings): SlotLine {
 
 /** The leaf that commits a household to the three openings of its line. */
 export function lineLeaf(household: Address, openings: Openings): Uint8Array {
+  return leafOfDigests(
+    household,
+    openings.map((opening) => keccak256Bytes(opening)),
+  );
+}
+
+/** A node's digest of its opening of a line: what the nodes exchange to build the leaves. */
+export function openingDigest(opening: Uint8Array): Uint8Array {
+  return keccak256Bytes(opening);
+}
+
+/** The leaf from the three nodes' digests of their openings: keccak256(address ‖ digest₀ ‖ digest₁ ‖ digest₂). */
+export function leafOfDigests(household: Address, digests: readonly Uint8Array[]): Uint8Array {
   const leaf = new Uint8Array(128);
   leaf.set(hexToBytes(household), 12);
-  for (const [node, opening] of openings.entries()) leaf.set(keccak256Bytes(opening), 32 * (node + 1));
+  for (const [node, digest] of digests.entries()) leaf.set(digest, 32 * (node + 1));
   return keccak256Bytes(leaf);
 }
 
 /** The leaf of a household's period bill: keccak256(abi.encode(uint32 period, address, int256 money)). */
 export function billLeaf(period: number, household: Address, money: bigint): Uint8Array {
-  return keccak256Bytes(
-    hexToBytes(
-      encodeAbiParameters(
-        [{ type: "uint32" }, { type: "address" }, { type: "int256" }],
-        [period, household, money],
-      ),
-    ),
-  );
+  // abi.encode of three static values: each right-aligned in a 32-byte word, money in two's complement.
+  const encoded = new Uint8Array(96);
+  const view = new DataView(encoded.buffer);
+  view.setUint32(28, period);
+  encoded.set(hexToBytes(household), 44);
+  const word = BigInt.asUintN(256, money);
+  for (let k = 0; k < 4; k++) view.setBigUint64(64 + 8 * k, BigInt.asUintN(64, word >> BigInt(64 * (3 - k))));
+  return keccak256Bytes(encoded);
 }

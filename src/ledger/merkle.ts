@@ -6,7 +6,8 @@
  * @module
  */
 
-import { bytesToHex, type Hex, hexToBytes } from "viem";
+import type { Hex } from "viem";
+import { bytesToHex, hexToBytes } from "./hex.ts";
 import { keccak256Bytes } from "./keccak.ts";
 
 /** A tree over leaves in the order given; an empty tree has the zero root. */

@@ -2,15 +2,14 @@
  * The three MPC nodes' part in the ledger, as a simulation plays it: each node's secp256k1 signing
  * key, and each node's opening of every household's slot line — its own share of each field and a
  * salt, both drawn from a keyed stream of its own, so a node gives a household the same opening
- * whenever it asks. The third node's share makes the three add up to the line.
+ * whenever it asks (openings.ts). The third node's share makes the three add up to the line. A node
+ * service keeps its shares of every line from billing and draws only its salt from the stream.
  * @module
  */
-import { createHash } from "node:crypto";
-import { type Address, type Hex, hexToBytes, type LocalAccount } from "viem";
+import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { LINE_FIELDS, type Openings, openingOf, type SlotLine } from "./lines.ts";
-
-const SHARE_BYTES = LINE_FIELDS.length * 8;
+import { openingStream, openingStreamKey, SHARE_BYTES } from "./openings.ts";
 
 export class LedgerNodes {
   readonly accounts: readonly LocalAccount[];
@@ -21,9 +20,7 @@ export class LedgerNodes {
   constructor(keys: readonly Hex[]) {
     if (keys.length !== 3) throw new RangeError(`the ledger takes three nodes, not ${keys.length}`);
     this.accounts = keys.map((key) => privateKeyToAccount(key));
-    this.streamKeys = keys.map((key) =>
-      createHash("sha256").update("snippet ledger openings").update(hexToBytes(key)).digest(),
-    );
+    this.streamKeys = keys.map(openingStreamKey);
   }
 
   get addresses(): Address[] {
@@ -32,12 +29,7 @@ export class LedgerNodes {
 
   /** The three nodes' openings of a household's line of a slot. */
   openings(slot: string, household: Address, line: SlotLine): Openings {
-    const streams = this.streamKeys.map((key) =>
-      createHash("shake256", { outputLength: SHARE_BYTES + 32 })
-        .update(key)
-        .update(`${slot}|${household.toLowerCase()}`)
-        .digest(),
-    );
+    const streams = this.streamKeys.map((key) => openingStream(key, slot, household));
     const drawn = streams.map((stream) => {
       const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
       return LINE_FIELDS.map((_, field) => view.getBigUint64(field * 8));

@@ -1,7 +1,7 @@
 /**
  * What every snippet program is told about a job besides its inputs: who asked and what the node
  * keeps (its registry, the orders of open slots, the kept commitments, the meters' readings, the kept
- * bills); and the channel a node answers a client on.
+ * bills and lines) and its ledger key; and the channel a node answers a client on.
  * @module
  */
 import type { Program } from "../mpc/programs.ts";
@@ -24,6 +24,14 @@ export interface JobContext {
   readonly commitments?: KeptCommitments;
   readonly meters?: MeterIntake;
   readonly bills?: KeptBills;
+  /** This node's ledger identity, when it has a ledger key: it opens households' lines and signs postings. */
+  readonly ledger?: NodeLedger;
+}
+
+/** A node's ledger key (secp256k1, 0x-hex) and the key of its openings' stream derived from it. */
+export interface NodeLedger {
+  readonly key: `0x${string}`;
+  readonly streamKey: Uint8Array;
 }
 
 /** Where a node's answers to one client go: a header and, for shares, a body. */

@@ -42,6 +42,17 @@ describe("the registry", () => {
     assert.equal(registry.minGroupMeters, 3);
   });
 
+  it("gives each generated household a ledger address, its key in the keys file", async () => {
+    const { privateKeyToAddress } = await import("viem/accounts");
+    const registry = parseRegistry(generated.file);
+    for (const id of ["h0", "h1"]) {
+      const key = generated.keys.ledger?.[id] as `0x${string}`;
+      assert.equal(registry.parties.get(id)?.ledgerAddress, privateKeyToAddress(key));
+    }
+    assert.equal(registry.parties.get("s0")?.ledgerAddress, undefined);
+    assert.notEqual(registry.parties.get("h0")?.ledgerAddress, registry.parties.get("h1")?.ledgerAddress);
+  });
+
   it("refuses a bad registry, naming each bad entry", () => {
     const file = generated.file;
     const [operator, dso] = file.parties as [
@@ -49,6 +60,10 @@ describe("the registry", () => {
       RegistryFile["parties"][number],
     ];
     const [m0] = file.meters as [RegistryFile["meters"][number]];
+    const [h0, h1] = file.parties.slice(3) as [
+      RegistryFile["parties"][number],
+      RegistryFile["parties"][number],
+    ];
     const cases: [string, unknown, RegExp][] = [
       ["not an object", 7, /is not an object|expected object/i],
       ["an unknown role", { ...file, parties: [{ ...operator, role: "king" }] }, /parties\[0\]\.role/],
@@ -126,6 +141,33 @@ describe("the registry", () => {
         /meters\[0\]\.physicalCapacityWh: 4294967296 is above the per-slot maximum/,
       ],
       ["an unknown field", { ...file, admin: true }, /unknown field "admin"/],
+      [
+        "a short ledger address",
+        { ...file, parties: [operator, dso, file.parties[2], { ...h0, ledgerAddress: "0x1234" }, h1] },
+        /parties\[3\]\.ledgerAddress: is not a ledger address/,
+      ],
+      [
+        "a ledger address of the operator",
+        {
+          ...file,
+          parties: [{ ...operator, ledgerAddress: h0.ledgerAddress }, dso, ...file.parties.slice(2)],
+        },
+        /parties\[0\]\.ledgerAddress: only a household has a ledger address here/,
+      ],
+      [
+        "two households with one ledger address",
+        {
+          ...file,
+          parties: [
+            operator,
+            dso,
+            file.parties[2],
+            h0,
+            { ...h1, ledgerAddress: h0.ledgerAddress?.toUpperCase().replace("0X", "0x") },
+          ],
+        },
+        /parties\[4\]\.ledgerAddress: is also h0's: every household needs its own/,
+      ],
     ];
     for (const [what, value, reason] of cases) {
       assert.throws(

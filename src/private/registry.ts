@@ -11,6 +11,7 @@
 import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { z } from "zod";
 import {
@@ -35,6 +36,8 @@ export interface RegisteredParty {
   readonly signingKey: KeyObject;
   /** The feeder zone of a household that trades without a meter of its own (a representative's aggregate). */
   readonly zone?: string;
+  /** A household's address on the ledger (secp256k1): its slot lines' leaves name it. */
+  readonly ledgerAddress?: `0x${string}`;
 }
 
 /** A registered meter: its key, and where it belongs (public: the DSO's map, the supplier's portfolio). */
@@ -86,6 +89,12 @@ const MAX_PARTNERS = 16;
 /** Feeder zones of one community (the clearing compares them pairwise). */
 const MAX_ZONES = 256;
 const rawKey = z.string().regex(/^[0-9a-f]{64}$/, { error: () => "is not a 32-byte key in hex" });
+const ledgerAddressField = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, { error: () => "is not a ledger address (0x and 40 hex digits)" });
+const ledgerKeyField = z
+  .string()
+  .regex(/^0x[0-9a-f]{64}$/, { error: () => "is not a ledger key (0x and 64 hex digits)" });
 
 const registryFileSchema = z.strictObject({
   minGroupMeters: integerField(1, 1_000_000, "not a positive meter count", "above 10^6").default(3),
@@ -96,6 +105,7 @@ const registryFileSchema = z.strictObject({
         role: oneOfField(PARTY_ROLES),
         signingKey: rawKey,
         zone: idField.optional(),
+        ledgerAddress: ledgerAddressField.optional(),
       }),
     )
     .max(MAX_ENTRIES),
@@ -141,16 +151,30 @@ export function parseRegistry(value: unknown): Registry {
     }
   };
   const parties = new Map<string, RegisteredParty>();
+  const ledgerAddresses = new Map<string, string>();
   file.parties.forEach((entry, p) => {
     const path = `parties[${p}]`;
     if (parties.has(entry.id)) issues.push({ path: `${path}.id`, message: `"${entry.id}" is listed twice` });
     const signingKey = key(entry.signingKey, `${path}.signingKey`);
+    if (entry.ledgerAddress !== undefined && entry.role !== "household")
+      issues.push({ path: `${path}.ledgerAddress`, message: "only a household has a ledger address here" });
+    const address = entry.ledgerAddress?.toLowerCase();
+    if (address !== undefined) {
+      const holder = ledgerAddresses.get(address);
+      if (holder !== undefined)
+        issues.push({
+          path: `${path}.ledgerAddress`,
+          message: `is also ${holder}'s: every household needs its own`,
+        });
+      ledgerAddresses.set(address, entry.id);
+    }
     if (signingKey !== undefined)
       parties.set(entry.id, {
         id: entry.id,
         role: entry.role,
         signingKey,
         ...(entry.zone === undefined ? {} : { zone: entry.zone }),
+        ...(entry.ledgerAddress === undefined ? {} : { ledgerAddress: entry.ledgerAddress as `0x${string}` }),
       });
   });
   const meters = new Map<string, RegisteredMeter>();
@@ -247,10 +271,14 @@ export function loadRegistry(path: string): Registry {
   return parseRegistry(readJsonFile(path, "registry"));
 }
 
-/** The private keys a development registry was generated with, by party and meter id (hex). */
+/**
+ * The private keys a development registry was generated with, by party and meter id (hex), and each
+ * household's ledger key (secp256k1, 0x-hex; absent in files written before households had one).
+ */
 const registryKeysSchema = z.strictObject({
   parties: z.record(idField, rawKey),
   meters: z.record(idField, rawKey),
+  ledger: z.record(idField, ledgerKeyField).optional(),
 });
 export type RegistryKeys = z.infer<typeof registryKeysSchema>;
 
@@ -290,19 +318,32 @@ export const DSO_ID = "dso";
 export const meterIdOf = (household: string): string => `meter-${household}`;
 
 /**
+ * A fresh secp256k1 ledger key and its address, from viem — loaded here, on the first call, and only
+ * by whoever generates a development registry: every client of the nodes reads registries, and
+ * importing viem costs it a third of a second.
+ */
+function freshLedgerAccount(): { key: `0x${string}`; address: `0x${string}` } {
+  const accounts = createRequire(import.meta.url)("viem/accounts") as typeof import("viem/accounts");
+  const key = accounts.generatePrivateKey();
+  return { key, address: accounts.privateKeyToAddress(key) };
+}
+
+/**
  * For development and tests: a registry of an operator, a DSO, the plan's suppliers, households (one
- * meter each) and traders, all with fresh keys, with the plan's partnerships and zones; the file's
- * content and the private keys.
+ * meter and one ledger address each) and traders, all with fresh keys, with the plan's partnerships
+ * and zones; the file's content and the private keys.
  */
 export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
-  const keys: { parties: Record<string, string>; meters: Record<string, string> } = {
-    parties: {},
-    meters: {},
-  };
+  const keys: Record<keyof RegistryKeys, Record<string, string>> = { parties: {}, meters: {}, ledger: {} };
   const party = (id: string, role: PartyRole): RegistryFile["parties"][number] => {
     const { publicHex, privateHex } = generateRawKeyPair();
     keys.parties[id] = privateHex;
     return { id, role, signingKey: publicHex };
+  };
+  const household = (id: string): RegistryFile["parties"][number] => {
+    const account = freshLedgerAccount();
+    keys.ledger[id] = account.key;
+    return { ...party(id, "household"), ledgerAddress: account.address };
   };
   const suppliers = [...new Set(plan.households.map((household) => household.supplier))];
   const file: RegistryFile = {
@@ -311,7 +352,7 @@ export function generateRegistry(plan: RegistryPlan): GeneratedRegistry {
       party(OPERATOR_ID, "operator"),
       party(DSO_ID, "dso"),
       ...suppliers.map((id) => party(id, "supplier")),
-      ...plan.households.map((household) => party(household.id, "household")),
+      ...plan.households.map(({ id }) => household(id)),
       ...(plan.traders ?? []).map((trader) => ({
         ...party(trader.id, "household"),
         ...(trader.zone === undefined ? {} : { zone: trader.zone }),

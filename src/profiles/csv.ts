@@ -130,7 +130,7 @@ function readHeader(line: string, issues: IssueList): Record<Column, number> {
 }
 
 /** The cells of one CSV line; a cell in double quotes may hold commas and doubled quotes. Null when a quote is not closed. */
-function splitCsvLine(line: string): string[] | null {
+export function splitCsvLine(line: string): string[] | null {
   const cells: string[] = [];
   let position = 0;
   for (;;) {
@@ -190,7 +190,7 @@ function slotIndex(
 }
 
 /** Milliseconds since the epoch of an ISO 8601 date-time with a zone, or null when it is not one or names no real time. */
-function parseZonedTime(text: string): number | null {
+export function parseZonedTime(text: string): number | null {
   const match = TIMESTAMP.exec(text);
   if (match === null) return null;
   const [, year, month, day, hour, minute, second, fraction, utc, sign, offsetHours, offsetMinutes] = match;
@@ -212,7 +212,7 @@ function parseZonedTime(text: string): number | null {
 }
 
 /** A meter value: a whole number of Wh in 0..MAX_ENERGY_WH, or null (reported). */
-function energyWh(text: string, path: string, issues: IssueList): number | null {
+export function energyWh(text: string, path: string, issues: IssueList): number | null {
   if (!/^\d+$/.test(text)) {
     issues.add(path, `"${text}" is not a non-negative integer Wh`);
     return null;
@@ -230,7 +230,7 @@ function slotTime(grid: TimeGrid, slotMs: number, index: number): string {
 }
 
 /** Problems found so far, listed up to MAX_ISSUES and counted beyond. */
-class IssueList {
+export class IssueList {
   private readonly issues: ValidationIssue[] = [];
   count = 0;
 

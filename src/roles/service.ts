@@ -4,12 +4,15 @@
  * or SIGINT that finishes the work in hand and stores what must be kept before the process exits.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import pino, { type Logger } from "pino";
-import type { ZodType } from "zod";
-import { parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
+import { type ZodType, z } from "zod";
+import { OperationalError } from "../system/errors.ts";
+import { integerField, parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
 
 export type { Logger } from "pino";
 
@@ -39,6 +42,45 @@ export function loadServiceConfig<T>(path: string, schema: ZodType<T>): T {
   }
 }
 
+/** Where a service listens, such as its health endpoint: `{"host": "127.0.0.1", "port": 0}` (0: any free port). */
+export const listenSchema = z.strictObject({
+  host: z.string().min(1, { error: "is an empty host" }),
+  port: integerField(0, 65_535, "not a port (0..65535)", "not a port (0..65535)"),
+});
+
+/** A path written in a config file, which is relative to the file's folder (an absolute one stays). */
+export function configRelative(configFile: string, path: string): string {
+  return resolve(dirname(resolve(configFile)), path);
+}
+
+/** A scenario named in a config file: a file beside it (or at an absolute path), else a shipped scenario's name. */
+export function configScenario(configFile: string, scenario: string): string {
+  const path = configRelative(configFile, scenario);
+  return existsSync(path) ? path : scenario;
+}
+
+/** A config field naming a file or folder. */
+export const pathField = z
+  .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a path` })
+  .min(1, { error: "is an empty path" });
+
+/** A config field holding a URL of one of `schemes` (such as `"http:"`). */
+export function urlField(schemes: readonly string[]): z.ZodType<string> {
+  return z.string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a URL` }).refine(
+    (text) => {
+      try {
+        return schemes.includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+    {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not a URL of ${schemes.map((scheme) => scheme.replace(/:$/, "")).join(" or ")}`,
+    },
+  );
+}
+
 /** A running HTTP server. */
 export interface HttpServer {
   readonly port: number;
@@ -64,7 +106,7 @@ export function serveHttp(app: Hono, where: { host: string; port: number }): Pro
     );
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(
-        new Error(
+        new OperationalError(
           error.code === "EADDRINUSE"
             ? `port ${where.port} on ${where.host} is already in use: stop what listens there or choose another port`
             : error.code === "EADDRNOTAVAIL"
@@ -102,4 +144,74 @@ export function untilShutdown(logger: Logger, stop: () => Promise<void>): Promis
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   });
+}
+
+/**
+ * Runs `attempt` until it succeeds, pausing between tries (growing up to `mostMs`), and logs once
+ * that `what` cannot be reached and once that it is: a service waits for the broker or the nodes
+ * instead of failing when it starts before them. An error `transient` says is not passing is thrown.
+ * @throws the abort reason when `signal` aborts first.
+ */
+export async function whenReachable<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  options: {
+    readonly logger: Logger;
+    readonly signal: AbortSignal;
+    readonly transient?: (error: unknown) => boolean;
+    readonly mostMs?: number;
+  },
+): Promise<T> {
+  const { logger, signal } = options;
+  for (let tries = 0; ; tries++) {
+    signal.throwIfAborted();
+    try {
+      const value = await attempt();
+      if (tries > 0) logger.info(`reached ${what}`);
+      return value;
+    } catch (error) {
+      signal.throwIfAborted();
+      if (options.transient?.(error) === false) throw error;
+      if (tries === 0)
+        logger.warn(
+          { reason: error instanceof Error ? error.message : String(error) },
+          `waiting for ${what}`,
+        );
+      await sleep(Math.min(options.mostMs ?? 5_000, 100 * 2 ** Math.min(tries, 10)), undefined, {
+        signal,
+      }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Starts a service and runs it until SIGTERM or SIGINT: a signal while it is still starting (waiting
+ * for the broker, say) ends the start at once; once started, {@link untilShutdown} stops it gracefully.
+ */
+export async function runService(
+  logger: Logger,
+  start: (options: {
+    readonly logger: Logger;
+    readonly signal: AbortSignal;
+  }) => Promise<{ stop(): Promise<void> }>,
+): Promise<void> {
+  const starting = new AbortController();
+  const abortStart = () => starting.abort();
+  process.once("SIGINT", abortStart);
+  process.once("SIGTERM", abortStart);
+  let service: { stop(): Promise<void> };
+  try {
+    service = await start({ logger, signal: starting.signal });
+  } catch (error) {
+    if (starting.signal.aborted) {
+      logger.info("stopped while starting");
+      logger.flush();
+      return;
+    }
+    throw error;
+  } finally {
+    process.off("SIGINT", abortStart);
+    process.off("SIGTERM", abortStart);
+  }
+  await untilShutdown(logger, () => service.stop());
 }

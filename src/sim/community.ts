@@ -16,7 +16,8 @@ import { MS_PER_MINUTE } from "../units/index.ts";
 import { physicalCapacityWhOf, type Scenario, tariffAt } from "./scenario.ts";
 import type { Community } from "./slot.ts";
 
-const DEFAULT_FORECAST_ERROR = 0.1;
+/** How far a forecast, and so a home's real flows, miss when a scenario does not say (one standard deviation). */
+export const DEFAULT_FORECAST_ERROR = 0.1;
 
 /** Which agents a run's households use. */
 export type AgentKind = "rule-based" | "strategic";
@@ -70,12 +71,12 @@ export function communityOf(scenario: Scenario, agents: AgentSetup = { kind: "ru
 /** How a simulated community shares its deviation pools: the spec's default. */
 export const SIMULATION_BILLING_MODEL: BillingModel = "ucs-uniform";
 
-/** The time grid of `days` days of the scenario. */
-export function timeGridOf(scenario: Scenario, days: number): TimeGrid {
+/** The time grid of `days` days of the scenario, or of its first `slots` slots when given. */
+export function timeGridOf(scenario: Scenario, days: number, slots?: number): TimeGrid {
   return {
     startMs: Date.parse(scenario.start),
     slotMinutes: scenario.slotMinutes,
-    slotCount: days * ((24 * 60) / scenario.slotMinutes),
+    slotCount: slots ?? days * ((24 * 60) / scenario.slotMinutes),
   };
 }
 

@@ -315,7 +315,7 @@ function slotOutcomeOf(
 }
 
 /** A slot the nodes could not clear: every household with its supplier for its whole (capped) volume. */
-function uncleared(request: SlotRequest): SlotOutcome {
+export function uncleared(request: SlotRequest): SlotOutcome {
   const plan = planSlot({
     ...request,
     households: request.households.map(({ offers: _, accepts: __, ...intent }) => intent),

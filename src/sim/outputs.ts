@@ -8,7 +8,9 @@ import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Statement } from "../billing/index.ts";
 import type { SlotRecord } from "../billing/record.ts";
+import { renderReport } from "../report/index.ts";
 import { moneyToJson } from "../units/index.ts";
+import type { RunAccumulator } from "./accumulate.ts";
 import type { RunSink } from "./run.ts";
 import type { RunSummary } from "./types.ts";
 
@@ -149,4 +151,25 @@ export function writeSummary(dir: string, summary: RunSummary): void {
     2,
   );
   writeFileSync(join(dir, "summary.json"), `${json}\n`);
+}
+
+/** The files a finished run writes from its accumulated records: summary.json, bills.csv and report.html. */
+export function writeRunOutputs(
+  dir: string,
+  accumulator: RunAccumulator,
+  title: string,
+): { summaryPath: string; reportPath: string } {
+  writeSummary(dir, accumulator.summary());
+  writeBillsCsv(dir, accumulator.statementsByPeriod());
+  const reportPath = join(dir, "report.html");
+  writeFileSync(
+    reportPath,
+    renderReport({
+      summary: accumulator.summary(),
+      series: accumulator.series(),
+      households: accumulator.householdOutcomes(),
+      title,
+    }),
+  );
+  return { summaryPath: join(dir, "summary.json"), reportPath };
 }

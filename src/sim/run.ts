@@ -26,6 +26,8 @@ export interface RunSink {
 export interface RunOptions {
   readonly scenario: Scenario;
   readonly days: number;
+  /** Run only the first this many slots (then `days` is ignored). */
+  readonly slots?: number;
   readonly seed: number;
   readonly store: RunStore;
   /** Continue a run already in the store; without it, a stored run is an error. */
@@ -52,24 +54,26 @@ export interface RunResult {
 /** How many stored slots a resumed run reads back at once. */
 const READ_BACK_PAGE_SLOTS = 960;
 
-/** The id of a run: the same scenario, seed, length and agents always name the same run. */
+/** The id of a run: the same scenario, seed, length (days, or slots) and agents always name the same run. */
 export function runIdOf(
   scenario: Scenario,
   seed: number,
   days: number,
   agents: AgentKind = "rule-based",
+  slots?: number,
 ): string {
-  return `${scenario.name}-seed${seed}-days${days}${agents === "rule-based" ? "" : `-${agents}`}`;
+  const length = slots === undefined ? `days${days}` : `slots${slots}`;
+  return `${scenario.name}-seed${seed}-${length}${agents === "rule-based" ? "" : `-${agents}`}`;
 }
 
 /** Runs (or resumes) a simulation to its last slot. */
 export async function runSimulation(options: RunOptions): Promise<RunResult> {
   const { scenario, days, seed, store, profiles } = options;
   const engine = options.engine ?? { name: "reference", ...REFERENCE_ENGINES };
-  const grid = timeGridOf(scenario, days);
+  const grid = timeGridOf(scenario, days, options.slots);
   const agents = options.agents ?? { kind: "rule-based" };
   const community = communityOf(scenario, agents);
-  const runId = runIdOf(scenario, seed, days, agents.kind);
+  const runId = runIdOf(scenario, seed, days, agents.kind, options.slots);
   const stored = await store.openRun({
     id: runId,
     scenario: scenario.name,
@@ -77,6 +81,7 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     config: {
       scenario,
       days,
+      ...(options.slots === undefined ? {} : { slots: options.slots }),
       engine: engine.name,
       agents:
         agents.kind === "rule-based"

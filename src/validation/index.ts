@@ -106,8 +106,13 @@ export const versionField: z.ZodLiteral<1> = z.literal(1, {
 export function parseWith<T>(schema: ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((issue) =>
+  throw validationErrorOf(result.error);
+}
+
+/** A zod error as a {@link ValidationError}: each issue under its JSON path, in this module's words. */
+export function validationErrorOf(error: z.ZodError): ValidationError {
+  return new ValidationError(
+    error.issues.map((issue) =>
       issue.code === "unrecognized_keys"
         ? {
             path: formatPath(issue.path),

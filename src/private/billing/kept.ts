@@ -3,19 +3,57 @@
  * slot bills for a while (it fetches them with `slot-bills`), and its running sums per billing period
  * (adding shares is local). The operator closes a period once its last slot is billed; only then may
  * the household and its supplier ask for the period's bills (`period-bills`), so no one learns a
- * slot's bill by asking twice.
+ * slot's bill by asking twice. A slot billed from what the nodes keep (`bill-slot`) also keeps, as
+ * long as its bills, each household's ledger line (LINE_FIELDS) and what the operator learned.
  * @module
  */
-import { billingPeriodOf } from "../../billing/index.ts";
+import { billingPeriodOf, type ImplausibleReading } from "../../billing/index.ts";
+import type { BillingModel } from "../../billing/types.ts";
+import { LINE_FIELDS } from "../../ledger/line-fields.ts";
 import type { Shared } from "../../mpc/arithmetic.ts";
 import { type ChangeRecorder, type StateChange, sharesFromText, sharesToText } from "../changes.ts";
 import { BILL_OUTPUTS } from "./layout.ts";
+
+/** Words of a household's line. */
+const LINE_WORDS = LINE_FIELDS.length;
+
+/** What `bill-slot` publishes of a slot: the operator's (the broker's) figures. */
+export interface SlotBilled {
+  readonly slot: string;
+  /** TD, the households on the side that caused it and their Σ|d|. */
+  readonly totalDeviationWh: number;
+  readonly sharers: number;
+  readonly sharedWh: number;
+  /** Households billed at their estimate (no reading kept), and of them those whose reading was refused. */
+  readonly estimated: readonly string[];
+  readonly implausible: readonly ImplausibleReading[];
+}
+
+/** The public terms a slot was billed with; a repeat must name the same. */
+export interface BillingTerms {
+  readonly feedIn: number;
+  readonly retail: number;
+  readonly networkFee: number;
+  readonly model: BillingModel;
+}
+
+/** What a node keeps of a slot billed by `bill-slot` besides its bills. */
+export interface BilledSlot {
+  readonly terms: BillingTerms;
+  readonly figures: SlotBilled;
+  /** The slot's community clearing price (null without trade, or when it was never cleared) and volume. */
+  readonly market: { readonly clearingPrice: number | null; readonly volumeWh: number };
+  /** Each household's line, LINE_WORDS words per household in the order of the bills. */
+  readonly lines: Shared;
+}
 
 /** The journal's record of a slot's bills kept. */
 interface BillsChange {
   slot: string;
   households: string[];
   shares: string;
+  /** With `bill-slot` only: its terms, its figures and the lines. */
+  billed?: Omit<BilledSlot, "lines"> & { lines: string };
 }
 
 /** A snapshot's record of a period's sums: one row of BILL_OUTPUTS words per household. */
@@ -29,15 +67,46 @@ interface PeriodSumsChange {
 interface SlotBills {
   readonly rowOf: ReadonlyMap<string, number>;
   readonly words: Shared;
+  readonly billed?: BilledSlot;
 }
 
-function slotBillsOf(households: readonly string[], words: Shared): SlotBills {
-  return { rowOf: new Map(households.map((household, row) => [household, row])), words };
+function slotBillsOf(households: readonly string[], words: Shared, billed?: BilledSlot): SlotBills {
+  return {
+    rowOf: new Map(households.map((household, row) => [household, row])),
+    words,
+    ...(billed === undefined ? {} : { billed }),
+  };
 }
 
 /** Stored rows of BILL_OUTPUTS words, one per household. */
 function rowsFromText(text: string, households: number, what: string): Shared {
   return sharesFromText(text, households * BILL_OUTPUTS.length, `the stored bills of ${what}`);
+}
+
+/** A slot's bills (and what `bill-slot` kept with them) from the journal's record. */
+function slotBillsFrom(change: BillsChange): SlotBills {
+  const { slot, households, shares, billed } = change;
+  return slotBillsOf(
+    households,
+    rowsFromText(shares, households.length, slot),
+    billed === undefined
+      ? undefined
+      : {
+          ...billed,
+          lines: sharesFromText(billed.lines, households.length * LINE_WORDS, `the stored lines of ${slot}`),
+        },
+  );
+}
+
+/** The journal's record of a slot's bills. */
+function billsChange(slot: string, kept: SlotBills): BillsChange {
+  const { billed } = kept;
+  return {
+    slot,
+    households: [...kept.rowOf.keys()],
+    shares: sharesToText(kept.words),
+    ...(billed === undefined ? {} : { billed: { ...billed, lines: sharesToText(billed.lines) } }),
+  };
 }
 
 export class KeptBills {
@@ -66,8 +135,8 @@ export class KeptBills {
       return true;
     }
     if (change.kind === "bills-kept") {
-      const { slot, households, shares } = change.data as BillsChange;
-      this.slots.set(slot, slotBillsOf(households, rowsFromText(shares, households.length, slot)));
+      const data = change.data as BillsChange;
+      this.slots.set(data.slot, slotBillsFrom(data));
       return true;
     }
     if (change.kind === "period-sums") {
@@ -78,8 +147,8 @@ export class KeptBills {
       return true;
     }
     if (change.kind !== "bills") return false;
-    const { slot, households, shares } = change.data as BillsChange;
-    this.keepBills(slot, households, rowsFromText(shares, households.length, slot));
+    const data = change.data as BillsChange;
+    this.keepBills(data.slot, slotBillsFrom(data));
     return true;
   }
 
@@ -90,14 +159,7 @@ export class KeptBills {
   snapshot(): StateChange[] {
     return [
       { kind: "billed-slots", data: { slots: [...this.billed] } },
-      ...[...this.slots].map(([slot, kept]) => {
-        const change: BillsChange = {
-          slot,
-          households: [...kept.rowOf.keys()],
-          shares: sharesToText(kept.words),
-        };
-        return { kind: "bills-kept", data: change };
-      }),
+      ...[...this.slots].map(([slot, kept]) => ({ kind: "bills-kept", data: billsChange(slot, kept) })),
       ...[...this.periods].map(([period, sums]) => {
         const { households, words } = sums.rows();
         const change: PeriodSumsChange = { period, households, shares: sharesToText(words) };
@@ -112,16 +174,21 @@ export class KeptBills {
     return this.billed.has(slot);
   }
 
-  /** Keeps a slot's bills, one row of BILL_OUTPUTS words per household, and adds them to the period's sums. */
-  keep(slot: string, households: readonly string[], words: Shared): void {
-    const change: BillsChange = { slot, households: [...households], shares: sharesToText(words) };
-    this.recorder?.job({ kind: "bills", data: change });
-    this.keepBills(slot, households, words);
+  /**
+   * Keeps a slot's bills, one row of BILL_OUTPUTS words per household, and adds them to the period's
+   * sums; `billed`: what `bill-slot` keeps with them.
+   */
+  keep(slot: string, households: readonly string[], words: Shared, billed?: BilledSlot): void {
+    const kept = slotBillsOf(households, words, billed);
+    this.recorder?.job({ kind: "bills", data: billsChange(slot, kept) });
+    this.keepBills(slot, kept);
   }
 
-  private keepBills(slot: string, households: readonly string[], words: Shared): void {
+  private keepBills(slot: string, kept: SlotBills): void {
+    const households = [...kept.rowOf.keys()];
+    const { words } = kept;
     this.billed.add(slot);
-    this.slots.set(slot, slotBillsOf(households, words));
+    this.slots.set(slot, kept);
     for (const old of this.slots.keys()) {
       if (this.slots.size <= this.keepSlots) break;
       this.slots.delete(old);
@@ -144,6 +211,29 @@ export class KeptBills {
     return {
       own: kept.words.own.subarray(row * width, (row + 1) * width),
       next: kept.words.next.subarray(row * width, (row + 1) * width),
+    };
+  }
+
+  /** What `bill-slot` kept of a slot besides its bills, while they are kept. */
+  billedOf(slot: string): BilledSlot | undefined {
+    return this.slots.get(slot)?.billed;
+  }
+
+  /** The households of a slot's bills, in the order of its rows (and lines), while kept. */
+  householdsOf(slot: string): string[] | undefined {
+    const kept = this.slots.get(slot);
+    return kept === undefined ? undefined : [...kept.rowOf.keys()];
+  }
+
+  /** A household's line of a slot billed by `bill-slot` (LINE_WORDS words), while kept. */
+  lineOf(slot: string, household: string): Shared | undefined {
+    const kept = this.slots.get(slot);
+    const row = kept?.rowOf.get(household);
+    if (kept?.billed === undefined || row === undefined) return undefined;
+    const { lines } = kept.billed;
+    return {
+      own: lines.own.subarray(row * LINE_WORDS, (row + 1) * LINE_WORDS),
+      next: lines.next.subarray(row * LINE_WORDS, (row + 1) * LINE_WORDS),
     };
   }
 

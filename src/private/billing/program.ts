@@ -144,10 +144,10 @@ export const billProgram: SnippetProgram<BillParams> = {
   refuse: (params, context) =>
     params.metered === undefined ? refuseSupplied(context) : refuseMetered(params, context),
   async run(party, params, inputs, context) {
-    if (params.metered === undefined) return billOnShares(party, params, inputs, false);
+    if (params.metered === undefined) return billOnShares(party, params, inputs, { withPoolShare: false });
     const node = context as Required<JobContext>;
     const { estimated, implausible } = takeMeterReadings(params, inputs, node);
-    const result = await billOnShares(party, params, inputs, true);
+    const result = await billOnShares(party, params, inputs, { withPoolShare: true });
     keepBills(params, result.outputs, node.bills);
     const figures: BillPublic = { ...result.public, estimated, implausible };
     return { public: figures };
@@ -185,10 +185,10 @@ function refuseMetered(params: BillParams, context: JobContext): string | undefi
  * client's estimate stays where the meter did not report or its reading was refused as implausible.
  * @returns those households by slot, and of them the refused ones with the reason.
  */
-function takeMeterReadings(
+export function takeMeterReadings(
   params: BillParams,
   inputs: Shared,
-  node: Required<JobContext>,
+  node: Pick<Required<JobContext>, "meters" | "registry">,
 ): Required<Pick<BillPublic, "estimated" | "implausible">> {
   const n = householdSlots(params);
   const importAt = BILL_FIELDS.indexOf("importWh") * n;
@@ -224,35 +224,51 @@ function takeMeterReadings(
  */
 function keepBills(params: BillParams, outputs: Shared, bills: KeptBills): void {
   const n = householdSlots(params);
-  const width = BILL_OUTPUTS.length;
   let first = 0;
   for (const { slot, households } of params.metered ?? []) {
-    const rows = {
-      own: new BigUint64Array(width * households.length),
-      next: new BigUint64Array(width * households.length),
-    };
-    for (let h = 0; h < households.length; h++)
-      for (let k = 0; k < width; k++)
-        for (const part of ["own", "next"] as const)
-          rows[part][h * width + k] = outputs[part][k * n + first + h] as bigint;
-    bills.keep(slot, households, rows);
+    bills.keep(slot, households, rowsOf(outputs, n, first, households.length));
     first += households.length;
   }
+}
+
+/**
+ * Rows of `count` entries from `first` on, out of column-major words over n entries (as many
+ * columns as the words hold): entry r's words at r·width.
+ */
+export function rowsOf(columns: Shared, n: number, first: number, count: number): Shared {
+  const width = n === 0 ? 0 : columns.own.length / n;
+  const rows = { own: new BigUint64Array(width * count), next: new BigUint64Array(width * count) };
+  for (let h = 0; h < count; h++)
+    for (let k = 0; k < width; k++)
+      for (const part of ["own", "next"] as const)
+        rows[part][h * width + k] = columns[part][k * n + first + h] as bigint;
+  return rows;
 }
 
 function householdSlots(params: BillParams): number {
   return params.slots.reduce((sum, slot) => sum + slot.households, 0);
 }
 
-/**
- * The bills on shares. `withPoolShare`: each household's share of its slot's pool is added here, a
- * secret division for the proportional split; without it, the bill's recipient adds it on opening.
- */
-async function billOnShares(
+/** How {@link billOnShares} finishes the bills and what it opens. */
+export interface BillingOptions {
+  /**
+   * Each household's share of its slot's pool is added on shares, a secret division for the
+   * proportional split; without it, the bill's recipient adds it on opening.
+   */
+  readonly withPoolShare: boolean;
+  /**
+   * Open both of the sharers' aggregates, their count and their Σ|d'|, whatever the model needs:
+   * the ledger's slot result carries both.
+   */
+  readonly allAggregates?: boolean;
+}
+
+/** The bills on shares, BILL_OUTPUTS column-major over every household-slot; opened: TD and the sharers' aggregates per slot. */
+export async function billOnShares(
   party: Party,
   params: BillParams,
   inputs: Shared,
-  withPoolShare: boolean,
+  { withPoolShare, allAggregates = false }: BillingOptions,
 ): Promise<{ public: BillPublic; outputs: Shared }> {
   const n = householdSlots(params);
   const counts = params.slots.map((slot) => slot.households);
@@ -289,12 +305,12 @@ async function billOnShares(
   const sharing = await lessThanZero(party, mulPublic(effective, direction(-1)), DEVIATION_BITS);
   // The uniform split needs how many share; the proportional one their total |d'|.
   const sharers =
-    params.model === "ucs-uniform"
+    params.model === "ucs-uniform" || allAggregates
       ? signed(await open(party, segmentSums(sharing, counts)))
       : counts.map(() => 0);
 
   const magnitude =
-    params.model === "ucs-proportional"
+    params.model === "ucs-proportional" || allAggregates
       ? await mul(party, sharing, mulPublic(effective, direction(1)))
       : undefined;
   const sharedWh =
@@ -310,7 +326,14 @@ async function billOnShares(
       ),
   );
   const share = withPoolShare
-    ? await poolShares(party, pools, counts, starts, sharing, magnitude)
+    ? await poolShares(
+        party,
+        pools,
+        counts,
+        starts,
+        sharing,
+        params.model === "ucs-proportional" ? magnitude : undefined,
+      )
     : publicShared(party.id, new BigUint64Array(n));
 
   const price = (pick: (slot: BillSlotParams) => number) =>

@@ -15,6 +15,7 @@ import { concat, publicShared, type Shared, slice } from "../../mpc/arithmetic.t
 import { encodeShares } from "../../mpc/encoding.ts";
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { describeError, parseWith, priceField, slotTimeField } from "../../validation/index.ts";
+import { COMMITMENT_COLUMNS } from "../billing/layout.ts";
 import type { JobContext, Replier, SnippetProgram } from "../context.ts";
 import type { Registry } from "../registry.ts";
 import { openSealed, type SealedHeader, sealedHeaderSchema } from "../sealed.ts";
@@ -30,7 +31,7 @@ import {
   type SlotTerms,
   slotTermsOf,
 } from "./intent.ts";
-import type { SlotCommitmentsPublic, SlotFigures } from "./kept.ts";
+import type { KeptClearing, SlotCommitmentsPublic, SlotFigures } from "./kept.ts";
 import { clearSlotOnShares } from "./whole-slot.ts";
 
 /** The domain intents are sealed under. */
@@ -154,7 +155,9 @@ export interface SlotClosed extends SlotFigures {
 
 /**
  * The broker clears a slot from the intents the nodes hold (the operator's role; once per slot,
- * with the tariffs it names, which the nodes record in the answer).
+ * with the tariffs it names, which the nodes record in the answer). Asked again for a slot it
+ * cleared, with the same tariffs, the nodes answer the same figures from what they keep and change
+ * nothing: a broker that restarted before it stored the answer gets it.
  */
 export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
   description: `${CLEAR_SLOT_PROGRAM}: clears a whole slot from the intents the nodes hold; operator only, once`,
@@ -163,15 +166,26 @@ export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
     path: ["feedIn"],
   }),
   inputWords: () => 0,
-  refuse({ slot }, context) {
+  refuse({ slot, feedIn, retail }, context) {
     if (context.registry === undefined || context.intents === undefined)
       return "this node keeps no registry of households";
     if (context.requester?.role !== "operator") return "only the operator (the broker) clears a slot";
-    return context.intents.isClosed(slot) ? `slot ${slot} is already cleared` : undefined;
+    if (!context.intents.isClosed(slot)) return undefined;
+    // A repeat — a broker that restarted before it stored the answer — is answered again from what
+    // the nodes keep, with the same tariffs only.
+    const cleared = context.commitments?.clearingOf(slot);
+    if (cleared === undefined)
+      return `slot ${slot} is already cleared or billed, and the nodes keep no clearing of it to answer again`;
+    const { prices } = cleared.figures;
+    return prices.feedIn === feedIn && prices.retail === retail
+      ? undefined
+      : `slot ${slot} was cleared with feedIn ${prices.feedIn} and retail ${prices.retail}, not these tariffs`;
   },
   held: ({ slot }, context) => context.intents?.keys(slot) ?? [],
   async run(party, { slot, feedIn, retail }, _inputs, context, agreed = new Set<string>()) {
-    const { registry, intents } = context as Required<JobContext>;
+    const { registry, intents, commitments } = context as Required<JobContext>;
+    const cleared = intents.isClosed(slot) ? commitments.clearingOf(slot) : undefined;
+    if (cleared !== undefined) return { public: slotClosedOf(cleared) };
     const prices = { feedIn, retail };
     const held = intents.close(slot);
     const leftOut: string[] = [];
@@ -234,17 +248,45 @@ export const clearSlotProgram: SnippetProgram<ClearSlotParams> = {
         encodeShares(outputs),
       );
     });
-    const refusedIds = [...refused].map((h) => (terms.households[h] as { id: string }).id);
-    context?.commitments?.keep(slot, figures, kept, refusedIds);
-    const closed: SlotClosed = {
-      ...figures,
-      refused: refusedIds,
+    const clearing = {
+      figures,
+      refused: [...refused].map((h) => (terms.households[h] as { id: string }).id),
       leftOut,
-      intents: terms.households.filter((household) => counted(household.id) !== undefined).length,
+      columns: rowsAt(
+        result.columns,
+        terms.households.length,
+        terms.households.flatMap((household, h) => (counted(household.id) === undefined ? [] : [h])),
+      ),
     };
-    return { public: closed };
+    commitments.keep(slot, kept, clearing);
+    return { public: slotClosedOf({ ...clearing, counted: [...kept.keys()] }) };
   },
 };
+
+/** What the broker learns of a cleared slot, the first time and on a repeat alike. */
+function slotClosedOf(cleared: KeptClearing): SlotClosed {
+  return {
+    ...cleared.figures,
+    refused: cleared.refused,
+    leftOut: cleared.leftOut,
+    intents: cleared.counted.length,
+  };
+}
+
+/** The rows of the households at `positions` of column-major COMMITMENT_COLUMNS words over n households. */
+function rowsAt(columns: Shared, n: number, positions: readonly number[]): Shared {
+  const width = COMMITMENT_COLUMNS.length;
+  const rows = {
+    own: new BigUint64Array(width * positions.length),
+    next: new BigUint64Array(width * positions.length),
+  };
+  positions.forEach((h, row) => {
+    for (let k = 0; k < width; k++)
+      for (const part of ["own", "next"] as const)
+        rows[part][row * width + k] = columns[part][k * n + h] as bigint;
+  });
+  return rows;
+}
 
 /**
  * A household's own outputs, in the order it reads them: its community fill; per offer, the volume;

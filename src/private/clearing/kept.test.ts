@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Shared } from "../../mpc/arithmetic.ts";
+import { COMMITMENT_COLUMNS } from "../billing/layout.ts";
 import type { ChangeRecorder, StateChange } from "../changes.ts";
 import { KeptCommitments, type SlotFigures } from "./kept.ts";
 
@@ -27,25 +28,40 @@ function sharesOf(t: number, household: string): Shared {
   };
 }
 
-/** Keeps slot t: alice and bob counted, bob's intent refused on the last slot. */
+/** Distinct billing columns per slot: a row for alice, then one for bob. */
+function columnsOf(t: number): Shared {
+  const words = 2 * COMMITMENT_COLUMNS.length;
+  return {
+    own: BigUint64Array.from({ length: words }, (_, k) => BigInt(10_000 * t + k)),
+    next: BigUint64Array.from({ length: words }, (_, k) => BigInt(10_000 * t + k + 500)),
+  };
+}
+
+/** Keeps slot t: alice and bob counted, bob's intent refused on the last slot, carol left out of the first. */
 function keepSlot(kept: KeptCommitments, t: number): void {
   const outputs = new Map([
     ["alice", sharesOf(t, "alice")],
     ["bob", sharesOf(t, "bob")],
   ]);
-  kept.keep(SLOTS[t] as string, figuresOf(t), outputs, t === 2 ? ["bob"] : []);
+  kept.keep(SLOTS[t] as string, outputs, {
+    figures: figuresOf(t),
+    refused: t === 2 ? ["bob"] : [],
+    leftOut: t === 0 ? ["carol"] : [],
+    columns: columnsOf(t),
+  });
 }
 
-/** What the kept commitments answer for every slot and household, in plain arrays. */
+/** What the kept commitments answer for every slot and household, and every slot's clearing, in plain arrays. */
 function answers(kept: KeptCommitments): unknown[] {
-  return SLOTS.flatMap((slot) =>
-    ["alice", "bob", "carol"].map((household) => {
+  return SLOTS.flatMap((slot) => [
+    ...["alice", "bob", "carol"].map((household) => {
       const one = kept.of(slot, household);
       return one === undefined
         ? null
         : { own: [...one.shares.own], next: [...one.shares.next], public: one.public };
     }),
-  );
+    JSON.stringify(kept.clearingOf(slot), (_, value) => (typeof value === "bigint" ? String(value) : value)),
+  ]);
 }
 
 /** A recorder that keeps the job changes as a database journal would: serialised. */
@@ -69,6 +85,50 @@ describe("the commitments a node keeps", () => {
     assert.deepEqual(kept.of(SLOTS[2] as string, "bob")?.public, { ...figuresOf(2), refused: true });
     assert.equal(kept.of(SLOTS[0] as string, "carol"), undefined, "not counted");
     assert.equal(kept.of(SLOTS[1] as string, "alice"), undefined, "not cleared");
+    assert.deepEqual(kept.clearingOf(SLOTS[0] as string), {
+      figures: figuresOf(0),
+      refused: [],
+      leftOut: ["carol"],
+      counted: ["alice", "bob"],
+      columns: columnsOf(0),
+    });
+    assert.equal(kept.clearingOf(SLOTS[1] as string), undefined);
+  });
+
+  it("drops a slot's columns once it is billed, in the journal and the snapshot too", () => {
+    const { recorder, changes } = journal();
+    const kept = new KeptCommitments(recorder);
+    for (const t of [0, 1]) keepSlot(kept, t);
+    kept.dropColumns(SLOTS[0] as string);
+    kept.dropColumns(SLOTS[0] as string);
+    assert.deepEqual(
+      changes.map((change) => change.kind),
+      ["commitments", "commitments", "columns-dropped"],
+    );
+    assert.equal(kept.clearingOf(SLOTS[0] as string)?.columns, undefined);
+    assert.deepEqual(kept.clearingOf(SLOTS[1] as string)?.columns, columnsOf(1));
+    assert.deepEqual(kept.of(SLOTS[0] as string, "bob")?.shares, sharesOf(0, "bob"), "the commitments stay");
+    const restored = new KeptCommitments();
+    for (const change of changes) assert.ok(restored.restore(change));
+    assert.deepEqual(answers(restored), answers(kept));
+    const fromSnapshot = new KeptCommitments();
+    for (const change of kept.snapshot()) assert.ok(fromSnapshot.restore(JSON.parse(JSON.stringify(change))));
+    assert.deepEqual(answers(fromSnapshot), answers(kept));
+  });
+
+  it("restores a slot a store kept before billing columns, without them", () => {
+    const { recorder, changes } = journal();
+    keepSlot(new KeptCommitments(recorder), 1);
+    const { columns: _, leftOut: __, ...older } = (changes[0] as StateChange).data as Record<string, unknown>;
+    const restored = new KeptCommitments();
+    assert.ok(restored.restore({ kind: "commitments", data: older }));
+    assert.deepEqual(restored.of(SLOTS[1] as string, "bob")?.shares, sharesOf(1, "bob"));
+    assert.deepEqual(restored.clearingOf(SLOTS[1] as string), {
+      figures: figuresOf(1),
+      refused: [],
+      leftOut: [],
+      counted: ["alice", "bob"],
+    });
   });
 
   it("records one job change per slot kept, from which a fresh instance gives the same answers", () => {

@@ -1,10 +1,13 @@
 /**
  * The commitments a node keeps after clearing slots, as shares: each counted household's outputs of a
  * slot and the slot's public figures, for a while, so that a household whose connection dropped
- * before the clearing fetches them (`slot-commitments`) instead of losing them.
+ * before the clearing fetches them (`slot-commitments`) instead of losing them; each counted
+ * household's billing columns (COMMITMENT_COLUMNS), which the nodes bill the slot from
+ * (`bill-slot`); and what the broker learned, which a repeated `clear-slot` answers again.
  * @module
  */
 import { concat, type Shared } from "../../mpc/arithmetic.ts";
+import { COMMITMENT_COLUMNS } from "../billing/layout.ts";
 import { type ChangeRecorder, type StateChange, sharesFromText, sharesToText } from "../changes.ts";
 import type { SlotPublic } from "./whole-slot.ts";
 
@@ -28,6 +31,22 @@ export interface KeptSlotCommitments {
   readonly public: SlotCommitmentsPublic;
 }
 
+/** A slot's clearing as the nodes keep it, besides the households' output words. */
+export interface SlotClearing {
+  readonly figures: SlotFigures;
+  /** The counted households whose intent was refused, and those whose intent did not reach all three nodes alike. */
+  readonly refused: readonly string[];
+  readonly leftOut: readonly string[];
+  /**
+   * Each counted household's row of COMMITMENT_COLUMNS words, in the order of `rowOf`; absent for a
+   * slot cleared before the nodes kept them.
+   */
+  readonly columns?: Shared;
+}
+
+/** A slot's clearing as {@link KeptCommitments.clearingOf} gives it: with the counted households, in the order of the columns' rows. */
+export type KeptClearing = SlotClearing & { readonly counted: readonly string[] };
+
 /** The journal's record of a slot's commitments kept. */
 interface CommitmentsChange {
   slot: string;
@@ -37,16 +56,17 @@ interface CommitmentsChange {
   words: number[];
   refused: string[];
   shares: string;
+  /** Absent in stores written before these were kept. */
+  leftOut?: string[];
+  columns?: string;
 }
 
 /** A slot's commitments on this node: every household's words in one flat Shared, the figures once. */
-interface SlotCommitments {
-  readonly figures: SlotFigures;
+interface SlotCommitments extends SlotClearing {
   readonly rowOf: ReadonlyMap<string, number>;
   /** Where row r's words start (r + 1: where they end). */
   readonly starts: Uint32Array;
   readonly words: Shared;
-  readonly refused: ReadonlySet<string>;
 }
 
 export class KeptCommitments {
@@ -63,18 +83,24 @@ export class KeptCommitments {
 
   /** Replays a change from the store; @returns false for a change of another part of the state. */
   restore(change: StateChange): boolean {
+    if (change.kind === "columns-dropped") {
+      this.dropSlotColumns((change.data as { slot: string }).slot);
+      return true;
+    }
     if (change.kind !== "commitments") return false;
-    const { slot, figures, households, words, refused, shares } = change.data as CommitmentsChange;
+    const { slot, figures, households, words, refused, shares, leftOut, columns } =
+      change.data as CommitmentsChange;
     let total = 0;
     for (const count of words) total += count;
-    this.keepSlot(
-      slot,
+    const what = `the stored commitments of ${slot}`;
+    this.keepSlot(slot, households, words, sharesFromText(shares, total, what), {
       figures,
-      households,
-      words,
       refused,
-      sharesFromText(shares, total, `the stored commitments of ${slot}`),
-    );
+      leftOut: leftOut ?? [],
+      ...(columns === undefined
+        ? {}
+        : { columns: sharesFromText(columns, households.length * COMMITMENT_COLUMNS.length, what) }),
+    });
     return true;
   }
 
@@ -85,52 +111,66 @@ export class KeptCommitments {
 
   /**
    * Keeps a slot's commitments: each counted household's output words (in the order it reads them),
-   * the slot's public figures, and which of the households' intents were refused.
+   * and the clearing's figures, refusals and left-out households, with each counted household's
+   * billing columns (a row per household, in the order of `outputs`).
    */
-  keep(
-    slot: string,
-    figures: SlotFigures,
-    outputs: ReadonlyMap<string, Shared>,
-    refused: readonly string[],
-  ): void {
+  keep(slot: string, outputs: ReadonlyMap<string, Shared>, clearing: Required<SlotClearing>): void {
     const households = [...outputs.keys()];
     const counts = [...outputs.values()].map((shares) => shares.own.length);
     const words = concat([...outputs.values()]);
     const change: CommitmentsChange = {
       slot,
-      figures,
+      figures: clearing.figures,
       households,
       words: counts,
-      refused: [...refused],
+      refused: [...clearing.refused],
       shares: sharesToText(words),
+      leftOut: [...clearing.leftOut],
+      columns: sharesToText(clearing.columns),
     };
     this.recorder?.job({ kind: "commitments", data: change });
-    this.keepSlot(slot, figures, households, counts, refused, words);
+    this.keepSlot(slot, households, counts, words, clearing);
   }
 
   private keepSlot(
     slot: string,
-    figures: SlotFigures,
     households: readonly string[],
     counts: readonly number[],
-    refused: readonly string[],
     words: Shared,
+    clearing: SlotClearing,
   ): void {
     const starts = new Uint32Array(households.length + 1);
     counts.forEach((count, row) => {
       starts[row + 1] = (starts[row] as number) + count;
     });
     this.slots.set(slot, {
-      figures,
+      ...clearing,
       rowOf: new Map(households.map((household, row) => [household, row])),
       starts,
       words,
-      refused: new Set(refused),
     });
     for (const old of this.slots.keys()) {
       if (this.slots.size <= this.keepSlots) break;
       this.slots.delete(old);
     }
+  }
+
+  /**
+   * Drops a slot's billing columns once it is billed: its lines hold what the ledger needs of them,
+   * and a node keeping every household's columns for two days would hold 9 words more per household
+   * and slot than it has to.
+   */
+  dropColumns(slot: string): void {
+    if (this.slots.get(slot)?.columns === undefined) return;
+    this.recorder?.job({ kind: "columns-dropped", data: { slot } });
+    this.dropSlotColumns(slot);
+  }
+
+  private dropSlotColumns(slot: string): void {
+    const kept = this.slots.get(slot);
+    if (kept === undefined) return;
+    const { columns: _, ...rest } = kept;
+    this.slots.set(slot, rest);
   }
 
   /** Whether a slot's commitments are still kept. */
@@ -147,7 +187,21 @@ export class KeptCommitments {
     const end = kept.starts[row + 1] as number;
     return {
       shares: { own: kept.words.own.subarray(start, end), next: kept.words.next.subarray(start, end) },
-      public: { ...kept.figures, refused: kept.refused.has(household) },
+      public: { ...kept.figures, refused: kept.refused.includes(household) },
+    };
+  }
+
+  /** A slot's clearing while kept: its figures, refusals, left-out households and counted households' columns. */
+  clearingOf(slot: string): KeptClearing | undefined {
+    const kept = this.slots.get(slot);
+    if (kept === undefined) return undefined;
+    const { figures, refused, leftOut, columns } = kept;
+    return {
+      figures,
+      refused,
+      leftOut,
+      counted: [...kept.rowOf.keys()],
+      ...(columns === undefined ? {} : { columns }),
     };
   }
 }
@@ -162,5 +216,7 @@ function changeOf(slot: string, kept: SlotCommitments): CommitmentsChange {
     words: households.map((_, row) => (kept.starts[row + 1] as number) - (kept.starts[row] as number)),
     refused: [...kept.refused],
     shares: sharesToText(kept.words),
+    leftOut: [...kept.leftOut],
+    ...(kept.columns === undefined ? {} : { columns: sharesToText(kept.columns) }),
   };
 }

@@ -3,10 +3,11 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { openShares, runParties, seededWords } from "../../../test/support/mpc.ts";
 import { propertyOptions } from "../../../test/support/property.ts";
-import { clearSlot, type HouseholdIntent } from "../../market/slot.ts";
+import { clearSlot, type HouseholdIntent, type SlotOutcome } from "../../market/slot.ts";
 import type { Zone } from "../../market/types.ts";
 import { concat, type Shared } from "../../mpc/arithmetic.ts";
 import { shareBitWords, shareInputs } from "../../mpc/client.ts";
+import { COMMITMENT_COLUMNS } from "../billing/layout.ts";
 import type { BilateralPair } from "./bilateral.ts";
 import {
   encodeIntent,
@@ -174,9 +175,46 @@ async function clearPrivately(
     communityFillWh: opened((s) => s.communityFillWh),
     pairVolumeWh: opened((s) => s.pairVolumeWh),
     pairMoney: opened((s) => s.pairMoney),
+    columns: columnsByHousehold(
+      [...openShares(results.map((r) => r.columns))].map((word) => Number(BigInt.asIntN(64, word))),
+      terms.households.length,
+    ),
     samePublic: results.every((r) => JSON.stringify(r.public) === JSON.stringify(results[0].public)),
     disclosed: results.map((r) => r.disclosed),
   };
+}
+
+/** Column-major words (COMMITMENT_COLUMNS) as one record per household. */
+function columnsByHousehold(words: readonly number[], n: number): Record<string, number>[] {
+  return Array.from({ length: n }, (_, h) =>
+    Object.fromEntries(COMMITMENT_COLUMNS.map((name, k) => [name, words[k * n + h] as number])),
+  );
+}
+
+/** Each household's billing columns from the reference's outcome: its commitments and its community order. */
+function referenceColumns(outcome: SlotOutcome): Record<string, number>[] {
+  return outcome.commitments.map(({ id, committed }) => {
+    let bilateralBuyWh = 0;
+    let bilateralSellWh = 0;
+    let bilateralMoney = 0;
+    for (const trade of committed.bilateral) {
+      if (trade.side === "buy") bilateralBuyWh += trade.volumeWh;
+      else bilateralSellWh += trade.volumeWh;
+      bilateralMoney += (trade.side === "buy" ? 1 : -1) * trade.volumeWh * trade.price;
+    }
+    const order = outcome.orders.find((candidate) => candidate.id === id);
+    return {
+      communityBuyWh: committed.communityBuyWh,
+      communitySellWh: committed.communitySellWh,
+      supplierBuyWh: committed.supplierBuyWh,
+      supplierSellWh: committed.supplierSellWh,
+      bilateralBuyWh,
+      bilateralSellWh,
+      bilateralMoney,
+      orderWh: order === undefined ? 0 : order.side === "buy" ? order.volumeWh : -order.volumeWh,
+      limitPrice: order?.limitPrice ?? 0,
+    };
+  });
 }
 
 /** The reference's outcome in the private shapes. */
@@ -207,6 +245,7 @@ function reference(community: Community) {
     communityFillWh: outcome.commitments.map((c) => c.committed.communityBuyWh + c.committed.communitySellWh),
     pairVolumeWh,
     pairMoney: pairVolumeWh.map((volume, k) => volume * priceOf(k)),
+    columns: referenceColumns(outcome),
   };
 }
 
@@ -226,6 +265,9 @@ async function assertEqualsReference(
   assert.deepEqual(mine.communityFillWh, theirs.communityFillWh, "community fills");
   assert.deepEqual(mine.pairVolumeWh, theirs.pairVolumeWh, "bilateral volumes");
   assert.deepEqual(mine.pairMoney, theirs.pairMoney, "bilateral money");
+  const others = (columns: readonly Record<string, number>[]) =>
+    columns.filter((_, h) => !refused.includes(h));
+  assert.deepEqual(others(mine.columns), others(theirs.columns), "billing columns");
 }
 
 describe("a whole slot on shares", () => {
@@ -270,6 +312,11 @@ describe("a whole slot on shares", () => {
       ["a community flag of 2", ring(2, 2n)],
       ["a buy limit below the feed-in tariff", limit(0, 499n)],
       ["a sell limit above the retail price", limit(1, 2000n)],
+      [
+        "a real purchase with a limit below the feed-in tariff",
+        (h, words, limits) =>
+          ring(0, 700n)(h, words) ?? ring(1, 0n)(h, words) ?? limit(0, 499n)(h, words, limits),
+      ],
     ];
     // Where the victim's pair terms are, if it has any: an out-of-range price and cap.
     const layout = intentLayouts(community.terms.graph)[victim];
@@ -280,9 +327,25 @@ describe("a whole slot on shares", () => {
       );
     }
     for (const [what, tamper] of cases) {
+      let volumes = [0n, 0n];
       const mine = await clearPrivately(community, 3, (h, words, limits) => {
-        if (h === victim) tamper(h, words, limits);
+        if (h !== victim) return;
+        tamper(h, words, limits);
+        volumes = [words[0] as bigint, words[1] as bigint];
       });
+      // The victim deals with its supplier for its capped volume, unless a volume word is out of range.
+      const cap = BigInt(community.terms.households[victim]?.connectionCapWh ?? 2 ** 32);
+      const inRange = volumes.every((word) => word < 2n ** 32n);
+      const supplier = volumes.map((word) => (inRange ? Number(word < cap ? word : cap) : 0));
+      assert.deepEqual(
+        mine.columns[victim],
+        {
+          ...Object.fromEntries(COMMITMENT_COLUMNS.map((name) => [name, 0])),
+          supplierBuyWh: supplier[0],
+          supplierSellWh: supplier[1],
+        },
+        `${what}: the refused household's columns`,
+      );
       // The reference without the victim: it deals with its supplier alone.
       const withoutVictim: Community = {
         ...community,

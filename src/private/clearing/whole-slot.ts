@@ -34,6 +34,7 @@ import { MAX_ENERGY_WH, PRICE_GRID_MAX } from "../../units/index.ts";
 import { clearBook } from "./auction.ts";
 import { type BilateralPair, matchBilateralPrivately, type PairGraph } from "./bilateral.ts";
 import { assembleSide, limitValues, loadBook, type SharedSide, zeros } from "./book.ts";
+import { commitmentColumns } from "./columns.ts";
 import { planClear } from "./encode.ts";
 import { INTENT_HEAD, type SlotTerms } from "./intent.ts";
 import { splitMarketPrivately } from "./zones.ts";
@@ -60,13 +61,14 @@ const VOLUME_BITS = 32;
 
 /**
  * Clears a whole slot on shares; `inputs` in the layout of {@link slotInputWords}. Every party calls it
- * with the same terms.
+ * with the same terms. Besides each household's outputs, every household's billing columns
+ * (COMMITMENT_COLUMNS, column-major), which the nodes keep to bill the slot.
  */
 export async function clearSlotOnShares(
   party: Party,
   terms: SlotTerms,
   inputs: Shared,
-): Promise<{ public: SlotPublic; shares: SlotShares }> {
+): Promise<{ public: SlotPublic; shares: SlotShares; columns: Shared }> {
   const n = terms.households.length;
   const pairs = terms.graph.pairs.length;
   const column = (k: number, length: number, at: number) =>
@@ -128,13 +130,33 @@ export async function clearSlotOnShares(
     buy: { ...buy, volumes: slice(communityWh, 0, n) },
     sell: { ...sell, volumes: slice(communityWh, n, 2 * n) },
   });
+  const buyFillWh = slice(clearing.fills, 0, n);
+  const sellFillWh = slice(clearing.fills, n, 2 * n);
+  const columns = await commitmentColumns(party, {
+    pairs: terms.graph.pairs,
+    buyFillWh,
+    sellFillWh,
+    pairVolumeWh: bilateral.volumeWh,
+    pairMoney: bilateral.moneyBuyer,
+    buyWh: keepHouseholds(checked.cappedBuyWh),
+    sellWh: keepHouseholds(checked.cappedSellWh),
+    communityBuyWh: slice(communityWh, 0, n),
+    communitySellWh: slice(communityWh, n, 2 * n),
+    buyLimit: limits.buy,
+    sellLimit: limits.sell,
+    refused,
+    refusedBuyWh: checked.cappedBuyWh,
+    refusedSellWh: checked.cappedSellWh,
+    volumeChecks: checked.volumeChecks,
+  });
   return {
     public: { ...clearing.public, refused },
     shares: {
-      communityFillWh: add(slice(clearing.fills, 0, n), slice(clearing.fills, n, 2 * n)),
+      communityFillWh: add(buyFillWh, sellFillWh),
       pairVolumeWh: bilateral.volumeWh,
       pairMoney: bilateral.moneyBuyer,
     },
+    columns,
   };
 }
 
@@ -162,7 +184,12 @@ async function validate(
   party: Party,
   terms: SlotTerms,
   fields: IntentFields,
-): Promise<{ refused: number[]; cappedBuyWh: Shared; cappedSellWh: Shared }> {
+): Promise<{
+  refused: number[];
+  cappedBuyWh: Shared;
+  cappedSellWh: Shared;
+  volumeChecks: [Shared, Shared, Shared, Shared];
+}> {
   const n = terms.households.length;
   const pairs = terms.graph.pairs.length;
   const constant = (count: number, value: bigint) =>
@@ -231,6 +258,8 @@ async function validate(
     refused,
     cappedBuyWh: sub(fields.buyWh, cutBuy as Shared),
     cappedSellWh: sub(fields.sellWh, cutSell as Shared),
+    // The range checks of the two volumes, the first four of every household's checks.
+    volumeChecks: [at(0, n, 0), at(1, n, 0), at(2, n, 0), at(3, n, 0)],
   };
 }
 

@@ -43,6 +43,14 @@ export interface ReadingColumns {
 export interface StoredReadings extends ReadingColumns {
   /** Why each refused meter's reading was refused, by meter. */
   readonly implausible: ReadonlyMap<string, string>;
+  /** The late readings its close reported (absent in stores written before they were kept). */
+  readonly late: readonly LateReading[];
+}
+
+/** A genuine reading refused because its slot's metering was closed. */
+export interface LateReading {
+  readonly meter: string;
+  readonly slot: string;
 }
 
 /** What closing a slot's metering tells the operator. */
@@ -55,7 +63,7 @@ export interface MeteringClosed {
   /** Readings all three nodes held but refused as implausible, with the reason; billed as missing. */
   readonly implausible: readonly { readonly meter: string; readonly reason: string }[];
   /** Genuine readings refused since the last close because their slot was already closed. */
-  readonly late: readonly { readonly meter: string; readonly slot: string }[];
+  readonly late: readonly LateReading[];
 }
 
 export interface MeterIntakeOptions {
@@ -79,6 +87,8 @@ interface MeteringClosedChange {
   slot: string;
   agreed: string[];
   implausible: [string, string][];
+  /** Absent in stores written before the late readings were kept. */
+  late?: LateReading[];
 }
 
 /** A snapshot's record of a closed slot's kept readings (the journal's own records rebuild them from the open slot). */
@@ -89,6 +99,7 @@ interface MeteringKeptChange {
   importWh: string;
   exportWh: string;
   implausible: [string, string][];
+  late?: LateReading[];
 }
 
 export class MeterIntake {
@@ -97,7 +108,7 @@ export class MeterIntake {
   private readonly closed = new Map<string, StoredReadings>();
   private readonly closedSlots = new Set<string>();
   /** Late readings since the last close, by meter and slot: a replayed one counts once. */
-  private late = new Map<string, { meter: string; slot: string }>();
+  private late = new Map<string, LateReading>();
   private readonly keepSlots: number;
   private readonly maxOpenSlots: number;
   private readonly recorder: ChangeRecorder | undefined;
@@ -120,7 +131,7 @@ export class MeterIntake {
       return true;
     }
     if (change.kind === "metering-kept") {
-      const { slot, meters, importWh, exportWh, implausible } = change.data as MeteringKeptChange;
+      const { slot, meters, importWh, exportWh, implausible, late } = change.data as MeteringKeptChange;
       const column = (text: string) => sharesFromText(text, meters.length, `the stored readings of ${slot}`);
       this.closedSlots.add(slot);
       this.closed.set(slot, {
@@ -128,6 +139,7 @@ export class MeterIntake {
         importWh: column(importWh),
         exportWh: column(exportWh),
         implausible: new Map(implausible),
+        late: late ?? [],
       });
       return true;
     }
@@ -136,8 +148,8 @@ export class MeterIntake {
       return true;
     }
     if (change.kind !== "metering-closed") return false;
-    const { slot, agreed, implausible } = change.data as MeteringClosedChange;
-    this.closeSlot(slot, new Set(agreed), new Map(implausible));
+    const { slot, agreed, implausible, late } = change.data as MeteringClosedChange;
+    this.closeSlot(slot, new Set(agreed), new Map(implausible), late ?? []);
     return true;
   }
 
@@ -156,6 +168,7 @@ export class MeterIntake {
           importWh: sharesToText(kept.importWh),
           exportWh: sharesToText(kept.exportWh),
           implausible: [...kept.implausible],
+          late: [...kept.late],
         };
         return { kind: "metering-kept", data: change };
       }),
@@ -228,36 +241,47 @@ export class MeterIntake {
     agreed: ReadonlySet<string>,
     implausible: ReadonlyMap<string, string> = new Map(),
   ): MeteringClosed {
-    const change: MeteringClosedChange = { slot, agreed: [...agreed], implausible: [...implausible] };
+    const late = [...this.late.values()];
+    const change: MeteringClosedChange = { slot, agreed: [...agreed], implausible: [...implausible], late };
     this.recorder?.job({ kind: "metering-closed", data: change });
-    return this.closeSlot(slot, agreed, implausible);
+    this.closeSlot(slot, agreed, implausible, late);
+    return this.closedAnswer(slot) as MeteringClosed;
   }
 
   private closeSlot(
     slot: string,
     agreed: ReadonlySet<string>,
     implausible: ReadonlyMap<string, string>,
-  ): MeteringClosed {
-    const held = this.open.get(slot);
+    late: readonly LateReading[],
+  ): void {
+    // The agreed meters are held here too: each node holds what all three hold.
     const kept = this.columns(slot, (id) => agreed.has(id) && !implausible.has(id));
     this.open.delete(slot);
     this.closedSlots.add(slot);
-    this.closed.set(slot, { ...kept, implausible });
+    this.closed.set(slot, { ...kept, implausible, late });
     for (const old of this.closed.keys()) {
       if (this.closed.size <= this.keepSlots) break;
       this.closed.delete(old);
     }
-    const late = [...this.late.values()];
     this.late = new Map();
+  }
+
+  /**
+   * What closing a slot's metering told the operator, from what this node keeps of it (the readings
+   * it kept, those it refused and the late ones it reported), while kept: the answer to a repeat.
+   */
+  closedAnswer(slot: string): MeteringClosed | undefined {
+    const stored = this.closed.get(slot);
+    if (stored === undefined) return undefined;
     const missing = [...this.registry.meters.keys()].filter(
-      (id) => !agreed.has(id) || held?.has(id) !== true,
+      (id) => !stored.index.has(id) && !stored.implausible.has(id),
     );
     return {
       slot,
-      reported: kept.index.size,
+      reported: stored.index.size,
       missing,
-      implausible: [...implausible].map(([meter, reason]) => ({ meter, reason })),
-      late,
+      implausible: [...stored.implausible].map(([meter, reason]) => ({ meter, reason })),
+      late: stored.late,
     };
   }
 

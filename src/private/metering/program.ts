@@ -166,23 +166,30 @@ export function takeReading(
 
 /**
  * The operator closes a slot's metering: the three nodes keep the readings all of them hold, less
- * those their plausibility check refuses (one bit opened per meter), which they report.
+ * those their plausibility check refuses (one bit opened per meter), which they report. Asked again
+ * for a slot it closed, the nodes answer the same from what they keep and change nothing: a broker
+ * that restarted before it stored the answer gets it.
  */
 export const meterCloseProgram: SnippetProgram<{ slot: string }> = {
   description:
     `${METER_CLOSE_PROGRAM}: closes a slot's metering, keeping the readings all three nodes hold except ` +
-    "those above their connection's capacity, which are reported (one bit opened per meter); operator only",
+    "those above their connection's capacity, which are reported (one bit opened per meter); operator " +
+    "only, once (a repeat answers the same)",
   params: z.strictObject({ slot: slotTimeField }),
   inputWords: () => 0,
-  refuse: (_params, context) =>
-    context.meters === undefined
-      ? "this node keeps no meter registry"
-      : context.requester?.role === "operator"
-        ? undefined
-        : "only the operator closes a slot's metering",
+  refuse({ slot }, context) {
+    const { meters } = context;
+    if (meters === undefined) return "this node keeps no meter registry";
+    if (context.requester?.role !== "operator") return "only the operator closes a slot's metering";
+    return meters.isClosed(slot) && meters.closedAnswer(slot) === undefined
+      ? `metering of slot ${slot} was closed and its readings are no longer kept`
+      : undefined;
+  },
   held: ({ slot }, context) => context.meters?.held(slot) ?? [],
   async run(party, { slot }, _inputs, context, agreed = new Set<string>()) {
     const { meters, registry } = context as Required<JobContext>;
+    const again = meters.isClosed(slot) ? meters.closedAnswer(slot) : undefined;
+    if (again !== undefined) return { public: again };
     const implausible = await implausibleReadings(party, meters.pending(slot, agreed), registry);
     return { public: meters.close(slot, agreed, implausible) };
   },

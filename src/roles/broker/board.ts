@@ -46,7 +46,11 @@ export const boardSlotSchema = z.strictObject({
   /** Market times (ISO 8601) at which intents close and readings close. */
   gateAt: slotTimeField,
   meteringCloseAt: slotTimeField,
-  prices: slotPricesSchema,
+  /**
+   * Absent only while a slot left uncleared because no tariff was published by its gate waits for it:
+   * it is billed with the tariffs published later.
+   */
+  prices: slotPricesSchema.optional(),
   zoneLimits: z.array(zoneLimitSchema).optional(),
   /** The community's result, once cleared. */
   clearing: z

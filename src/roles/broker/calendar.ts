@@ -59,6 +59,14 @@ export interface SlotTimes {
 export class SlotCalendar {
   constructor(readonly settings: CalendarSettings) {}
 
+  /** A calendar from settings as the API serves them, where `slots` may be present and undefined. */
+  static from(
+    settings: Omit<CalendarSettings, "slots"> & { readonly slots?: number | undefined },
+  ): SlotCalendar {
+    const { slots, ...rest } = settings;
+    return new SlotCalendar({ ...rest, ...(slots === undefined ? {} : { slots }) });
+  }
+
   get slotMs(): number {
     return this.settings.slotMinutes * MS_PER_MINUTE;
   }

@@ -4,6 +4,8 @@
  * way). Each request is signed, and only the asking party rebuilds the answer.
  * @module
  */
+import { type BillingSlot, commitmentParts, type HouseholdSlotBill } from "../../billing/index.ts";
+import type { Commitments } from "../../market/index.ts";
 import type { PeriodBillsPublic } from "../../private/billing/kept-programs.ts";
 import { BILL_OUTPUTS } from "../../private/billing/layout.ts";
 import type { Signer } from "../../private/keys.ts";
@@ -55,6 +57,28 @@ export function ownSlotBills(
   );
 }
 
+/**
+ * A household's bill of a slot from its own bill words (as {@link ownSlotBills} gives them), its
+ * commitments and the slot's public prices: what the reference bills it, deviation pool share included.
+ */
+export function slotBillOf(
+  id: string,
+  words: BigUint64Array,
+  committed: Commitments,
+  slot: Pick<BillingSlot, "prices" | "clearingPrice">,
+): HouseholdSlotBill {
+  const word = (name: BillOutput) => billWord(words, 0, name);
+  return {
+    id,
+    deviationWh: word("deviationWh"),
+    money: word("money"),
+    // Its money per stage follows from its commitments alone (the reading is not read).
+    ...commitmentParts({ id, committed, metered: { importWh: 0, exportWh: 0 } }, slot),
+    deviationMoney: word("deviationMoney"),
+    plainTariffMoney: word("plainTariffMoney"),
+  };
+}
+
 /** A household's bill over a closed period, as its supplier or the household itself rebuilds it. */
 export interface PeriodBill {
   readonly household: string;
@@ -68,10 +92,8 @@ export interface PeriodBill {
 export async function periodBills(client: NodeClient, period: string, signer: Signer): Promise<PeriodBill[]> {
   const outcome = await client.run("period-bills", { period }, new BigUint64Array(0), { signer });
   const { households } = outcome.public as PeriodBillsPublic;
-  const width = BILL_OUTPUTS.length;
   return households.map((household, h) => {
-    const value = (name: (typeof BILL_OUTPUTS)[number]) =>
-      Number(BigInt.asIntN(64, outcome.outputs[h * width + BILL_OUTPUTS.indexOf(name)] as bigint));
+    const value = (name: BillOutput) => billWord(outcome.outputs, h * BILL_OUTPUTS.length, name);
     return {
       household,
       money: value("money"),
@@ -80,4 +102,11 @@ export async function periodBills(client: NodeClient, period: string, signer: Si
       plainTariffMoney: value("plainTariffMoney"),
     };
   });
+}
+
+type BillOutput = (typeof BILL_OUTPUTS)[number];
+
+/** A bill's word `name` (a signed 64-bit value) of the bill at `at` in `words`. */
+function billWord(words: BigUint64Array, at: number, name: BillOutput): number {
+  return Number(BigInt.asIntN(64, words[at + BILL_OUTPUTS.indexOf(name)] as bigint));
 }

@@ -144,9 +144,12 @@ describe("a slot of intents on running nodes", { timeout: 120_000 }, () => {
       supplierBuyWh: 0,
       supplierSellWh: 1200,
     });
+    // Asked again (a broker restarted before it stored the answer), the nodes answer the same and
+    // clear nothing again; with other tariffs, they refuse.
+    assert.deepEqual(await clearSlotOnNodes(client, slot, PRICES, signer(OPERATOR_ID)), closed);
     await assert.rejects(
-      clearSlotOnNodes(client, slot, PRICES, signer(OPERATOR_ID)),
-      /slot 2026-06-01T12:15:00Z is already cleared/,
+      clearSlotOnNodes(client, slot, { ...PRICES, feedIn: 400 }, signer(OPERATOR_ID)),
+      /slot 2026-06-01T12:15:00Z was cleared with feedIn 500 and retail 2000, not these tariffs/,
     );
     await assert.rejects(
       submitIntent(client, REGISTRY, slot, alice, signer("alice")),

@@ -35,6 +35,12 @@ export interface HouseholdSlotOutcome {
   readonly slot: SlotCommitmentsPublic;
 }
 
+/**
+ * The nodes keep no commitments of the household for the slot: it is not cleared (yet), no longer
+ * kept, or its intent did not count (none reached them, or it was refused or left out).
+ */
+export class NoCommitments extends JobError {}
+
 /** An intent all three nodes hold; `commitments` settles when the broker clears its slot. */
 export interface HeldIntent {
   readonly commitments: Promise<HouseholdSlotOutcome>;
@@ -82,8 +88,8 @@ export async function submitIntent(
 /**
  * The household's commitments of a cleared slot as the nodes keep them (two days), rebuilt as
  * `submitIntent` gives them; `intent` is the one it sent.
- * @throws {@link JobError} when the nodes keep none of its for the slot: not cleared (yet), no longer
- * kept, or its intent did not count.
+ * @throws {@link NoCommitments} when the nodes keep none of its for the slot: not cleared (yet), no
+ * longer kept, or its intent did not count; {@link JobError} when they fail.
  */
 export async function fetchCommitments(
   client: NodeClient,
@@ -104,7 +110,7 @@ export async function fetchCommitments(
   const outcome = await client.run("slot-commitments", { slots: [slot] }, new BigUint64Array(0), { signer });
   const [kept] = (outcome.public as SlotCommitmentsAnswer).slots;
   if (kept === null || kept === undefined)
-    throw new JobError(
+    throw new NoCommitments(
       `the nodes keep no commitments of ${intent.id} for slot ${slot}: it is not cleared, no longer kept, ` +
         "or the intent did not count",
     );

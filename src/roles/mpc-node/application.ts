@@ -5,13 +5,14 @@
  * change told to its recorder.
  * @module
  */
+import { openingStreamKey } from "../../ledger/openings.ts";
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { KeptBills } from "../../private/billing/kept.ts";
 import type { ChangeRecorder } from "../../private/changes.ts";
 import { IntentIntake } from "../../private/clearing/intake.ts";
 import { holdIntent } from "../../private/clearing/intents.ts";
 import { KeptCommitments } from "../../private/clearing/kept.ts";
-import type { Replier } from "../../private/context.ts";
+import type { NodeLedger, Replier } from "../../private/context.ts";
 import { MeterIntake } from "../../private/metering/intake.ts";
 import { takeReading } from "../../private/metering/program.ts";
 import { PROGRAMS } from "../../private/programs.ts";
@@ -23,14 +24,18 @@ const intentsOf = new WeakMap<NodeApplication, IntentIntake<Replier>>();
 
 /**
  * The application of node `party`, serving from `registry` (without one, only programs on a client's
- * own inputs), telling `recorder` of every change.
+ * own inputs), telling `recorder` of every change; with its ledger key, it opens households' lines
+ * and signs postings.
  */
 export function snippetApplication(
   party: PartyId,
   registry: Registry | undefined,
   recorder?: ChangeRecorder,
+  ledgerKey?: `0x${string}`,
 ): NodeApplication {
   const intents = new IntentIntake<Replier>(recorder);
+  const ledger: NodeLedger | undefined =
+    ledgerKey === undefined ? undefined : { key: ledgerKey, streamKey: openingStreamKey(ledgerKey) };
   const kept =
     registry === undefined
       ? {}
@@ -52,6 +57,7 @@ export function snippetApplication(
       intents,
       ...(requester === undefined ? {} : { requester }),
       ...kept,
+      ...(ledger === undefined ? {} : { ledger }),
     }),
     restore: (change) =>
       intents.restore(change) ||

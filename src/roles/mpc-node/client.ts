@@ -34,8 +34,10 @@ import { signRequest } from "./signed-request.ts";
 
 /** What a job gave this client. */
 export interface JobOutcome {
-  /** Node 0's public results (all three nodes report the same). */
+  /** Node 0's public results (all three nodes report the same, unless the program answers each node's own). */
   public: unknown;
+  /** Each node's public results, by party: a node's own opening of a line, its own signature. */
+  publics: [unknown, unknown, unknown];
   /** The outputs addressed to this client, rebuilt from the three nodes' shares. */
   outputs: BigUint64Array;
   /** Each node's measurements, by party. */
@@ -65,6 +67,11 @@ export class NodeClient {
     this.#inboxes = sockets.map(
       (socket, party) => new Inbox(socket.messages(), describeNode(config, party as PartyId)),
     );
+  }
+
+  /** The nodes' configuration this client connected with (their names, addresses and ledger addresses). */
+  get config(): NodeConfig {
+    return this.#config;
   }
 
   /** Connects to all three nodes, accepting from each only the certificate the configuration names. */
@@ -129,6 +136,7 @@ export class NodeClient {
     });
     return {
       public: (results[0] as (typeof results)[0]).header.public,
+      publics: results.map((r) => r.header.public) as [unknown, unknown, unknown],
       outputs: reconstruct(results.map((r) => r.shares) as NodeShares),
       stats: results.map((r) => r.header.stats) as [JobStats, JobStats, JobStats],
     };
@@ -186,6 +194,11 @@ export class NodeClient {
   close(): void {
     for (const socket of this.#sockets) socket.close();
   }
+
+  /** Whether a connection to a node has ended or broken: the client then answers nothing more. */
+  get broken(): boolean {
+    return this.#inboxes.some((inbox) => inbox.gone);
+  }
 }
 
 /** What a reply answers: a job, or one household's intent (or one meter's reading) of a slot. */
@@ -211,6 +224,11 @@ class Inbox {
     private readonly node: string,
   ) {
     void this.#read(messages);
+  }
+
+  /** Whether the connection has ended or broken. */
+  get gone(): boolean {
+    return this.#failure !== undefined;
   }
 
   /** The next reply under `key`: one key can carry several (an intent is held, then answered with commitments). */

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { seededWords } from "../../../test/support/mpc.ts";
+import { LINE_FIELDS } from "../../ledger/line-fields.ts";
 import type { Shared } from "../../mpc/arithmetic.ts";
 import { KeptBills } from "../../private/billing/kept.ts";
-import { BILL_OUTPUTS } from "../../private/billing/layout.ts";
+import { BILL_OUTPUTS, COMMITMENT_COLUMNS } from "../../private/billing/layout.ts";
 import { type StateChange, sharesToText } from "../../private/changes.ts";
 import type { Replier } from "../../private/context.ts";
 import { generateRegistry, OPERATOR_ID, parseRegistry, signerOf } from "../../private/registry.ts";
@@ -54,11 +55,32 @@ function driveApplication(application: NodeApplication, seed: number, recorded?:
     const held = intents.close(slot);
     const outputs = new Map([...held.keys()].map((household) => [household, sharesOf(random, 3)]));
     const figures = { slot, prices: { feedIn: 500, retail: 2000 }, clearingPrice: 1200, volumeWh: 300 };
-    commitments.keep(slot, figures, outputs, [...held.keys()].slice(0, 1));
+    commitments.keep(slot, outputs, {
+      figures,
+      refused: [...held.keys()].slice(0, 1),
+      leftOut: [],
+      columns: sharesOf(random, held.size * COMMITMENT_COLUMNS.length),
+    });
     const agreed = new Set(meters.held(slot));
     const refused = new Map([[registry.meterOf.get("h1") as string, "above its physical capacity"]]);
     meters.close(slot, agreed, refused);
-    if (t < 3) bills.keep(slot, households, sharesOf(random, households.length * BILL_OUTPUTS.length));
+    const rows = sharesOf(random, households.length * BILL_OUTPUTS.length);
+    // Slot 2 is billed as `bill-slot` bills: with its terms, figures, market and lines.
+    if (t < 2) bills.keep(slot, households, rows);
+    if (t === 2)
+      bills.keep(slot, households, rows, {
+        terms: { feedIn: 500, retail: 2000, networkFee: 100, model: "ucs-uniform" },
+        figures: {
+          slot,
+          totalDeviationWh: -12,
+          sharers: 1,
+          sharedWh: 12,
+          estimated: ["h1"],
+          implausible: [],
+        },
+        market: { clearingPrice: 1200, volumeWh: 300 },
+        lines: sharesOf(random, households.length * LINE_FIELDS.length),
+      });
   }
   bills.closePeriod("2026-06");
 }
@@ -94,6 +116,10 @@ describe("a snapshot of a node's application", () => {
           cleared: intents?.isClosed(slotAt(t)),
           readings: meters?.readings(slotAt(t)),
           bills: households.map((household) => bills?.slotBill(slotAt(t), household)),
+          lines: households.map((household) => bills?.lineOf(slotAt(t), household)),
+          billed: bills?.billedOf(slotAt(t)),
+          metering: meters?.closedAnswer(slotAt(t)),
+          clearing: commitments?.clearingOf(slotAt(t)),
           commitments: households.map((household) => commitments?.of(slotAt(t), household)),
           sums: [bills?.periodSums("2026-06"), bills?.periodSums("2026-07")],
         }));

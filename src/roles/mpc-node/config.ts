@@ -6,7 +6,7 @@
  * @module
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Address, Hex } from "viem";
@@ -275,18 +275,39 @@ export function keyPathFor(configPath: string, party: PartyId): string {
  * @throws {ValidationError} naming a missing, exposed or mismatched key.
  */
 export async function loadLedgerKeys(configPath: string, config: NodeConfig): Promise<Hex[]> {
-  const [{ getAddress }, { privateKeyToAccount }] = await Promise.all([
-    import("viem"),
-    import("viem/accounts"),
-  ]);
-  return PARTIES.map((party) => {
-    const path = ledgerKeyPathFor(configPath, party);
+  const check = await ledgerKeyChecker();
+  return PARTIES.map((party) => check(config, party, ledgerKeyPathFor(configPath, party)));
+}
+
+/**
+ * A node's own ledger key: `<stem>.ledger.key` beside its TLS key `<stem>.key.pem`, as `node-key` and
+ * `node-config` write them, checked like {@link loadLedgerKeys} checks them. Undefined when there is
+ * no such file: the node then neither opens households' lines nor signs postings.
+ * @throws {ValidationError} naming an exposed key or one that is not the listed address's.
+ */
+export async function readOwnLedgerKey(
+  config: NodeConfig,
+  party: PartyId,
+  keyPath: string,
+): Promise<Hex | undefined> {
+  const path = keyPath.endsWith(".key.pem")
+    ? `${keyPath.slice(0, -".key.pem".length)}.ledger.key`
+    : undefined;
+  if (path === undefined || !existsSync(path)) return undefined;
+  return (await ledgerKeyChecker())(config, party, path);
+}
+
+/** Reads a party's ledger key file and checks it is the key of the address the configuration lists. */
+async function ledgerKeyChecker(): Promise<(config: NodeConfig, party: PartyId, path: string) => Hex> {
+  // viem/accounts alone: a node starting reads its key with it, and all of viem takes half a second.
+  const { privateKeyToAddress } = await import("viem/accounts");
+  return (config, party, path) => {
     const listed = config.nodes[party].ledgerAddress;
     const key = readPrivateKeyFile(path, `nodes[${party}].ledgerAddress`).trim();
     if (
       !/^0x[0-9a-fA-F]{64}$/.test(key) ||
       listed === undefined ||
-      privateKeyToAccount(key as Hex).address !== getAddress(listed)
+      privateKeyToAddress(key as Hex).toLowerCase() !== listed.toLowerCase()
     )
       throw new ValidationError([
         {
@@ -295,7 +316,7 @@ export async function loadLedgerKeys(configPath: string, config: NodeConfig): Pr
         },
       ]);
     return key as Hex;
-  });
+  };
 }
 
 /**

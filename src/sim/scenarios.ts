@@ -1,14 +1,13 @@
 /**
- * Finding a scenario for a command: a file path, or the name of one shipped in scenarios/. Its own
+ * Finding a scenario for a command or a service: a file path, or the name of one shipped in scenarios/. Its own
  * module, so that commands which never read a scenario do not load its schema.
  * @module
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parseScenario, type Scenario } from "../sim/scenario.ts";
 import { packageRoot } from "../system/package.ts";
 import { parseJsonText, ValidationError } from "../validation/index.ts";
-import { readTextFile } from "./io.ts";
+import { parseScenario, type Scenario } from "./scenario.ts";
 
 /** A scenario by file path, or by the name of one shipped in scenarios/. */
 export function loadScenario(nameOrFile: string): Scenario {
@@ -22,5 +21,5 @@ export function loadScenario(nameOrFile: string): Scenario {
       },
     ]);
   }
-  return parseScenario(parseJsonText(readTextFile(path)));
+  return parseScenario(parseJsonText(readFileSync(path, "utf8")));
 }
