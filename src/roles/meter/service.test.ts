@@ -229,7 +229,9 @@ describe("snippet meter: readings from the home bus, a CSV series, buffered and 
     await links[2]?.mend();
 
     const second = await startMeter("restart", { source: { kind: "mqtt", url: bus.url } });
-    assert.equal((await second.ready()).buffered, 4);
+    // It starts sending what it buffered at once (the link is mended): by its ready line some may be gone.
+    const buffered = (await second.ready()).buffered as number;
+    assert.ok(buffered >= 1 && buffered <= 4, `it restarted with its buffered readings (${buffered})`);
     await second.waitFor(() => second.lines().filter(delivered(slotAt(2))).length === 4, "4 readings sent");
     const closed = await closeMetering(client, slotAt(2), operator);
     assert.deepEqual([closed.reported, closed.missing, closed.late], [4, [], []]);
