@@ -2,15 +2,31 @@
  * The whole slot on three node processes (issue 17): 10,000 households with up to three registered
  * partners each seal their intents to the nodes, the broker clears the slot, and every household's
  * commitments are checked against `clearSlot`; beside it, the community stage alone (the `clear`
- * program) on the same slot's community book. Protocol time is the slowest node's.
+ * program) on the same slot's community book; then the live path after delivery: every meter sends its
+ * sealed reading, the broker closes the metering, the nodes bill the slot from what they keep
+ * (`bill-slot`, every 500th household's bill checked against `billSlot`) and sign its ledger posting
+ * (`slot-lines`). Protocol time is the slowest node's.
  * @module
  */
+import { type BillingPrices, billSlot, committedTotals } from "../src/billing/index.ts";
 import { clearCommunity, clearSlot, type HouseholdIntent, planSlot } from "../src/market/index.ts";
+import { BILL_SLOT_PROGRAM } from "../src/private/billing/slot.ts";
 import { prepareClear } from "../src/private/clearing/encode.ts";
 import type { ClearPublic } from "../src/private/clearing/program.ts";
 import type { Signer } from "../src/private/keys.ts";
-import { generateRegistry, OPERATOR_ID, parseRegistry, signerOf } from "../src/private/registry.ts";
+import {
+  generateRegistry,
+  meterIdOf,
+  OPERATOR_ID,
+  parseRegistry,
+  privateKeyOf,
+  signerOf,
+} from "../src/private/registry.ts";
+import { closeMetering } from "../src/roles/broker/close.ts";
+import { signSlotOnNodes } from "../src/roles/broker/post.ts";
+import { ownSlotBills, slotBillOf } from "../src/roles/household/figures.ts";
 import { submitIntent } from "../src/roles/household/intent.ts";
+import { sendReading } from "../src/roles/meter/readings.ts";
 import { NodeClient } from "../src/roles/mpc-node/client.ts";
 import type { JobStats } from "../src/roles/mpc-node/jobs.ts";
 import { startLocalCluster } from "../src/roles/mpc-node/local-cluster.ts";
@@ -20,6 +36,11 @@ const HOUSEHOLDS = 10_000;
 const WARMUP_RUNS = 1;
 const RUNS = 3;
 const PRICES = { feedIn: 500, retail: 2000 };
+const BILLING_PRICES: BillingPrices = { ...PRICES, networkFee: 300 };
+/** Every this many households fetches its bill and has it checked against the reference. */
+const CHECK_EVERY = 500;
+/** Any ledger: the nodes sign for a chain and contract without talking to them. */
+const LEDGER = { chainId: 31337, contract: "0x5FbDB2315678afecb367f032d7c1b8b1d7cd9a7e" } as const;
 
 const idOf = (h: number) => `h${String(h).padStart(5, "0")}`;
 
@@ -84,6 +105,10 @@ export async function mpcSlotBenchmarks(): Promise<BenchRow[]> {
     const slotTimes: number[] = [];
     const intakeTimes: number[] = [];
     let slotStats: JobStats[] = [];
+    const readingTimes: number[] = [];
+    const billedTimes: number[] = [];
+    const signedTimes: number[] = [];
+    let billStats: JobStats[] = [];
     for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
       const slot = new Date(Date.UTC(2026, 5, 1, 12, 15 * run)).toISOString();
       const started = performance.now();
@@ -102,10 +127,19 @@ export async function mpcSlotBenchmarks(): Promise<BenchRow[]> {
         if (JSON.stringify(outcome.committed) !== JSON.stringify(reference.commitments[h]?.committed))
           throw new Error(`${outcome.id}'s commitments differ from the reference`);
       });
+      const delivered = await billAfterDelivery(client, slot, reference, commitments, {
+        operator,
+        signers,
+        meterKey: (id) => privateKeyOf(generated.keys, "meters", meterIdOf(id)),
+      });
       if (run < WARMUP_RUNS) continue;
       slotStats = outcome.stats;
       slotTimes.push(Math.max(...slotStats.map((s) => s.protocolMs)));
       intakeTimes.push(intakeMs);
+      readingTimes.push(delivered.readingsMs);
+      billedTimes.push(delivered.billedMs);
+      signedTimes.push(delivered.signedMs);
+      billStats = delivered.billStats;
     }
     // The community stage alone, on the community book the same slot leaves after stage 1.
     const book = planSlot({
@@ -152,6 +186,31 @@ export async function mpcSlotBenchmarks(): Promise<BenchRow[]> {
         note: `${communityRounds} rounds, ${megabytes(clearStats)} MB per party`,
       },
       {
+        name: "metering close → slot billed on the nodes (meter-close + bill-slot)",
+        size: `${HOUSEHOLDS} households`,
+        medianMs: median(billedTimes),
+        minMs: Math.min(...billedTimes),
+        runs: RUNS,
+        targetMs: 5_000,
+        note: `bar: live.md's 5 s after metering close; bill-slot ${billStats[0]?.rounds ?? 0} rounds, ${megabytes(billStats)} MB per party`,
+      },
+      {
+        name: "billed → the nodes' signed ledger posting (slot-lines)",
+        size: `${HOUSEHOLDS} lines`,
+        medianMs: median(signedTimes),
+        minMs: Math.min(...signedTimes),
+        runs: RUNS,
+        note: "each node digests its shares of every line, the digests are exchanged, each signs its root",
+      },
+      {
+        name: "meters seal and send their readings, all three nodes hold them",
+        size: `${HOUSEHOLDS} readings over one connection`,
+        medianMs: median(readingTimes),
+        minMs: Math.min(...readingTimes),
+        runs: RUNS,
+        note: "sealing, signing and each node's checks",
+      },
+      {
         name: "households seal and send their intents, all three nodes hold them",
         size: `${HOUSEHOLDS} intents over one connection`,
         medianMs: median(intakeTimes),
@@ -164,4 +223,72 @@ export async function mpcSlotBenchmarks(): Promise<BenchRow[]> {
     client.close();
     await cluster.stop();
   }
+}
+
+/**
+ * After the slot's delivery: every meter sends a reading (its committed import or export, off by up
+ * to 10 %), the operator closes the metering and has the nodes bill the slot and sign its posting.
+ * Every {@link CHECK_EVERY}th household's bill is checked against the reference's.
+ */
+async function billAfterDelivery(
+  client: NodeClient,
+  slot: string,
+  reference: ReturnType<typeof clearSlot>,
+  outcomes: readonly {
+    readonly id: string;
+    readonly committed: ReturnType<typeof clearSlot>["commitments"][number]["committed"];
+  }[],
+  parties: {
+    readonly operator: Signer;
+    readonly signers: ReadonlyMap<string, Signer>;
+    readonly meterKey: (household: string) => Parameters<typeof sendReading>[1]["key"];
+  },
+): Promise<{ readingsMs: number; billedMs: number; signedMs: number; billStats: JobStats[] }> {
+  const random = seededIntegers(Date.parse(slot) % 1_000_003);
+  const households = outcomes.map(({ id, committed }) => {
+    const { importWh, exportWh } = committedTotals({ id, committed, metered: { importWh: 0, exportWh: 0 } });
+    const actualWh = Math.round(((importWh - exportWh) * random.next(90, 110)) / 100);
+    const metered =
+      actualWh >= 0 ? { importWh: actualWh, exportWh: 0 } : { importWh: 0, exportWh: -actualWh };
+    return { id, committed, metered };
+  });
+  const started = performance.now();
+  const refusals = await Promise.all(
+    households.map(({ id, metered }) =>
+      sendReading(client, { id: meterIdOf(id), key: parties.meterKey(id) }, slot, metered),
+    ),
+  );
+  const refused = refusals.find((refusal) => refusal !== null);
+  if (refused !== undefined) throw new Error(`a reading was refused: ${refused}`);
+  const readingsMs = performance.now() - started;
+  const closing = performance.now();
+  await closeMetering(client, slot, parties.operator);
+  const billed = await client.run(
+    BILL_SLOT_PROGRAM,
+    { slot, ...BILLING_PRICES, model: "ucs-uniform" },
+    new BigUint64Array(0),
+    { signer: parties.operator },
+  );
+  const billedMs = performance.now() - closing;
+  const signing = performance.now();
+  await signSlotOnNodes(client, slot, LEDGER, parties.operator);
+  const signedMs = performance.now() - signing;
+  const expected = billSlot(
+    { slot, prices: BILLING_PRICES, clearingPrice: reference.community.clearingPrice, households },
+    "ucs-uniform",
+  );
+  for (let h = 0; h < households.length; h += CHECK_EVERY) {
+    const { id, committed } = households[h] as (typeof households)[number];
+    const [words] = await ownSlotBills(client, [slot], parties.signers.get(id) as Signer);
+    if (words === null || words === undefined) throw new Error(`the nodes keep no bill of ${id}`);
+    const bill = slotBillOf(id, words, committed, {
+      prices: BILLING_PRICES,
+      clearingPrice: reference.community.clearingPrice,
+    });
+    if (bill.money !== expected.bills[h]?.money)
+      throw new Error(
+        `${id}'s bill (${bill.money}) differs from the reference's (${expected.bills[h]?.money})`,
+      );
+  }
+  return { readingsMs, billedMs, signedMs, billStats: billed.stats };
 }

@@ -18,36 +18,29 @@ const SLOTS = 6;
 const SEED = 3;
 const CSV_FILES = ["orders.csv", "trades.csv", "readings.csv", "bills.csv"];
 
+/** A command line of `snippet up` or `snippet simulate` for the default scenario's first slots. */
+const run = (command: "up" | "simulate", out: string, seed: number, ...extra: string[]): string[] => [
+  command,
+  "--scenario",
+  "default",
+  "--seed",
+  String(seed),
+  "--slots",
+  String(SLOTS),
+  ...(command === "up" ? ["--speed", "180"] : []),
+  "--out",
+  out,
+  ...extra,
+];
+
 describe("snippet up", () => {
   it("runs the community as separate services and writes what snippet simulate writes", () => {
     const live = join(work, "live");
-    const ran = runSnippetProcess([
-      "up",
-      "--scenario",
-      "default",
-      "--seed",
-      String(SEED),
-      "--slots",
-      String(SLOTS),
-      "--speed",
-      "180",
-      "--out",
-      live,
-    ]);
+    const ran = runSnippetProcess(run("up", live, SEED));
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
     const simulated = join(work, "simulated");
-    const simulation = runSnippetProcess([
-      "simulate",
-      "--scenario",
-      "default",
-      "--seed",
-      String(SEED),
-      "--slots",
-      String(SLOTS),
-      "--out",
-      simulated,
-    ]);
+    const simulation = runSnippetProcess(run("simulate", simulated, SEED));
     assert.equal(simulation.code, 0, simulation.stderr);
     for (const file of CSV_FILES)
       assert.equal(
@@ -64,35 +57,10 @@ describe("snippet up", () => {
 
   it("refuses to overwrite a deployment, and to resume it with other parameters", () => {
     const live = join(work, "live");
-    const again = runSnippetProcess([
-      "up",
-      "--scenario",
-      "default",
-      "--seed",
-      String(SEED),
-      "--slots",
-      String(SLOTS),
-      "--speed",
-      "180",
-      "--out",
-      live,
-    ]);
+    const again = runSnippetProcess(run("up", live, SEED));
     assert.equal(again.code, 2);
     assert.match(again.stderr, /already holds a deployment: resume it with --resume/);
-    const other = runSnippetProcess([
-      "up",
-      "--scenario",
-      "default",
-      "--seed",
-      "4",
-      "--slots",
-      String(SLOTS),
-      "--speed",
-      "180",
-      "--out",
-      live,
-      "--resume",
-    ]);
+    const other = runSnippetProcess(run("up", live, 4, "--resume"));
     assert.equal(other.code, 2);
     assert.match(other.stderr, /--seed: the deployment in .* was made with seed 3, not 4/);
   });

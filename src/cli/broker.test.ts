@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { startBrokerProcess } from "../../test/support/broker-process.ts";
+import { ServiceProcess } from "../../test/support/service-process.ts";
 import { generateRegistry } from "../private/registry.ts";
 import { generateNodeConfig } from "../roles/mpc-node/config.ts";
 import { freePorts } from "../system/processes.ts";
@@ -41,16 +41,13 @@ describe("snippet broker", { timeout: 120_000 }, () => {
     );
     const origins: number[] = [];
     for (const run of [1, 2]) {
-      const broker = await startBrokerProcess(configPath);
-      const calendar = (await (
-        await fetch(`http://127.0.0.1:${broker.ready.apiPort}/api/calendar`)
-      ).json()) as {
+      const broker = new ServiceProcess("broker", configPath);
+      const { apiPort } = await broker.ready();
+      const calendar = (await (await fetch(`http://127.0.0.1:${apiPort}/api/calendar`)).json()) as {
         originMs: number;
       };
-      broker.child.kill("SIGTERM");
-      assert.equal(await broker.exited, 0, `run ${run}: ${broker.log()}`);
-      const messages = broker
-        .log()
+      assert.equal(await broker.stop(), 0, `run ${run}: ${broker.log}`);
+      const messages = broker.log
         .trim()
         .split("\n")
         .map((line) => (JSON.parse(line) as { msg: string }).msg);

@@ -23,7 +23,7 @@ import { registerDsoCommand } from "./dso.ts";
 import { registerHouseholdCommand } from "./household.ts";
 import { readInputText, toJson } from "./io.ts";
 import { registerMeterCommand } from "./meter.ts";
-import { wholeNumberOption } from "./options.ts";
+import { agentsOption, seedOption, slotsOption, wholeNumberOption } from "./options.ts";
 import { registerSupplierCommand } from "./supplier.ts";
 import { registerUpCommand } from "./up.ts";
 
@@ -232,21 +232,11 @@ function buildProgram(streams: CliStreams): Command {
     )
     .addOption(wholeNumberOption("--days <days>", "days to simulate", 1, 3660).default(2))
     .addOption(
-      wholeNumberOption(
-        "--slots <count>",
+      slotsOption(
         "simulate only the first this many slots (in place of --days; snippet up --slots runs the same)",
-        1,
-        35_136,
       ),
     )
-    .addOption(
-      wholeNumberOption(
-        "--seed <seed>",
-        "seed of every random draw: the same seed gives the same run",
-        0,
-        2 ** 31 - 1,
-      ).default(1),
-    )
+    .addOption(seedOption())
     .option("--out <dir>", "output folder (default: out/<scenario>)")
     .option(
       "--db <url|dir>",
@@ -259,11 +249,7 @@ function buildProgram(streams: CliStreams): Command {
     )
     .addOption(engineOption("community stage"))
     .addOption(nodesOption())
-    .addOption(
-      new Option("--agents <kind>", "the households' agents: rule-based, or strategic (HiGHS planning)")
-        .choices(["rule-based", "strategic"])
-        .default("rule-based"),
-    )
+    .addOption(agentsOption())
     .addOption(horizonOption())
     .addOption(replanOption())
     .option(
@@ -372,7 +358,7 @@ function buildProgram(streams: CliStreams): Command {
     )
     .option("--scenario <name|file>", "a shipped scenario or a scenario file", "default")
     .addOption(wholeNumberOption("--days <days>", "days to simulate", 1, 366).default(7))
-    .addOption(wholeNumberOption("--seed <seed>", "seed of every random draw", 0, 2 ** 31 - 1).default(1))
+    .addOption(seedOption())
     .option("--out <dir>", "output folder (default: out/<scenario>-compare)")
     .addOption(horizonOption())
     .addOption(replanOption())

@@ -14,3 +14,22 @@ export function wholeNumberOption(flags: string, description: string, min: numbe
     return value;
   });
 }
+
+/** `--seed`: the seed of every random draw of a run (simulate, compare, up). */
+export const seedOption = (): Option =>
+  wholeNumberOption(
+    "--seed <seed>",
+    "seed of every random draw: the same seed gives the same run",
+    0,
+    2 ** 31 - 1,
+  ).default(1);
+
+/** `--slots`: a run of only the first this many slots (simulate and up run the same slots). */
+export const slotsOption = (description: string): Option =>
+  wholeNumberOption("--slots <count>", description, 1, 35_136);
+
+/** `--agents`: the households' agents. */
+export const agentsOption = (): Option =>
+  new Option("--agents <kind>", "the households' agents: rule-based, or strategic (HiGHS planning)")
+    .choices(["rule-based", "strategic"])
+    .default("rule-based");

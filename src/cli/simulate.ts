@@ -12,10 +12,11 @@ import type { Hex } from "viem";
 import { workerSolver } from "../agents/solver.ts";
 import type { LedgerRun } from "../ledger/community.ts";
 import type { LedgerOptions } from "../ledger/simulation.ts";
-import { alignedTo, csvProfiles, seededRandom, syntheticProfiles } from "../profiles/index.ts";
+import { alignedTo, csvProfiles } from "../profiles/index.ts";
 import { comparisonMarkdown, renderReport } from "../report/index.ts";
 import { type AgentKind, SIMULATION_BILLING_MODEL, strategicSetup, timeGridOf } from "../sim/community.ts";
 import { compareAgents } from "../sim/compare.ts";
+import { scenarioProfiles } from "../sim/home.ts";
 import { MpcCommunityEngine } from "../sim/mpc-engines.ts";
 import { SlotCsvWriter, writeRunOutputs } from "../sim/outputs.ts";
 import { runIdOf, runSimulation } from "../sim/run.ts";
@@ -70,12 +71,7 @@ export async function simulate(
   const householdIds = scenario.households.map((household) => household.id);
   const profiles =
     options.meterCsv === undefined
-      ? syntheticProfiles(
-          scenario.households,
-          scenario.site,
-          grid,
-          seededRandom(options.seed).fork("profiles"),
-        )
+      ? scenarioProfiles(scenario, grid, options.seed)
       : alignedTo(householdIds, csvProfiles(readTextFile(options.meterCsv), grid));
 
   const progress = progressReporter(progressStream, scenario, options);
@@ -167,13 +163,7 @@ export async function compare(options: CompareOptions): Promise<{ markdown: stri
       scenario,
       days: options.days,
       seed: options.seed,
-      profiles: () =>
-        syntheticProfiles(
-          scenario.households,
-          scenario.site,
-          grid,
-          seededRandom(options.seed).fork("profiles"),
-        ),
+      profiles: () => scenarioProfiles(scenario, grid, options.seed),
       // Nothing to resume: each run goes to a database in memory.
       store: () => openPgliteStore(),
       strategic: strategicSetup(solver, options),

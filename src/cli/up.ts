@@ -2,8 +2,8 @@
  * `snippet up`: the command that starts a whole community on this machine (src/deploy/up.ts).
  * @module
  */
-import { type Command, Option } from "commander";
-import { wholeNumberOption } from "./options.ts";
+import type { Command } from "commander";
+import { agentsOption, seedOption, slotsOption, wholeNumberOption } from "./options.ts";
 
 /** Where `snippet up` says what happens. */
 export interface UpStreams {
@@ -20,17 +20,8 @@ export function registerUpCommand(program: Command, streams: UpStreams): void {
         "simulate writes for the same scenario and seed.",
     )
     .option("--scenario <name|file>", "a shipped scenario or a scenario file", "default")
-    .addOption(
-      wholeNumberOption(
-        "--seed <seed>",
-        "seed of every random draw: the same seed gives the same run",
-        0,
-        2 ** 31 - 1,
-      ).default(1),
-    )
-    .addOption(
-      wholeNumberOption("--slots <count>", "stop after this many slots and write the outputs", 1, 35_136),
-    )
+    .addOption(seedOption())
+    .addOption(slotsOption("stop after this many slots and write the outputs"))
     .addOption(
       wholeNumberOption(
         "--speed <factor>",
@@ -44,11 +35,7 @@ export function registerUpCommand(program: Command, streams: UpStreams): void {
       "the deployment's folder: configs, stores, logs and outputs (default: out/up-<scenario>)",
     )
     .option("--resume", "continue the deployment in --out (made with the same parameters)")
-    .addOption(
-      new Option("--agents <kind>", "the households' agents: rule-based, or strategic (HiGHS planning)")
-        .choices(["rule-based", "strategic"])
-        .default("rule-based"),
-    )
+    .addOption(agentsOption())
     .action(
       async (options: {
         scenario: string;

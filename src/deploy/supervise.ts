@@ -1,8 +1,7 @@
 /**
  * The services of a local deployment as child processes: each started with its command line, its log
  * (JSON lines on stderr) appended to its own file, ready once it logs its "ready" line (whose fields —
- * ports — the caller gets), and stopped gracefully (SIGTERM) or killed (SIGKILL, for fault tests) and
- * started again from its store.
+ * ports — the caller gets), and stopped gracefully (SIGTERM).
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -24,7 +23,6 @@ export class ServiceProcess {
   #child: ChildProcess | undefined;
   #recent = "";
   #log: WriteStream;
-  #ready: Promise<ReadyLine> | undefined;
 
   /**
    * @param name the service's name in messages and its log file's (`<logDir>/<name>.log`)
@@ -89,15 +87,9 @@ export class ServiceProcess {
         new Error(`${this.name} exited (${signal ?? code}) before it was ready: ${this.lastLines()}`),
       );
     });
-    this.#ready = ready;
     // Whoever starts a service awaits this; a later rejection (it exited after all) is not unhandled.
     ready.catch(() => undefined);
     return ready;
-  }
-
-  /** The process, while it runs. */
-  get child(): ChildProcess | undefined {
-    return this.#child;
   }
 
   /** Resolves with the exit code when the process ends (at once when it is not running). */
@@ -108,24 +100,9 @@ export class ServiceProcess {
     return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   }
 
-  /** Kills the process at once (SIGKILL): a crash, for fault tests. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = this.exited();
-    child.kill("SIGKILL");
-    await exited;
-  }
-
   /** Stops the process gracefully (SIGTERM) and waits for it. */
   async stop(): Promise<void> {
     if (this.#child !== undefined) await stopProcess(this.#child);
-  }
-
-  /** Stops (or kills) and starts it again from its store; resolves with its new ready line. */
-  async restart(options: { kill: boolean } = { kill: false }): Promise<ReadyLine> {
-    await (options.kill ? this.kill() : this.stop());
-    return this.start();
   }
 
   /** Its last log lines, for messages. */
@@ -137,11 +114,6 @@ export class ServiceProcess {
   async close(): Promise<void> {
     await this.stop();
     await new Promise((resolve) => this.#log.end(resolve));
-  }
-
-  /** The ready line of the current run (for a caller that started it elsewhere). */
-  get ready(): Promise<ReadyLine> | undefined {
-    return this.#ready;
   }
 }
 

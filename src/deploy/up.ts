@@ -5,7 +5,6 @@
  * `snippet simulate` writes for the same scenario and seed, from the households' own records.
  * @module
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { readOwnRecords } from "../roles/household/records.ts";
 import { NODE_V8_FLAGS, nodeRuntimeEnv } from "../roles/mpc-node/runtime.ts";
@@ -28,12 +27,6 @@ export interface UpOptions extends DeploymentPlan {
   readonly signal?: AbortSignal;
 }
 
-/** A running deployment's services, by name, for fault tests. */
-export interface RunningDeployment {
-  readonly deployment: Deployment;
-  readonly services: ReadonlyMap<string, ServiceProcess>;
-}
-
 /** How long a service may take to say it is ready, ms (a node's first PGlite store takes seconds). */
 const READY_TIMEOUT_MS = 60_000;
 
@@ -41,13 +34,8 @@ const READY_TIMEOUT_MS = 60_000;
  * Runs a deployment: until `signal` aborts, or — with `slots` — until the broker has billed the last
  * slot; then stops every service gracefully and, with `slots`, writes summary.json, the CSVs and
  * report.html into `out`.
- * @param onRunning called once every service is ready (fault tests kill and restart services there)
  */
-export async function up(
-  scenario: Scenario,
-  options: UpOptions,
-  onRunning?: (running: RunningDeployment) => Promise<void>,
-): Promise<{ summaryPath?: string }> {
+export async function up(scenario: Scenario, options: UpOptions): Promise<{ summaryPath?: string }> {
   if (scenario.roles === "S2" || scenario.roles === "S3")
     throw new ValidationError([
       {
@@ -56,7 +44,6 @@ export async function up(
       },
     ]);
   const deployment = await prepareDeployment(options.out, scenario, options, { resume: options.resume });
-  mkdirSync(deployment.logDir, { recursive: true });
   const mqtt = await startEmbeddedMqtt({ host: "127.0.0.1", port: deployment.mqttPort });
   const services = servicesOf(deployment);
   try {
@@ -70,7 +57,6 @@ export async function up(
     );
     options.say(`dashboard: ${deployment.brokerUrl}/ (API: ${deployment.brokerUrl}/openapi.json)`);
     options.say(`logs: ${deployment.logDir}`);
-    await onRunning?.({ deployment, services });
     if (options.slots === undefined) {
       await new Promise<void>((resolve) => {
         if (options.signal?.aborted) resolve();

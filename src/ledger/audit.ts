@@ -12,16 +12,10 @@ import { type Address, bytesToHex, getAddress, type Hex } from "viem";
 import type { SlotEntry } from "./board.ts";
 import type { OpenedLedger } from "./community.ts";
 import type { Finding } from "./household.ts";
-import {
-  inputsCommitment,
-  type LedgerEvent,
-  periodNumber,
-  type SlotResult,
-  slotMessage,
-  slotSeconds,
-} from "./ledger.ts";
+import type { LedgerEvent } from "./ledger.ts";
 import { billLeaf } from "./lines.ts";
 import { rootOf } from "./merkle.ts";
+import { inputsCommitment, periodNumber, type SlotResult, slotMessage, slotSeconds } from "./slot-result.ts";
 
 export interface AuditReport {
   readonly events: number;

@@ -13,8 +13,8 @@ import type { Address, Hex } from "viem";
 import { z } from "zod";
 import { BILLING_MODELS } from "../billing/types.ts";
 import { parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
-import type { SlotResult } from "./ledger.ts";
 import { LINE_FIELDS, type SlotLine } from "./lines.ts";
+import type { SlotResult } from "./slot-result.ts";
 
 const address = z
   .string()

@@ -22,10 +22,11 @@ import {
   type PeriodEntry,
   type SlotEntry,
 } from "./board.ts";
-import { inputsCommitment, periodNumber, type SlotResult, SnippetLedger } from "./ledger.ts";
+import { SnippetLedger } from "./ledger.ts";
 import { aggregatesOf, billLeaf, lineLeaf, type SlotLine, slotLineOf } from "./lines.ts";
 import { MerkleTree } from "./merkle.ts";
 import { LedgerNodes } from "./nodes.ts";
+import { inputsCommitment, periodNumber, type SlotResult } from "./slot-result.ts";
 
 /** Which chain: the embedded anvil (default), or any JSON-RPC endpoint with a funded key. */
 export interface ChainChoice {

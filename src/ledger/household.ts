@@ -13,7 +13,7 @@ import type { HouseholdSlotRecord, SlotRecord } from "../billing/record.ts";
 import { commitmentParts } from "../billing/ucs.ts";
 import type { SlotEntry } from "./board.ts";
 import type { OpenedLedger } from "./community.ts";
-import { type DisputeOutcome, periodNumber, type SignedReading } from "./ledger.ts";
+import type { DisputeOutcome, SignedReading } from "./ledger.ts";
 import {
   billLeaf,
   LINE_FIELDS,
@@ -25,6 +25,7 @@ import {
   slotLineOf,
 } from "./lines.ts";
 import { MerkleTree, rootOf } from "./merkle.ts";
+import { periodNumber } from "./slot-result.ts";
 
 /** Something wrong in a posted record, named. */
 export interface Finding {

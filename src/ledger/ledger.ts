@@ -44,17 +44,8 @@ import {
   slotSeconds,
 } from "./slot-result.ts";
 
-export {
-  inputsCommitment,
-  type LedgerDomain,
-  ledgerDomain,
-  periodNumber,
-  type SlotResult,
-  signSlotResult,
-  slotMessage,
-  slotResultSigner,
-  slotSeconds,
-} from "./slot-result.ts";
+/** The ledger's client takes and gives slot results; what they are and how they are signed is in slot-result.ts. */
+export type { SlotResult } from "./slot-result.ts";
 
 /** Who the ledger knows and the community's terms, fixed at deployment. */
 export interface LedgerSetup {

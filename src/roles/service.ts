@@ -11,7 +11,8 @@ import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import pino, { type Logger } from "pino";
 import { type ZodType, z } from "zod";
-import { OperationalError } from "../system/errors.ts";
+import { isPostgresUrl } from "../store/open.ts";
+import { listenError } from "../system/errors.ts";
 import { integerField, parseJsonText, parseWith, ValidationError } from "../validation/index.ts";
 
 export type { Logger } from "pino";
@@ -59,6 +60,11 @@ export function configScenario(configFile: string, scenario: string): string {
   return existsSync(path) ? path : scenario;
 }
 
+/** A store named in a config file: a PostgreSQL URL stays as it is, a PGlite folder is relative to the file. */
+export function configStore(configFile: string, store: string): string {
+  return isPostgresUrl(store) ? store : configRelative(configFile, store);
+}
+
 /** A config field naming a file or folder. */
 export const pathField = z
   .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a path` })
@@ -80,6 +86,12 @@ export function urlField(schemes: readonly string[]): z.ZodType<string> {
     },
   );
 }
+
+/** A config field holding an HTTP URL, such as the broker's. */
+export const httpUrlField: z.ZodType<string> = urlField(["http:", "https:"]);
+
+/** A config field holding an MQTT broker's URL, such as the home bus's. */
+export const mqttUrlField: z.ZodType<string> = urlField(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]);
 
 /** A running HTTP server. */
 export interface HttpServer {
@@ -104,17 +116,7 @@ export function serveHttp(app: Hono, where: { host: string; port: number }): Pro
           }),
       }),
     );
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        new OperationalError(
-          error.code === "EADDRINUSE"
-            ? `port ${where.port} on ${where.host} is already in use: stop what listens there or choose another port`
-            : error.code === "EADDRNOTAVAIL"
-              ? `${where.host} is not an address of this machine`
-              : `cannot listen on ${where.host}:${where.port} (${error.code ?? error.message})`,
-        ),
-      ),
-    );
+    server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, where)));
   });
 }
 

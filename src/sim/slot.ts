@@ -26,7 +26,7 @@ import {
 } from "../market/index.ts";
 import type { Random } from "../profiles/random.ts";
 import type { SlotConditions, SlotEnergy } from "../profiles/types.ts";
-import { actualEnergy, type homeRandoms, meterReading } from "./home.ts";
+import { actualEnergy, type homeRandoms, meterReading, slotFeedbackOf } from "./home.ts";
 
 /** The community as the slot loop sees it: households in scenario order, each with its agent. */
 export interface Community {
@@ -183,20 +183,9 @@ export async function simulateSlot(
   // line and the statements then say what the bill was computed from.
   const refused = new Set(billing.implausible.map((reading) => reading.id));
   households.forEach(({ id, committed, actual }, h) => {
-    let donatedWh = 0;
-    for (const trade of committed.bilateral)
-      if (trade.side === "sell" && trade.price === 0) donatedWh += trade.volumeWh;
-    const filledWh = committed.communityBuyWh + committed.communitySellWh;
-    const order = communityOrderOf.get(id);
-    (community.agents[h] as Agent).observe({
-      slotStartMs: startMs,
-      actual,
-      donatedWh,
-      communityFill:
-        order === undefined || order.volumeWh === 0
-          ? null
-          : { side: order.side, share: filledWh / order.volumeWh },
-    });
+    (community.agents[h] as Agent).observe(
+      slotFeedbackOf(startMs, actual, committed, communityOrderOf.get(id) ?? null),
+    );
   });
   return {
     index: input.index,

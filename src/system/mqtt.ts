@@ -7,7 +7,7 @@
  */
 import { createServer, type Socket } from "node:net";
 import { Aedes } from "aedes";
-import { OperationalError } from "./errors.ts";
+import { listenError } from "./errors.ts";
 
 /** A running embedded broker. */
 export interface EmbeddedMqtt {
@@ -20,7 +20,7 @@ export interface EmbeddedMqtt {
 
 /**
  * Starts an MQTT broker on `host:port` (port 0: any free port).
- * @throws {@link OperationalError} with a sentence naming the cause when the port is taken or the host is not local.
+ * @throws {@link listenError}'s operational error, naming the cause, when the port is taken or the host is not local.
  */
 export async function startEmbeddedMqtt(where: { host: string; port: number }): Promise<EmbeddedMqtt> {
   const broker = await Aedes.createBroker();
@@ -32,17 +32,7 @@ export async function startEmbeddedMqtt(where: { host: string; port: number }): 
   });
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once("error", (error: NodeJS.ErrnoException) =>
-        reject(
-          new OperationalError(
-            error.code === "EADDRINUSE"
-              ? `port ${where.port} on ${where.host} is already in use: stop what listens there or choose another port for MQTT`
-              : error.code === "EADDRNOTAVAIL"
-                ? `${where.host} is not an address of this machine`
-                : `cannot listen for MQTT on ${where.host}:${where.port} (${error.code ?? error.message})`,
-          ),
-        ),
-      );
+      server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, where, "MQTT")));
       server.listen(where.port, where.host, () => resolve());
     });
   } catch (error) {

@@ -6,7 +6,6 @@
  * `snippet simulate` records for the same slots.
  * @module
  */
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import mqtt from "mqtt";
@@ -17,13 +16,13 @@ import { privateKeyOf, type RegistryKeys, signerOf } from "../../src/private/reg
 import type { BoardEvent, BoardSlot, Calendar, SlotPrices } from "../../src/roles/broker/board.ts";
 import { type CalendarSettings, SlotCalendar } from "../../src/roles/broker/calendar.ts";
 import { NodeSteps } from "../../src/roles/broker/nodes.ts";
-import { scenarioProfiles } from "../../src/roles/household/model.ts";
 import type { BoardSource } from "../../src/roles/household/runner.ts";
 import { sendReading } from "../../src/roles/meter/readings.ts";
 import { NodeClient } from "../../src/roles/mpc-node/client.ts";
 import { type LocalCluster, startLocalCluster } from "../../src/roles/mpc-node/local-cluster.ts";
+import { serveHttp } from "../../src/roles/service.ts";
 import { type AgentSetup, communityOf, SIMULATION_BILLING_MODEL } from "../../src/sim/community.ts";
-import { homeRandoms } from "../../src/sim/home.ts";
+import { homeRandoms, scenarioProfiles } from "../../src/sim/home.ts";
 import { communityRegistry } from "../../src/sim/mpc-engines.ts";
 import { parseScenario, type Scenario, tariffAt } from "../../src/sim/scenario.ts";
 import { REFERENCE_ENGINES, type SlotEngines, simulateSlot } from "../../src/sim/slot.ts";
@@ -149,18 +148,8 @@ export async function serveTestBoard(board: TestBoard): Promise<{ url: string; c
         await stream.writeSSE({ id: String(event.seq), event: "slot", data: JSON.stringify(event) });
     });
   });
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) =>
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () =>
-          new Promise((done) => {
-            if ("closeAllConnections" in server) server.closeAllConnections();
-            server.close(() => done());
-          }),
-      }),
-    );
-  });
+  const server = await serveHttp(app, { host: "127.0.0.1", port: 0 });
+  return { url: `http://127.0.0.1:${server.port}`, close: () => server.close() };
 }
 
 /** A test board's calendar. */
@@ -195,7 +184,6 @@ export async function referenceRecords(
   const startMs = Date.parse(scenario.start);
   const profiles = scenarioProfiles(
     scenario,
-    scenario.households,
     { startMs, slotMinutes: scenario.slotMinutes, slotCount: slots },
     seed,
   );

@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 
 /** The CLI module and register function of each service command. */
 const COMMANDS = {
+  broker: ["../../src/cli/broker.ts", "registerBrokerCommand"],
+  household: ["../../src/cli/household.ts", "registerHouseholdCommand"],
   meter: ["../../src/cli/meter.ts", "registerMeterCommand"],
   supplier: ["../../src/cli/supplier.ts", "registerSupplierCommand"],
   dso: ["../../src/cli/dso.ts", "registerDsoCommand"],
@@ -23,14 +25,15 @@ export class ServiceProcess {
   #text = "";
   readonly exited: Promise<number | null>;
 
-  constructor(command: ServiceCommand, config: string) {
+  /** @param options more of the command's options, such as `["--many"]`. */
+  constructor(command: ServiceCommand, config: string, options: readonly string[] = []) {
     const [module, register] = COMMANDS[command];
     const script = [
       `import { Command } from "commander";`,
       `import { ${register} } from ${JSON.stringify(fileURLToPath(new URL(module, import.meta.url)))};`,
       `const program = new Command("snippet").exitOverride();`,
       `${register}(program);`,
-      `await program.parseAsync(${JSON.stringify([command, "--config", config])}, { from: "user" });`,
+      `await program.parseAsync(${JSON.stringify([command, "--config", config, ...options])}, { from: "user" });`,
     ].join("\n");
     this.#child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
       stdio: ["ignore", "ignore", "pipe"],

@@ -83,6 +83,14 @@ function rowsFromText(text: string, households: number, what: string): Shared {
   return sharesFromText(text, households * BILL_OUTPUTS.length, `the stored bills of ${what}`);
 }
 
+/** Row `row` of rows `width` words wide, without copying. */
+function rowWords(rows: Shared, row: number, width: number): Shared {
+  return {
+    own: rows.own.subarray(row * width, (row + 1) * width),
+    next: rows.next.subarray(row * width, (row + 1) * width),
+  };
+}
+
 /** A slot's bills (and what `bill-slot` kept with them) from the journal's record. */
 function slotBillsFrom(change: BillsChange): SlotBills {
   const { slot, households, shares, billed } = change;
@@ -207,11 +215,7 @@ export class KeptBills {
     const kept = this.slots.get(slot);
     const row = kept?.rowOf.get(household);
     if (kept === undefined || row === undefined) return undefined;
-    const width = BILL_OUTPUTS.length;
-    return {
-      own: kept.words.own.subarray(row * width, (row + 1) * width),
-      next: kept.words.next.subarray(row * width, (row + 1) * width),
-    };
+    return rowWords(kept.words, row, BILL_OUTPUTS.length);
   }
 
   /** What `bill-slot` kept of a slot besides its bills, while they are kept. */
@@ -230,11 +234,7 @@ export class KeptBills {
     const kept = this.slots.get(slot);
     const row = kept?.rowOf.get(household);
     if (kept?.billed === undefined || row === undefined) return undefined;
-    const { lines } = kept.billed;
-    return {
-      own: lines.own.subarray(row * LINE_WORDS, (row + 1) * LINE_WORDS),
-      next: lines.next.subarray(row * LINE_WORDS, (row + 1) * LINE_WORDS),
-    };
+    return rowWords(kept.billed.lines, row, LINE_WORDS);
   }
 
   closePeriod(period: string): void {

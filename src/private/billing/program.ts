@@ -37,6 +37,7 @@ import type { Party } from "../../mpc/party.ts";
 import { idField, integerField, oneOfField, priceField, slotTimeField } from "../../validation/index.ts";
 import { refuseUnkept, refuseWithoutRegistry } from "../access.ts";
 import type { JobContext, SnippetProgram } from "../context.ts";
+import { rowsAt } from "../shares.ts";
 import type { KeptBills } from "./kept.ts";
 import { BILL_FIELDS, BILL_OUTPUTS, MAX_HOUSEHOLD_SLOTS } from "./layout.ts";
 
@@ -226,23 +227,10 @@ function keepBills(params: BillParams, outputs: Shared, bills: KeptBills): void 
   const n = householdSlots(params);
   let first = 0;
   for (const { slot, households } of params.metered ?? []) {
-    bills.keep(slot, households, rowsOf(outputs, n, first, households.length));
+    const positions = households.map((_, h) => first + h);
+    bills.keep(slot, households, rowsAt(outputs, n, positions));
     first += households.length;
   }
-}
-
-/**
- * Rows of `count` entries from `first` on, out of column-major words over n entries (as many
- * columns as the words hold): entry r's words at r·width.
- */
-export function rowsOf(columns: Shared, n: number, first: number, count: number): Shared {
-  const width = n === 0 ? 0 : columns.own.length / n;
-  const rows = { own: new BigUint64Array(width * count), next: new BigUint64Array(width * count) };
-  for (let h = 0; h < count; h++)
-    for (let k = 0; k < width; k++)
-      for (const part of ["own", "next"] as const)
-        rows[part][h * width + k] = columns[part][k * n + first + h] as bigint;
-  return rows;
 }
 
 function householdSlots(params: BillParams): number {
@@ -303,18 +291,21 @@ export async function billOnShares(
   const direction = (sign: number) =>
     perHousehold(counts, (t) => BigInt(sign * Math.sign(totals[t] as number)));
   const sharing = await lessThanZero(party, mulPublic(effective, direction(-1)), DEVIATION_BITS);
-  // The uniform split needs how many share; the proportional one their total |d'|.
-  const sharers =
-    params.model === "ucs-uniform" || allAggregates
-      ? signed(await open(party, segmentSums(sharing, counts)))
-      : counts.map(() => 0);
-
+  // The uniform split needs how many share; the proportional one their total |d'|. What is needed
+  // of both is opened in one round.
+  const countSharers = params.model === "ucs-uniform" || allAggregates;
   const magnitude =
     params.model === "ucs-proportional" || allAggregates
       ? await mul(party, sharing, mulPublic(effective, direction(1)))
       : undefined;
-  const sharedWh =
-    magnitude === undefined ? counts.map(() => 0) : signed(await open(party, segmentSums(magnitude, counts)));
+  const sums = [
+    ...(countSharers ? [segmentSums(sharing, counts)] : []),
+    ...(magnitude === undefined ? [] : [segmentSums(magnitude, counts)]),
+  ];
+  const opened = sums.length === 0 ? [] : signed(await open(party, concat(sums)));
+  const none = counts.map(() => 0);
+  const sharers = countSharers ? opened.slice(0, counts.length) : none;
+  const sharedWh = magnitude === undefined ? none : opened.slice(opened.length - counts.length);
   const pools = params.slots.map(
     (slot, t) =>
       new DeviationPool(

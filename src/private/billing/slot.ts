@@ -26,10 +26,10 @@ import { refuseUnkept, refuseWithoutRegistry } from "../access.ts";
 import type { KeptClearing } from "../clearing/kept.ts";
 import type { JobContext, SnippetProgram } from "../context.ts";
 import type { Registry } from "../registry.ts";
-import { gather } from "../shares.ts";
+import { gather, rowsAt } from "../shares.ts";
 import type { BillingTerms, SlotBilled } from "./kept.ts";
-import { BILL_FIELDS, BILL_OUTPUTS, COMMITMENT_COLUMNS } from "./layout.ts";
-import { type BillParams, billOnShares, rowsOf, takeMeterReadings } from "./program.ts";
+import { BILL_FIELDS, BILL_OUTPUTS, COMMITMENT_COLUMNS, COMMITTED_BILL_COLUMNS } from "./layout.ts";
+import { type BillParams, billOnShares, takeMeterReadings } from "./program.ts";
 
 /** The program the operator asks for to bill a slot from what the nodes keep. */
 export const BILL_SLOT_PROGRAM = "bill-slot";
@@ -130,7 +130,7 @@ export const billSlotProgram: SnippetProgram<BillSlotParams> = {
       networkFee: params.networkFee,
       model,
     };
-    node.bills.keep(slot, households, rowsOf(outputs, n, 0, n), {
+    node.bills.keep(slot, households, rowsAt(outputs, n, [...households.keys()]), {
       terms,
       figures,
       market: {
@@ -229,12 +229,9 @@ function billInputs(party: Party, households: readonly string[], columns: KeptCo
   const inputs = publicShared(party.id, new BigUint64Array(BILL_FIELDS.length * n));
   const width = COMMITMENT_COLUMNS.length;
   for (const [h, row] of columns.rowOf)
-    COMMITMENT_COLUMNS.forEach((name, k) => {
-      const field = (BILL_FIELDS as readonly string[]).indexOf(name);
-      if (field < 0) return;
+    for (let k = 0; k < COMMITTED_BILL_COLUMNS; k++)
       for (const part of ["own", "next"] as const)
-        inputs[part][field * n + h] = columns.rows[part][row * width + k] as bigint;
-    });
+        inputs[part][k * n + h] = columns.rows[part][row * width + k] as bigint;
   return inputs;
 }
 

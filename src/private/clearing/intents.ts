@@ -15,10 +15,10 @@ import { concat, publicShared, type Shared, slice } from "../../mpc/arithmetic.t
 import { encodeShares } from "../../mpc/encoding.ts";
 import type { PartyId } from "../../mpc/transport/types.ts";
 import { describeError, parseWith, priceField, slotTimeField } from "../../validation/index.ts";
-import { COMMITMENT_COLUMNS } from "../billing/layout.ts";
 import type { JobContext, Replier, SnippetProgram } from "../context.ts";
 import type { Registry } from "../registry.ts";
 import { openSealed, type SealedHeader, sealedHeaderSchema } from "../sealed.ts";
+import { rowsAt } from "../shares.ts";
 import { type IntentIntake, intentKey } from "./intake.ts";
 import {
   encodeIntent,
@@ -271,21 +271,6 @@ function slotClosedOf(cleared: KeptClearing): SlotClosed {
     leftOut: cleared.leftOut,
     intents: cleared.counted.length,
   };
-}
-
-/** The rows of the households at `positions` of column-major COMMITMENT_COLUMNS words over n households. */
-function rowsAt(columns: Shared, n: number, positions: readonly number[]): Shared {
-  const width = COMMITMENT_COLUMNS.length;
-  const rows = {
-    own: new BigUint64Array(width * positions.length),
-    next: new BigUint64Array(width * positions.length),
-  };
-  positions.forEach((h, row) => {
-    for (let k = 0; k < width; k++)
-      for (const part of ["own", "next"] as const)
-        rows[part][row * width + k] = columns[part][k * n + h] as bigint;
-  });
-  return rows;
 }
 
 /**

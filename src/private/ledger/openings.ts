@@ -11,8 +11,9 @@ import { z } from "zod";
 import { bytesToHex } from "../../ledger/hex.ts";
 import { openingOf } from "../../ledger/lines.ts";
 import { openingSalt } from "../../ledger/openings.ts";
+import type { Shared } from "../../mpc/arithmetic.ts";
 import { askedSlotsField, refuseWithoutRegistry } from "../access.ts";
-import type { JobContext, SnippetProgram } from "../context.ts";
+import type { JobContext, NodeLedger, SnippetProgram } from "../context.ts";
 
 export const LINE_OPENINGS_PROGRAM = "line-openings";
 
@@ -21,6 +22,19 @@ export interface LineOpeningsPublic {
   /** Slots not billed from what the nodes keep, or no longer kept. */
   readonly missing: readonly string[];
   readonly openings: readonly (`0x${string}` | null)[];
+}
+
+/**
+ * This node's opening of a household's line of a slot: its own component x_i of each field (the
+ * three nodes' own components add up to the line) and its salt for that slot and household.
+ */
+export function nodeOpening(
+  ledger: NodeLedger,
+  slot: string,
+  household: `0x${string}`,
+  line: Shared,
+): Uint8Array {
+  return openingOf(Array.from(line.own), openingSalt(ledger.streamKey, slot, household));
 }
 
 /** Why a node opens no line for this request: who asks, and whether it can open lines at all. */
@@ -57,8 +71,7 @@ export const lineOpeningsProgram: SnippetProgram<{ slots: string[] }> = {
         missing.push(slot);
         return null;
       }
-      // Component x_i of the sharing is this node's own: the three nodes' own components add up to the line.
-      return bytesToHex(openingOf(Array.from(line.own), openingSalt(ledger.streamKey, slot, address)));
+      return bytesToHex(nodeOpening(ledger, slot, address, line));
     });
     const answer: LineOpeningsPublic = { missing, openings };
     return { public: answer };

@@ -11,14 +11,13 @@
 import { z } from "zod";
 import { billingPeriodOf } from "../../billing/index.ts";
 import { bytesToHex } from "../../ledger/hex.ts";
-import { leafOfDigests, openingDigest, openingOf } from "../../ledger/lines.ts";
+import { leafOfDigests, openingDigest } from "../../ledger/lines.ts";
 import { MerkleTree } from "../../ledger/merkle.ts";
-import { openingSalt } from "../../ledger/openings.ts";
 import type { SlotResult } from "../../ledger/slot-result.ts";
 import type { Party } from "../../mpc/party.ts";
 import { integerField, slotTimeField } from "../../validation/index.ts";
 import type { JobContext, SnippetProgram } from "../context.ts";
-import { refuseLedger } from "./openings.ts";
+import { nodeOpening, refuseLedger } from "./openings.ts";
 
 export const SLOT_LINES_PROGRAM = "slot-lines";
 
@@ -75,10 +74,7 @@ export const slotLinesProgram: SnippetProgram<SlotLinesParams> = {
     households.forEach((household, h) => {
       const line = bills.lineOf(slot, household);
       if (line === undefined) throw new Error(`the line of ${household} in slot ${slot} is not kept`);
-      const opening = openingOf(
-        Array.from(line.own),
-        openingSalt(ledger.streamKey, slot, addresses[h] as `0x${string}`),
-      );
+      const opening = nodeOpening(ledger, slot, addresses[h] as `0x${string}`, line);
       own.set(openingDigest(opening), DIGEST_BYTES * h);
     });
     const digests = await exchangeDigests(party, own);

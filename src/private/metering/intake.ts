@@ -47,6 +47,17 @@ export interface StoredReadings extends ReadingColumns {
   readonly late: readonly LateReading[];
 }
 
+/**
+ * Why a node refused a meter's reading. `code` marks the two refusals a meter acts on: `held`, this
+ * node holds the meter's reading of the slot already (the first stands: the meter's copy is
+ * delivered here); `closed`, the slot's metering is closed (the reading came late, and is reported).
+ * Without a code, the meter may try again.
+ */
+export interface ReadingRefusal {
+  readonly reason: string;
+  readonly code?: "held" | "closed";
+}
+
 /** A genuine reading refused because its slot's metering was closed. */
 export interface LateReading {
   readonly meter: string;
@@ -180,29 +191,35 @@ export class MeterIntake {
 
   /**
    * Takes one sealed reading (its header names the meter and the slot; its body is this node's
-   * shares). @returns null when accepted, else why it was refused (the meter may retry).
+   * shares). @returns null when accepted, else why it was refused.
    */
-  accept(rawHeader: unknown, body: Uint8Array): string | null {
+  accept(rawHeader: unknown, body: Uint8Array): ReadingRefusal | null {
     let sealed: SealedHeader;
     try {
       sealed = parseWith(sealedHeaderSchema, rawHeader) as SealedHeader;
     } catch (error) {
-      if (error instanceof ValidationError) return error.message;
+      if (error instanceof ValidationError) return { reason: error.message };
       throw error;
     }
     const meter = this.registry.meters.get(sealed.sender);
-    if (meter === undefined) return `meter ${sealed.sender} is not registered`;
+    if (meter === undefined) return { reason: `meter ${sealed.sender} is not registered` };
     const shares = this.open.get(sealed.slot);
     // A slot's first valid reading of a meter stands: a replay, or a second reading, is refused.
-    if (shares?.has(sealed.sender)) return `meter ${sealed.sender} already reported slot ${sealed.slot}`;
+    if (shares?.has(sealed.sender))
+      return { reason: `meter ${sealed.sender} already reported slot ${sealed.slot}`, code: "held" };
     if (shares === undefined && !this.closedSlots.has(sealed.slot) && this.open.size >= this.maxOpenSlots)
-      return `slot ${sealed.slot} would be one more than the ${this.maxOpenSlots} slots open at once`;
+      return {
+        reason: `slot ${sealed.slot} would be one more than the ${this.maxOpenSlots} slots open at once`,
+      };
     const opened = openReading(sealed, body, this.node, meter.publicKey);
-    if ("refused" in opened) return opened.refused;
+    if ("refused" in opened) return { reason: opened.refused };
     if (this.closedSlots.has(sealed.slot)) {
       if (this.late.size < MAX_LATE_REPORTED)
         this.late.set(`${sealed.sender}|${sealed.slot}`, { meter: sealed.sender, slot: sealed.slot });
-      return `slot ${sealed.slot} is closed: the reading came late and is reported as such`;
+      return {
+        reason: `slot ${sealed.slot} is closed: the reading came late and is reported as such`,
+        code: "closed",
+      };
     }
     this.hold(sealed.slot, sealed.sender, opened.shares);
     this.recorder?.intake(readingChange(sealed.slot, sealed.sender, opened.shares));

@@ -81,9 +81,13 @@ function registry(
   });
 }
 
-/** A node's intake takes one node's part of a sealed reading. */
+/** A node's intake takes one node's part of a sealed reading: null, or why it refused it. */
 const take = (intake: MeterIntake, sealed: SealedForNode | undefined) =>
-  intake.accept(sealed?.header, sealed?.body ?? new Uint8Array(0));
+  intake.accept(sealed?.header, sealed?.body ?? new Uint8Array(0))?.reason ?? null;
+
+/** What the intake's refusal code is (a meter settles a held or a late reading by it). */
+const codeOf = (intake: MeterIntake, sealed: SealedForNode | undefined) =>
+  intake.accept(sealed?.header, sealed?.body ?? new Uint8Array(0))?.code;
 
 /** A sealed reading with its header changed. */
 const withHeader = (sealed: SealedForNode, change: Record<string, unknown>): SealedForNode => ({
@@ -165,6 +169,7 @@ describe("a node's meter intake", () => {
     const [m2] = seal("m2", 40, 0);
     assert.equal(take(intake, m0), null);
     assert.equal(take(intake, m0), `meter m0 already reported slot ${SLOT}`, "a replay");
+    assert.equal(codeOf(intake, m0), "held", "a replay is held");
     assert.equal(
       take(intake, withHeader(m1 as SealedForNode, { signature: "00".repeat(64) })),
       `is not signed by m1 for slot ${SLOT}`,
@@ -177,6 +182,7 @@ describe("a node's meter intake", () => {
       take(intake, withHeader(m1 as SealedForNode, { sender: "intruder" })),
       "meter intruder is not registered",
     );
+    assert.equal(codeOf(intake, withHeader(m1 as SealedForNode, { sender: "intruder" })), undefined);
     assert.equal(take(intake, m1), null, "the genuine reading after a forged one");
     assert.equal(take(intake, m2), null);
     assert.deepEqual(intake.held(SLOT).sort(), ["m0", "m1", "m2"]);
@@ -191,6 +197,7 @@ describe("a node's meter intake", () => {
         `slot ${SLOT} is closed: the reading came late and is reported as such`,
         attempt,
       );
+    assert.equal(codeOf(intake, late), "closed", "a late reading");
     assert.equal(
       take(intake, withHeader(seal("m2", 1, 0)[0], { signature: "11".repeat(64) })),
       `is not signed by m2 for slot ${SLOT}`,

@@ -159,9 +159,16 @@ export function takeReading(
     meter.send({ type: "error", job: "", message });
     return message;
   }
-  const refused = meters === undefined ? "this node keeps no meter registry" : meters.accept(sealed, body);
-  meter.send({ type: "reading", job: readingJob(named.slot), meter: named.meter, refused });
-  return refused ?? undefined;
+  const refusal =
+    meters === undefined ? { reason: "this node keeps no meter registry" } : meters.accept(sealed, body);
+  meter.send({
+    type: "reading",
+    job: readingJob(named.slot),
+    meter: named.meter,
+    refused: refusal?.reason ?? null,
+    ...(refusal?.code === undefined ? {} : { code: refusal.code }),
+  });
+  return refusal?.reason;
 }
 
 /**

@@ -5,7 +5,7 @@ import { generateRawKeyPair, privateKeyFromHex, type Signer } from "../../privat
 import { DSO_ID, generateRegistry, parseRegistry, signerOf } from "../../private/registry.ts";
 import { openPgliteDriver } from "../../store/pglite.ts";
 import { AUTH_HEADER, signHttpRequest } from "../http-auth.ts";
-import { BoardFeed, type BrokerHealth, brokerApi, MAX_BODY_BYTES } from "./api.ts";
+import { BoardFeed, type BrokerApiOptions, type BrokerHealth, brokerApi, MAX_BODY_BYTES } from "./api.ts";
 import type { BoardEvent } from "./board.ts";
 import { SlotCalendar } from "./calendar.ts";
 import { type BrokerStore, brokerStoreOn } from "./store.ts";
@@ -50,21 +50,28 @@ let feed: BoardFeed;
 let published = 0;
 let app: ReturnType<typeof brokerApi>;
 
-before(async () => {
-  store = await brokerStoreOn(await openPgliteDriver(), "memory");
-  feed = new BoardFeed();
-  app = brokerApi({
+/** The API on the test's store and feed, with `changes` to its options. */
+const apiWith = (changes: Partial<BrokerApiOptions>) =>
+  brokerApi({
     calendar: CALENDAR,
     billingModel: "ucs-uniform",
     registry: REGISTRY,
     store,
     takenRequests: [],
     feed,
+    onPublished: () => undefined,
+    health: async () => HEALTH,
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    ...changes,
+  });
+
+before(async () => {
+  store = await brokerStoreOn(await openPgliteDriver(), "memory");
+  feed = new BoardFeed();
+  app = apiWith({
     onPublished: () => {
       published += 1;
     },
-    health: async () => HEALTH,
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     postsPerMinute: 1000,
     heartbeatMs: 50,
   });
@@ -399,17 +406,7 @@ describe("the broker's API", () => {
     const body = tariffs(70);
     const header = signHttpRequest("POST", "/api/tariffs", body, signer("s0"));
     assert.equal((await post("/api/tariffs", body, { header })).status, 200);
-    const restarted = brokerApi({
-      calendar: CALENDAR,
-      billingModel: "ucs-uniform",
-      registry: REGISTRY,
-      store,
-      takenRequests: await store.takenRequests(Date.now()),
-      feed,
-      onPublished: () => undefined,
-      health: async () => HEALTH,
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
+    const restarted = apiWith({ takenRequests: await store.takenRequests(Date.now()) });
     const replay = await restarted.request("/api/tariffs", {
       method: "POST",
       headers: { "content-type": "application/json", [AUTH_HEADER]: header },
@@ -420,19 +417,7 @@ describe("the broker's API", () => {
   });
 
   it("limits publications per party per minute, and tells when to come back", async () => {
-    const limited = brokerApi({
-      calendar: CALENDAR,
-      billingModel: "ucs-uniform",
-      registry: REGISTRY,
-      store,
-      takenRequests: [],
-      feed,
-      onPublished: () => undefined,
-      health: async () => HEALTH,
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      postsPerMinute: 2,
-      now: () => ORIGIN_MS + 15_000,
-    });
+    const limited = apiWith({ postsPerMinute: 2, now: () => ORIGIN_MS + 15_000 });
     const send = (by: Signer, index: number) =>
       limited.request("/api/tariffs", {
         method: "POST",

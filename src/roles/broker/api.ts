@@ -15,7 +15,12 @@ import { streamSSE } from "hono/streaming";
 import type { BlankEnv } from "hono/types";
 import type { BillingModel } from "../../billing/types.ts";
 import type { RegisteredParty, Registry } from "../../private/registry.ts";
-import { parseJsonText, ValidationError, validationErrorOf } from "../../validation/index.ts";
+import {
+  parseJsonText,
+  ValidationError,
+  type ValidationIssue,
+  validationErrorOf,
+} from "../../validation/index.ts";
 import { AUTH_HEADER, verifyHttpRequest } from "../http-auth.ts";
 import { RequestGuard } from "../mpc-node/signed-request.ts";
 import {
@@ -130,12 +135,15 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
 });
 
-const indexField = (name: string) =>
+/** A slot index or an event number as a query or a path gives it. */
+const WHOLE_NUMBER = /^\d{1,9}$/;
+
+const indexField = (name: string, where: "query" | "path" = "query") =>
   z
     .string()
-    .regex(/^\d{1,9}$/, { error: () => "is not a slot index (a whole number)" })
+    .regex(WHOLE_NUMBER, { error: () => "is not a slot index (a whole number)" })
     .transform(Number)
-    .openapi({ param: { name, in: "query" }, example: "0" });
+    .openapi({ param: { name, in: where }, example: "0" });
 
 const publicationAnswerSchema = z.object({
   /** Slots whose publication was stored. */
@@ -234,13 +242,7 @@ export function brokerApi(options: BrokerApiOptions): OpenAPIHono<BlankEnv> {
       path: "/api/slots/{index}",
       summary: "One slot of the board",
       request: {
-        params: z.object({
-          index: z
-            .string()
-            .regex(/^\d{1,9}$/, { error: () => "is not a slot index (a whole number)" })
-            .transform(Number)
-            .openapi({ param: { name: "index", in: "path" }, example: "0" }),
-        }),
+        params: z.object({ index: indexField("index", "path") }),
       },
       responses: { 200: json(boardSlotSchema, "the slot"), ...errors(400, 404) },
     }),
@@ -269,7 +271,7 @@ export function brokerApi(options: BrokerApiOptions): OpenAPIHono<BlankEnv> {
     const header = c.req.header("last-event-id");
     const query = c.req.query("after");
     const [field, text] = header !== undefined ? ["last-event-id", header] : ["after", query];
-    if (text !== undefined && !/^\d{1,9}$/.test(text))
+    if (text !== undefined && !WHOLE_NUMBER.test(text))
       return c.json({ error: `${field}: ${JSON.stringify(text)} is not an event number`, field }, 400);
     return liveUpdates(c, text === undefined ? -1 : Number(text), store, feed, options.heartbeatMs ?? 15_000);
   });
@@ -334,94 +336,115 @@ export function brokerApi(options: BrokerApiOptions): OpenAPIHono<BlankEnv> {
     if (issues.length > 0) throw new ValidationError(issues);
     return indices;
   };
-  const answer = (c: Context, indices: readonly number[], unchanged: readonly number[]) => {
+  /**
+   * Takes a publication: its slots must be the calendar's and pass `problemsOf`, else the answer is a
+   * 400 naming each bad field; `save` stores it by the slots' indices and gives those left unchanged.
+   */
+  const publication = async <T extends { slot: string }>(
+    c: Context,
+    slots: readonly T[],
+    problemsOf: (entry: T, k: number) => ValidationIssue[],
+    save: (indices: readonly number[]) => Promise<number[]>,
+  ) => {
+    let indices: number[];
+    try {
+      indices = indicesOf(slots);
+      const issues = slots.flatMap(problemsOf);
+      if (issues.length > 0) throw new ValidationError(issues);
+    } catch (error) {
+      return c.json(errorOf(error as ValidationError), 400);
+    }
+    const unchanged = await save(indices);
     options.onPublished();
     log.info({ party: signerOf(c).id, path: c.req.path, slots: indices.length }, "published");
-    return {
-      stored: indices.length - unchanged.length,
-      unchanged: unchanged.map((index) => calendar.times(index).slot),
-    };
+    return c.json(
+      {
+        stored: indices.length - unchanged.length,
+        unchanged: unchanged.map((index) => calendar.times(index).slot),
+      },
+      200,
+    );
   };
 
-  app.openapi(
+  /** A signed publication's route: `role` may send `schema` to `path`. */
+  const publicationRoute = <S extends z.ZodType>(
+    path: string,
+    summary: string,
+    role: "supplier" | "dso",
+    what: string,
+    schema: S,
+  ) =>
     createRoute({
       method: "post",
-      path: "/api/tariffs",
-      summary: "The supplier publishes its feed-in and retail prices of coming slots (signed)",
-      middleware: publisher("supplier", "a supplier publishes tariffs"),
-      request: {
-        body: { required: true, content: { "application/json": { schema: tariffPublicationSchema } } },
-      },
+      path,
+      summary,
+      middleware: publisher(role, what),
+      request: { body: { required: true, content: { "application/json": { schema } } } },
       responses: {
         200: json(publicationAnswerSchema, "stored"),
         ...errors(400, 401, 403, 413, 415, 429),
       },
-    }),
-    async (c) => {
+    });
+
+  app.openapi(
+    publicationRoute(
+      "/api/tariffs",
+      "The supplier publishes its feed-in and retail prices of coming slots (signed)",
+      "supplier",
+      "a supplier publishes tariffs",
+      tariffPublicationSchema,
+    ),
+    (c) => {
       const { slots } = c.req.valid("json");
-      let indices: number[];
-      try {
-        indices = indicesOf(slots);
-        const issues = slots.flatMap((entry, k) =>
+      return publication(
+        c,
+        slots,
+        (entry, k) =>
           entry.feedIn <= entry.retail
             ? []
             : [{ path: `slots[${k}].feedIn`, message: `${entry.feedIn} is above retail (${entry.retail})` }],
-        );
-        if (issues.length > 0) throw new ValidationError(issues);
-      } catch (error) {
-        return c.json(errorOf(error as ValidationError), 400);
-      }
-      const unchanged = await store.publishTariffs(
-        signerOf(c).id,
-        slots.map((entry, k) => ({
-          index: indices[k] as number,
-          feedIn: entry.feedIn,
-          retail: entry.retail,
-        })),
+        (indices) =>
+          store.publishTariffs(
+            signerOf(c).id,
+            slots.map((entry, k) => ({
+              index: indices[k] as number,
+              feedIn: entry.feedIn,
+              retail: entry.retail,
+            })),
+          ),
       );
-      return c.json(answer(c, indices, unchanged), 200);
     },
   );
 
   const zoneIds = new Set(options.registry.zones?.map((zone) => zone.id) ?? []);
   app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/network",
-      summary: "The DSO publishes its network fee and zone limits of coming slots (signed)",
-      middleware: publisher("dso", "the DSO publishes network fees and limits"),
-      request: {
-        body: { required: true, content: { "application/json": { schema: networkPublicationSchema } } },
-      },
-      responses: {
-        200: json(publicationAnswerSchema, "stored"),
-        ...errors(400, 401, 403, 413, 415, 429),
-      },
-    }),
-    async (c) => {
+    publicationRoute(
+      "/api/network",
+      "The DSO publishes its network fee and zone limits of coming slots (signed)",
+      "dso",
+      "the DSO publishes network fees and limits",
+      networkPublicationSchema,
+    ),
+    (c) => {
       const { slots } = c.req.valid("json");
-      let indices: number[];
-      try {
-        indices = indicesOf(slots);
-        const issues = slots.flatMap((entry, k) =>
+      return publication(
+        c,
+        slots,
+        (entry, k) =>
           (entry.zoneLimits ?? []).flatMap((zone, z) =>
             zoneIds.has(zone.id)
               ? []
               : [{ path: `slots[${k}].zoneLimits[${z}].id`, message: `${zone.id} is not a registered zone` }],
           ),
-        );
-        if (issues.length > 0) throw new ValidationError(issues);
-      } catch (error) {
-        return c.json(errorOf(error as ValidationError), 400);
-      }
-      const unchanged = await store.publishNetwork(
-        slots.map((entry, k) => ({
-          index: indices[k] as number,
-          networkFee: entry.networkFee,
-          ...(entry.zoneLimits === undefined ? {} : { zoneLimits: entry.zoneLimits }),
-        })),
+        (indices) =>
+          store.publishNetwork(
+            slots.map((entry, k) => ({
+              index: indices[k] as number,
+              networkFee: entry.networkFee,
+              ...(entry.zoneLimits === undefined ? {} : { zoneLimits: entry.zoneLimits }),
+            })),
+          ),
       );
-      return c.json(answer(c, indices, unchanged), 200);
     },
   );
 

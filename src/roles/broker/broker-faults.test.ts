@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startBrokerProcess, writeBrokerConfig } from "../../../test/support/broker-process.ts";
+import { writeBrokerConfig } from "../../../test/support/broker-config.ts";
+import { ServiceProcess } from "../../../test/support/service-process.ts";
 import { clearSlot, type HouseholdIntent } from "../../market/index.ts";
 import { DSO_ID, generateRegistry, parseRegistry, signerOf } from "../../private/registry.ts";
 import { submitIntent } from "../household/intent.ts";
@@ -48,9 +49,9 @@ describe("snippet broker with a node down", { timeout: 120_000 }, () => {
       startDelaySeconds: 2,
       slots: 2,
     });
-    const broker = await startBrokerProcess(configPath);
+    const broker = new ServiceProcess("broker", configPath);
     try {
-      const url = `http://127.0.0.1:${broker.ready.apiPort}`;
+      const url = `http://127.0.0.1:${(await broker.ready()).apiPort}`;
       const health = async () => (await (await fetch(`${url}/health`)).json()) as BrokerHealth;
       const client = new BrokerClient(url);
       cluster.kill(2);
@@ -91,7 +92,7 @@ describe("snippet broker with a node down", { timeout: 120_000 }, () => {
         if (events.filter((seen) => seen.slot.phase === "billed").length === 2) break;
       }
       stop.abort();
-      assert.equal(await broker.exited, 0, broker.log());
+      assert.equal(await broker.exited, 0, broker.log);
       nodes?.close();
 
       const last = (index: number) => events.filter((event) => event.slot.index === index).pop()?.slot;
@@ -111,9 +112,9 @@ describe("snippet broker with a node down", { timeout: 120_000 }, () => {
       });
       assert.equal(last(1)?.phase, "billed");
       assert.equal(((await committed) as unknown[]).length, 2, "each household got its commitments");
-      assert.match(broker.log(), /could not clear slot 0; trying again/);
+      assert.match(broker.log, /could not clear slot 0; trying again/);
     } finally {
-      broker.child.kill("SIGKILL");
+      await broker.kill();
     }
   });
 });

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startBrokerProcess, writeBrokerConfig } from "../../../test/support/broker-process.ts";
+import { writeBrokerConfig } from "../../../test/support/broker-config.ts";
+import { ServiceProcess } from "../../../test/support/service-process.ts";
 import { type BillingSlot, billSlot, DeviationPool, estimatedReading } from "../../billing/index.ts";
 import { clearSlot, type HouseholdIntent } from "../../market/index.ts";
 import {
@@ -123,9 +124,9 @@ describe("snippet broker as a process", { timeout: 120_000 }, () => {
       startDelaySeconds: 2,
       slots: 2,
     });
-    const broker = await startBrokerProcess(configPath);
+    const broker = new ServiceProcess("broker", configPath);
     try {
-      const client = new BrokerClient(`http://127.0.0.1:${broker.ready.apiPort}`);
+      const client = new BrokerClient(`http://127.0.0.1:${(await broker.ready()).apiPort}`);
       const stop = new AbortController();
       const events: BoardEvent[] = [];
       /** Each household's commitments of each slot, as it rebuilt them. */
@@ -162,7 +163,7 @@ describe("snippet broker as a process", { timeout: 120_000 }, () => {
       });
       await watching;
       stop.abort();
-      assert.equal(await broker.exited, 0, broker.log());
+      assert.equal(await broker.exited, 0, broker.log);
       assert.equal((await Promise.all(committed)).length, 8, "every household got its commitments");
 
       const phases = (index: number) =>
@@ -189,14 +190,9 @@ describe("snippet broker as a process", { timeout: 120_000 }, () => {
       );
       // The broker closed June on the nodes before it exited: the supplier may ask for its bills.
       assert.equal((await periodBills(nodes, "2026-06", signer("s0"))).length, 4);
-      const lines = broker
-        .log()
-        .trim()
-        .split("\n")
-        .map((line) => JSON.parse(line) as { msg: string });
-      assert.ok(lines.some((line) => line.msg === "the market has billed its last slot"));
+      assert.ok(broker.lines().some((line) => line.msg === "the market has billed its last slot"));
     } finally {
-      broker.child.kill("SIGKILL");
+      await broker.kill();
     }
   });
 });

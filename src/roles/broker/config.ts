@@ -5,22 +5,13 @@
  * at the market's first start.
  * @module
  */
-import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { BILLING_MODELS, type BillingModel } from "../../billing/types.ts";
-import { isPostgresUrl } from "../../store/open.ts";
 import { idField, integerField, oneOfField } from "../../validation/index.ts";
-import { hostField } from "../mpc-node/keys.ts";
-import { loadServiceConfig } from "../service.ts";
+import { configRelative, configStore, listenSchema, loadServiceConfig, pathField } from "../service.ts";
 import { type CalendarSettings, calendarSettingsSchema } from "./calendar.ts";
 
 const MS_PER_MINUTE = 60_000;
-
-const pathField = z
-  .string({ error: (issue) => `${JSON.stringify(issue.input) ?? "missing"} is not a path string` })
-  .min(1, { error: () => "is an empty path" });
-
-const listenPortField = integerField(0, 65535, "not a TCP port (0..65535)", "not a TCP port (0..65535)");
 
 /** The calendar as an operator declares it: the slot times, the pace, and where slot 0 starts. */
 export const declaredCalendarSchema = z
@@ -55,7 +46,7 @@ export type DeclaredCalendar = z.infer<typeof declaredCalendarSchema>;
 
 export const brokerConfigSchema = z.strictObject({
   /** The HTTP API (with the health route `GET /health`); port 0: any free port. */
-  listen: z.strictObject({ host: hostField, port: listenPortField }),
+  listen: listenSchema,
   /** A PGlite folder, or a postgres:// URL. */
   store: pathField,
   /** The nodes' configuration (nodes.json), whose registry lists the community. */
@@ -77,11 +68,10 @@ export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
  */
 export function loadBrokerConfig(path: string): BrokerConfig {
   const config = loadServiceConfig(path, brokerConfigSchema);
-  const folder = dirname(resolve(path));
-  const at = (file: string) => resolve(folder, file);
+  const at = (file: string) => configRelative(path, file);
   return {
     ...config,
-    store: isPostgresUrl(config.store) ? config.store : at(config.store),
+    store: configStore(path, config.store),
     nodes: at(config.nodes),
     keys: at(config.keys),
     ...(config.ledger === undefined ? {} : { ledger: at(config.ledger) }),

@@ -8,6 +8,7 @@
  * the steps on the nodes are injected: this module only schedules.
  * @module
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { billingPeriodOf } from "../../billing/index.ts";
 import { describeError } from "../../validation/index.ts";
 import type { BoardEvent, BoardSlot, SlotPrices } from "./board.ts";
@@ -29,16 +30,9 @@ const LONGEST_SLEEP_MS = 3_600_000;
 export const systemClock: MarketClock = {
   now: () => Date.now(),
   sleepUntil: (wallMs, signal) =>
-    new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.min(Math.max(0, wallMs - Date.now()), LONGEST_SLEEP_MS));
-      signal.addEventListener("abort", done, { once: true });
-    }),
+    sleep(Math.min(Math.max(0, wallMs - Date.now()), LONGEST_SLEEP_MS), undefined, { signal }).catch(
+      () => undefined,
+    ),
 };
 
 export type ClearingFigures = NonNullable<BoardSlot["clearing"]>;
@@ -110,8 +104,8 @@ function pricesOf(tariffs: SlotTariffs): SlotPrices | undefined {
 
 /** What the loop does next, and from when. */
 interface Action {
-  /** Wall time from which it is due. */
-  readonly at: number;
+  /** Wall time from which it is due, ms. */
+  readonly dueAtMs: number;
   /** Names it in logs and keys its retries. */
   readonly what: string;
   readonly run: () => Promise<void>;
@@ -129,7 +123,7 @@ export class Market {
   /** The first slot whose billing (bill, posting, its period's close) is not yet done. */
   #billing = 0;
   /** Steps that failed, with their attempts so far and when they are tried again. */
-  readonly #failed = new Map<string, { attempts: number; at: number }>();
+  readonly #failed = new Map<string, { attempts: number; retryAtMs: number }>();
   #wake = new AbortController();
 
   constructor(options: MarketOptions) {
@@ -139,7 +133,7 @@ export class Market {
 
   /** Has the loop look at the board again now (tariffs were published); steps waiting to retry are tried at once. */
   wake(): void {
-    for (const failed of this.#failed.values()) failed.at = 0;
+    for (const failed of this.#failed.values()) failed.retryAtMs = 0;
     this.#wake.abort();
   }
 
@@ -164,8 +158,8 @@ export class Market {
       this.#wake = wake;
       const action = await this.#next();
       if (action === "finished") return "finished";
-      if (action.at > clock.now()) {
-        await clock.sleepUntil(action.at, AbortSignal.any([signal, wake.signal]));
+      if (action.dueAtMs > clock.now()) {
+        await clock.sleepUntil(action.dueAtMs, AbortSignal.any([signal, wake.signal]));
         continue;
       }
       await action.run();
@@ -185,7 +179,7 @@ export class Market {
     const candidates = [await this.#nextClearing(), await this.#nextMetering(), billing].filter(
       (action): action is Action => action !== undefined,
     );
-    return candidates.reduce((earliest, action) => (action.at < earliest.at ? action : earliest));
+    return candidates.reduce((earliest, action) => (action.dueAtMs < earliest.dueAtMs ? action : earliest));
   }
 
   async #nextClearing(): Promise<Action | undefined> {
@@ -195,7 +189,7 @@ export class Market {
     const record = await store.slot(index);
     const gate = calendar.wallAt(calendar.times(index).gateMs);
     if (record === null && pricesOf(await store.tariffs(index)) !== undefined)
-      return { at: 0, what: `open slot ${index}`, run: () => this.#open(index) };
+      return { dueAtMs: 0, what: `open slot ${index}`, run: () => this.#open(index) };
     return this.#retried(`clear slot ${index}`, gate, () => this.#clear(index));
   }
 
@@ -241,13 +235,13 @@ export class Market {
   }
 
   /**
-   * A step that may not be skipped, due from `at` or, after a failure, when its retry is; a failure is
-   * logged and schedules the retry, after a wait that doubles with each attempt.
+   * A step that may not be skipped, due from wall time `dueAtMs` or, after a failure, when its retry is;
+   * a failure is logged and schedules the retry, after a wait that doubles with each attempt.
    */
-  #retried(what: string, at: number, run: () => Promise<void>): Action {
+  #retried(what: string, dueAtMs: number, run: () => Promise<void>): Action {
     const failed = this.#failed.get(what);
     return {
-      at: Math.max(at, failed?.at ?? 0),
+      dueAtMs: Math.max(dueAtMs, failed?.retryAtMs ?? 0),
       what,
       run: async () => {
         try {
@@ -256,7 +250,7 @@ export class Market {
         } catch (error) {
           const attempts = (failed?.attempts ?? 0) + 1;
           const waitMs = Math.min(this.#retry.firstMs * 2 ** (attempts - 1), this.#retry.maxMs);
-          this.#failed.set(what, { attempts, at: this.#options.clock.now() + waitMs });
+          this.#failed.set(what, { attempts, retryAtMs: this.#options.clock.now() + waitMs });
           this.#options.log.warn(
             { attempts, retryInMs: waitMs, reason: describeError(error) },
             `could not ${what}; trying again`,

@@ -8,13 +8,11 @@
  */
 import { connect } from "node:tls";
 import type { BillingModel } from "../../billing/types.ts";
-import { certificateFingerprint } from "../../mpc/transport/peers.ts";
-import { TLS_CIPHER_SUITES } from "../../mpc/transport/tls.ts";
 import { PARTIES, type PartyId } from "../../mpc/transport/types.ts";
 import type { SlotClosed } from "../../private/clearing/intents.ts";
 import type { Signer } from "../../private/keys.ts";
 import { describeError } from "../../validation/index.ts";
-import { NodeClient } from "../mpc-node/client.ts";
+import { NodeClient, pinnedTlsOptions } from "../mpc-node/client.ts";
 import type { NodeConfig } from "../mpc-node/config.ts";
 import { billSlotOnNodes } from "./bill.ts";
 import type { SlotPrices } from "./board.ts";
@@ -172,19 +170,9 @@ export function pingNodes(config: NodeConfig, timeoutMs: number): Promise<NodeRe
 }
 
 function pingNode(config: NodeConfig, party: PartyId, timeoutMs: number): Promise<NodeReachability> {
-  const node = config.nodes[party];
-  const expected = certificateFingerprint(node.certificatePem);
   const startMs = performance.now();
   return new Promise((resolve) => {
-    const socket = connect({
-      host: node.host,
-      port: node.clientPort,
-      ca: [node.certificatePem],
-      minVersion: "TLSv1.3",
-      ciphers: TLS_CIPHER_SUITES,
-      checkServerIdentity: (_host, certificate) =>
-        certificate.fingerprint256 === expected ? undefined : new Error("it presented another certificate"),
-    });
+    const socket = connect(pinnedTlsOptions(config, party));
     const done = (result: Omit<NodeReachability, "party">) => {
       clearTimeout(timer);
       socket.destroy();

@@ -76,7 +76,7 @@ describe("broker.json", () => {
       (error: Error) => {
         for (const line of [
           `${path}: (input): unknown field "extra"`,
-          `${path}: listen.port: 70000 is not a TCP port (0..65535)`,
+          `${path}: listen.port: 70000 is not a port (0..65535)`,
           `${path}: calendar.slotMinutes: does not divide a day`,
           `${path}: calendar.graceMinutes: -1 is negative`,
           `${path}: billingModel: "pay-as-bid" is not one of ucs-uniform, ucs-proportional`,

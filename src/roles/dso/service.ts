@@ -22,6 +22,14 @@ import { loadScenario } from "../../sim/scenarios.ts";
 import { energyField, idField, priceField, ValidationError } from "../../validation/index.ts";
 import type { BoardSlot } from "../broker/board.ts";
 import {
+  type PartyConfig,
+  type PartyService,
+  partyConfigFields,
+  partyConfigOf,
+  priceSourceField,
+  startPartyService,
+} from "../party-service.ts";
+import {
   configRelative,
   configScenario,
   type Logger,
@@ -29,23 +37,13 @@ import {
   runService,
   serviceLogger,
 } from "../service.ts";
-import {
-  type PartyConfig,
-  type PartyService,
-  partyConfigFields,
-  partyConfigOf,
-  startPartyService,
-} from "./party.ts";
-import { timeOfUseSchema, valuesAt } from "./time-of-use.ts";
+import { timeOfUseSchema, valuesAt } from "../time-of-use.ts";
 import { type GroupTotals, meterTotals } from "./totals.ts";
 
 export const dsoConfigSchema = z.strictObject({
   ...partyConfigFields,
   /** Where the network fee and zone limits come from: a scenario's (by name or file), or a network file. */
-  network: z.union(
-    [z.strictObject({ scenario: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })],
-    { error: () => 'is neither {"scenario": name or file} nor {"file": "network.json"}' },
-  ),
+  network: priceSourceField("network.json"),
 });
 
 /** A feeder zone's limits on its net flow to (export) and from (import) the rest of the community, Wh per slot. */
@@ -86,9 +84,8 @@ export function loadDsoConfig(path: string): DsoConfig {
     };
   }
   const networkPath = configRelative(path, network.file);
-  const { zones, ...fees } = loadServiceConfig(networkPath, networkFileSchema) as z.infer<
-    typeof networkFileSchema
-  >;
+  const schedule = loadServiceConfig(networkPath, networkFileSchema);
+  const { zones } = schedule;
   const ids = new Set<string>();
   for (const [z, zone] of (zones ?? []).entries()) {
     if (ids.has(zone.id))
@@ -99,8 +96,7 @@ export function loadDsoConfig(path: string): DsoConfig {
   }
   return {
     ...base,
-    networkFeeAt: (startMs) =>
-      valuesAt(fees as Parameters<typeof valuesAt<{ networkFee: number }>>[0], startMs).networkFee,
+    networkFeeAt: (startMs) => valuesAt<{ networkFee: number }>(schedule, startMs).networkFee,
     ...(zones === undefined ? {} : { zones }),
   };
 }

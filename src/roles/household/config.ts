@@ -6,22 +6,23 @@
  * @module
  */
 import { z } from "zod";
-import { isPostgresUrl } from "../../store/open.ts";
 import { idField, integerField } from "../../validation/index.ts";
 import {
   configRelative,
   configScenario,
+  configStore,
+  httpUrlField,
   listenSchema,
   loadServiceConfig,
+  mqttUrlField,
   pathField,
-  urlField,
 } from "../service.ts";
 
 const hoursField = integerField(1, 168, "not a positive number of hours", "above a week");
 
 export const householdsConfigSchema = z.strictObject({
   /** The broker: the calendar and the board's live updates. */
-  broker: urlField(["http:", "https:"]),
+  broker: httpUrlField,
   /** The nodes' configuration (nodes.json), whose registry lists the households. */
   nodes: pathField,
   /** The households' signing keys, in the format of registry.keys.json (a home's file holds its own only). */
@@ -51,7 +52,7 @@ export const householdsConfigSchema = z.strictObject({
   /** Where the households keep their records: a PGlite folder, or a postgres:// URL. */
   store: pathField,
   /** The home bus the simulated homes publish their meters' readings on. */
-  homeBus: z.strictObject({ url: urlField(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]) }),
+  homeBus: z.strictObject({ url: mqttUrlField }),
   health: listenSchema,
 });
 export type HouseholdsConfig = z.infer<typeof householdsConfigSchema>;
@@ -68,7 +69,7 @@ export function loadHouseholdsConfig(path: string): HouseholdsConfig {
     ...file,
     nodes: at(file.nodes),
     keys: at(file.keys),
-    store: isPostgresUrl(file.store) ? file.store : at(file.store),
+    store: configStore(path, file.store),
     scenario: configScenario(path, file.scenario),
   };
 }

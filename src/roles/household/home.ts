@@ -9,6 +9,7 @@
  * tries again; it never touches another home.
  * @module
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import { estimatedReading } from "../../billing/index.ts";
@@ -19,7 +20,7 @@ import { uncleared } from "../../sim/mpc-engines.ts";
 import { OperationalError } from "../../system/errors.ts";
 import { describeError } from "../../validation/index.ts";
 import type { BoardSlot, SlotPrices } from "../broker/board.ts";
-import type { SlotCalendar } from "../broker/calendar.ts";
+import type { SlotCalendar, SlotTimes } from "../broker/calendar.ts";
 import type { MeterBus } from "./bus.ts";
 import { ownSlotBills, slotBillOf } from "./figures.ts";
 import {
@@ -42,19 +43,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    }),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }),
 };
 
 /** The board as the homes read it: each slot's latest state. */
@@ -116,6 +105,17 @@ interface LiveSlot {
   readingDue: boolean;
 }
 
+/** A slot in hand: its calendar times, the tariffs it is planned with, its plan and how far it got. */
+function liveSlotOf(
+  times: SlotTimes,
+  prices: SlotPrices,
+  planned: PlannedSlot,
+  state: Pick<LiveSlot, "sent" | "readingDue">,
+): LiveSlot {
+  const { index, slot, startMs, endMs } = times;
+  return { index, slot, startMs, endMs, prices, planned, ...state };
+}
+
 /** The nodes keep no bill of a billed slot yet: the home asks again later. */
 class BillNotYet extends Error {}
 
@@ -171,16 +171,10 @@ export class Home {
           `household ${this.id} plans slot ${row.index} otherwise than it did: the scenario, seed or agents are not those it ran with`,
         );
       this.#next++;
-      const live: LiveSlot = {
-        index: row.index,
-        slot: row.slot,
-        startMs: times.startMs,
-        endMs: times.endMs,
-        prices: row.prices,
-        planned,
+      const live = liveSlotOf(times, row.prices, planned, {
         sent: row.sent,
         readingDue: row.record === null,
-      };
+      });
       if (row.learned === null) {
         this.#pending = live;
         continue;
@@ -295,16 +289,7 @@ export class Home {
       throw new HomeFailed(this.#failed);
     }
     this.#next++;
-    this.#pending = {
-      index: slot.index,
-      slot: slot.slot,
-      startMs: times.startMs,
-      endMs: times.endMs,
-      prices,
-      planned,
-      sent: false,
-      readingDue: true,
-    };
+    this.#pending = liveSlotOf(times, prices, planned, { sent: false, readingDue: true });
     // Kept before it is sent: a restarted device knows the slot is planned, and whether it was sent.
     this.#keep(
       {

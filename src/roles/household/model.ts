@@ -6,14 +6,14 @@
  * observes and reads exactly what `simulateSlot` does for the same household. Pure: no I/O.
  * @module
  */
-import type { Agent, AgentDecision, HouseholdEnergy, SlotFeedback } from "../../agents/agent.ts";
+import type { Agent, AgentDecision, HouseholdEnergy } from "../../agents/agent.ts";
 import type { Outlook } from "../../agents/forecast.ts";
 import type { SlotRecord } from "../../billing/record.ts";
-import type { Commitments, HouseholdIntent } from "../../market/index.ts";
-import { type ProfileSource, seededRandom, syntheticProfiles, type TimeGrid } from "../../profiles/index.ts";
+import type { HouseholdIntent } from "../../market/index.ts";
+import type { ProfileSource, TimeGrid } from "../../profiles/index.ts";
 import type { Random } from "../../profiles/random.ts";
 import { type AgentSetup, communityOf } from "../../sim/community.ts";
-import { actualEnergy, homeRandoms, meterReading } from "../../sim/home.ts";
+import { actualEnergy, homeRandoms, meterReading, scenarioProfiles, slotFeedbackOf } from "../../sim/home.ts";
 import type { Scenario, ScenarioHousehold } from "../../sim/scenario.ts";
 import type { SlotLearned } from "./records.ts";
 
@@ -33,17 +33,6 @@ export interface PlannedSlot {
   /** What really flows in the slot, and what its meter reads. */
   readonly actual: HouseholdEnergy;
   readonly reading: { readonly importWh: number; readonly exportWh: number };
-}
-
-/** The profiles of the scenario's households for a run with `seed`, as `snippet simulate` makes them. */
-export function scenarioProfiles(
-  scenario: Scenario,
-  households: Scenario["households"],
-  grid: TimeGrid,
-  seed: number,
-): ProfileSource {
-  // Each household's profile draws from its own fork: the same whichever households are made with it.
-  return syntheticProfiles(households, scenario.site, grid, seededRandom(seed).fork("profiles"));
 }
 
 export class HomeModel {
@@ -68,7 +57,7 @@ export class HomeModel {
     this.#agent = community.agents[0] as Agent;
     this.#outlook = community.outlook;
     this.#errorFraction = community.forecastErrorFraction;
-    this.#profiles = scenarioProfiles(scenario, scenario.households, grid, setup.seed);
+    this.#profiles = scenarioProfiles(scenario, grid, setup.seed);
     this.#random = homeRandoms(setup.seed);
   }
 
@@ -94,27 +83,4 @@ export class HomeModel {
     this.#outlook.recordClearing(startMs, learned.figures.clearingPrice);
     this.#agent.observe(slotFeedbackOf(startMs, planned.actual, learned.committed, learned.order));
   }
-}
-
-/**
- * What a household learns after a slot: what really flowed, what it gave away (sold at price 0) and
- * the share of its community order filled.
- */
-export function slotFeedbackOf(
-  slotStartMs: number,
-  actual: HouseholdEnergy,
-  committed: Commitments,
-  order: { readonly side: HouseholdIntent["side"]; readonly volumeWh: number } | null,
-): SlotFeedback {
-  let donatedWh = 0;
-  for (const trade of committed.bilateral)
-    if (trade.side === "sell" && trade.price === 0) donatedWh += trade.volumeWh;
-  const filledWh = committed.communityBuyWh + committed.communitySellWh;
-  return {
-    slotStartMs,
-    actual,
-    donatedWh,
-    communityFill:
-      order === null || order.volumeWh === 0 ? null : { side: order.side, share: filledWh / order.volumeWh },
-  };
 }

@@ -77,8 +77,7 @@ export class HouseholdRunner {
     private readonly options: RunnerOptions,
     settings: Calendar,
   ) {
-    const { slots, billingModel: _, ...fixed } = settings;
-    this.calendar = new SlotCalendar({ ...fixed, ...(slots === undefined ? {} : { slots }) });
+    this.calendar = SlotCalendar.from(settings);
     this.#clock = options.clock ?? systemClock;
     this.#writer = new KeptWriter(options.records);
     // The homes live on the market's slots: its first slot starts their forecasts and outlook.
@@ -86,7 +85,7 @@ export class HouseholdRunner {
       startMs: settings.originMs,
       // The scenario's slot length: start refuses a market of another.
       slotMinutes: options.scenario.slotMinutes,
-      slotCount: slots ?? Number.MAX_SAFE_INTEGER,
+      slotCount: settings.slots ?? Number.MAX_SAFE_INTEGER,
     };
     const board = { get: (index: number) => this.#view.get(index) };
     this.#homes = options.households.map(

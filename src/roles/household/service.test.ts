@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +12,7 @@ import {
   TestBoard,
   TestMarket,
 } from "../../../test/support/household-market.ts";
+import { ServiceProcess } from "../../../test/support/service-process.ts";
 import { registryKeysPath } from "../../private/registry.ts";
 import { parseScenario } from "../../sim/scenario.ts";
 import { ValidationError } from "../../validation/index.ts";
@@ -90,46 +89,6 @@ function writeConfig(name: string, changes: Record<string, unknown> = {}): strin
   return path;
 }
 
-/** `snippet household --config <config> --many` as its own process, with its log lines. */
-function spawnHouseholds(config: string): { child: ChildProcess; lines: string[]; ready: Promise<number> } {
-  const cli = new URL("../../cli/household.ts", import.meta.url).href;
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "--input-type=module",
-      "--eval",
-      `import { Command } from "commander";
-      import { registerHouseholdCommand } from ${JSON.stringify(cli)};
-      const program = new Command();
-      registerHouseholdCommand(program);
-      await program.parseAsync(process.argv.slice(1), { from: "user" });`,
-      "household",
-      "--config",
-      config,
-      "--many",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  const lines: string[] = [];
-  const ready = new Promise<number>((resolve, reject) => {
-    let rest = "";
-    child.stderr?.setEncoding("utf8").on("data", (text: string) => {
-      const parts = (rest + text).split("\n");
-      rest = parts.pop() ?? "";
-      for (const line of parts) {
-        lines.push(line);
-        if (line.includes('"msg":"ready"')) resolve(JSON.parse(line).healthPort);
-      }
-    });
-    child.once("exit", (code) =>
-      reject(new Error(`the households exited (${code}) before ready:\n${lines.join("\n")}`)),
-    );
-  });
-  return { child, lines, ready };
-}
-
 async function health(port: number): Promise<HouseholdHealth> {
   return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as HouseholdHealth;
 }
@@ -174,9 +133,9 @@ describe("snippet household", { timeout: 120_000 }, () => {
 
   it("runs many homes in one process that, killed mid-slot and started again, keep every record once", async () => {
     const config = writeConfig("households.json");
-    let homes = spawnHouseholds(config);
+    let homes = new ServiceProcess("household", config, ["--many"]);
     try {
-      let port = await homes.ready;
+      let port = (await homes.ready()).healthPort as number;
       assert.deepEqual((await health(port)).homes, 3);
       market.open(board, 0);
       await untilDone(port, "sent", 3);
@@ -185,11 +144,10 @@ describe("snippet household", { timeout: 120_000 }, () => {
       await untilDone(port, "sent", 6);
       await market.clear(board, 1);
       // Killed while the homes learn slot 1; slot 0 is billed meanwhile.
-      homes.child.kill("SIGKILL");
-      await once(homes.child, "exit");
+      await homes.kill();
       await market.bill(board, 0, METERS);
-      homes = spawnHouseholds(config);
-      port = await homes.ready;
+      homes = new ServiceProcess("household", config, ["--many"]);
+      port = (await homes.ready()).healthPort as number;
       market.open(board, 2);
       await untilDone(port, "sent", 3);
       assert.deepEqual((await health(port)).slots.refused, 0, "no intent sent twice");
@@ -205,12 +163,10 @@ describe("snippet household", { timeout: 120_000 }, () => {
       assert.ok(published >= 1, "slot 2's reading was published");
       const stranger = await fetch(`http://127.0.0.1:${port}/health/households/zoe`);
       assert.equal(stranger.status, 404);
-      homes.child.kill("SIGTERM");
-      const [code] = await once(homes.child, "exit");
-      assert.equal(code, 0, homes.lines.join("\n"));
-      assert.ok(homes.lines.some((line) => line.includes('"msg":"stopped"')));
+      assert.equal(await homes.stop(), 0, homes.log);
+      assert.ok(homes.lines().some((line) => line.msg === "stopped"));
     } finally {
-      if (homes.child.exitCode === null) homes.child.kill("SIGKILL");
+      await homes.kill();
     }
     const reference = await referenceRecords(NEIGHBOURS, SEED, SLOTS);
     const kept = await readOwnRecords(join(work, "households-db"), IDS);

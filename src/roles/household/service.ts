@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { workerSolver } from "../../agents/solver.ts";
 import type { Signer } from "../../private/keys.ts";
-import { loadRegistryKeys, privateKeyOf, type Registry } from "../../private/registry.ts";
+import { loadRegistryKeys, type Registry, signerOf } from "../../private/registry.ts";
 import { type AgentSetup, strategicSetup } from "../../sim/community.ts";
 import type { Scenario, ScenarioHousehold } from "../../sim/scenario.ts";
 import { loadScenario } from "../../sim/scenarios.ts";
@@ -188,7 +188,7 @@ function signersOf(config: HouseholdsConfig, households: readonly ScenarioHouseh
     households.map(({ id }) => {
       if (keys.parties[id] === undefined)
         throw new ValidationError([{ path: config.keys, message: `holds no key of household ${id}` }]);
-      return [id, { party: id, key: privateKeyOf(keys, "parties", id) }];
+      return [id, signerOf(keys, id)];
     }),
   );
 }

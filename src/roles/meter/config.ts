@@ -10,10 +10,11 @@ import { idField } from "../../validation/index.ts";
 import {
   configRelative,
   configScenario,
+  httpUrlField,
   listenSchema,
   loadServiceConfig,
+  mqttUrlField,
   pathField,
-  urlField,
 } from "../service.ts";
 
 const sourceSchema = z.discriminatedUnion(
@@ -22,7 +23,7 @@ const sourceSchema = z.discriminatedUnion(
     z.strictObject({
       kind: z.literal("mqtt"),
       /** The home bus, such as `mqtt://127.0.0.1:1883`. */
-      url: urlField(["mqtt:", "mqtts:", "tcp:", "ws:", "wss:"]),
+      url: mqttUrlField,
       /** The persistent session's id (default: one derived from the hosted meters). */
       clientId: idField.optional(),
     }),
@@ -47,15 +48,13 @@ export const meterServiceConfigSchema = z.strictObject({
   }),
   source: sourceSchema,
   /** The broker, for the calendar. */
-  broker: urlField(["http:", "https:"]),
+  broker: httpUrlField,
   /** The buffer's folder. */
   buffer: pathField,
   health: listenSchema,
 });
-export type MeterServiceConfigFile = z.infer<typeof meterServiceConfigSchema>;
-
-/** The config with its paths made absolute. */
-export type MeterServiceConfig = MeterServiceConfigFile;
+/** The config; {@link loadMeterConfig} makes its paths absolute. */
+export type MeterServiceConfig = z.infer<typeof meterServiceConfigSchema>;
 
 /**
  * Reads and checks a meter service's config; paths in it become absolute.

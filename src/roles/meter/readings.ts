@@ -6,7 +6,7 @@
 import type { KeyObject } from "node:crypto";
 import { PARTIES } from "../../mpc/transport/types.ts";
 import { type Reading, sealReading } from "../../private/metering/envelope.ts";
-import { readingJob } from "../../private/metering/intake.ts";
+import { type ReadingRefusal, readingJob } from "../../private/metering/intake.ts";
 import { type NodeClient, replyKey } from "../mpc-node/client.ts";
 import type { Message } from "../mpc-node/jobs.ts";
 
@@ -16,10 +16,6 @@ import type { Message } from "../mpc-node/jobs.ts";
  * reading came late), or it refused it for another reason (the meter may try again).
  */
 export type NodeAnswer = { readonly held: true } | { readonly closed: true } | { readonly refused: string };
-
-// The node's reasons (src/private/metering/intake.ts) for a reading it already holds and for a closed slot.
-const ALREADY_HELD = / already reported slot /;
-const SLOT_CLOSED = / is closed: the reading came late/;
 
 /**
  * Seals a meter's reading of `slot` and sends each node its part.
@@ -32,16 +28,17 @@ export async function deliverReading(
   slot: string,
   reading: Reading,
 ): Promise<NodeAnswer[]> {
-  return (await refusalsOf(client, meter, slot, reading)).map((refused): NodeAnswer => {
-    if (refused === null || ALREADY_HELD.test(refused)) return { held: true };
-    if (SLOT_CLOSED.test(refused)) return { closed: true };
-    return { refused };
+  return (await refusalsOf(client, meter, slot, reading)).map((refusal): NodeAnswer => {
+    if (refusal === null || refusal.code === "held") return { held: true };
+    if (refusal.code === "closed") return { closed: true };
+    return { refused: refusal.reason };
   });
 }
 
 /**
  * Seals a meter's reading of `slot` and sends each node its part.
  * @returns null when all three nodes hold it, else each refusing node's reason.
+ * @throws {@link JobError} when a node cannot be reached or its connection breaks.
  */
 export async function sendReading(
   client: NodeClient,
@@ -49,19 +46,19 @@ export async function sendReading(
   slot: string,
   reading: Reading,
 ): Promise<string | null> {
-  const refusals = (await refusalsOf(client, meter, slot, reading)).flatMap((refused, party) =>
-    refused === null ? [] : [`node ${party}: ${refused}`],
+  const refusals = (await refusalsOf(client, meter, slot, reading)).flatMap((refusal, party) =>
+    refusal === null ? [] : [`node ${party}: ${refusal.reason}`],
   );
   return refusals.length === 0 ? null : refusals.join("; ");
 }
 
-/** Each node's reason for refusing the sealed reading, or null where it took it. */
+/** Each node's refusal of the sealed reading, or null where it took it. */
 async function refusalsOf(
   client: NodeClient,
   meter: { readonly id: string; readonly key: KeyObject },
   slot: string,
   reading: Reading,
-): Promise<(string | null)[]> {
+): Promise<(ReadingRefusal | null)[]> {
   const sealed = sealReading(meter.id, slot, reading, meter.key);
   const replies = await client.exchange(
     PARTIES.map((party) => ({
@@ -71,7 +68,9 @@ async function refusalsOf(
     replyKey(readingJob(slot), meter.id),
     `reading of meter ${meter.id}`,
   );
-  return replies.map((reply) =>
-    reply.header.type === "reading" ? reply.header.refused : `answered with a ${reply.header.type}`,
-  );
+  return replies.map(({ header }) => {
+    if (header.type !== "reading") return { reason: `answered with a ${header.type}` };
+    if (header.refused === null) return null;
+    return { reason: header.refused, ...(header.code === undefined ? {} : { code: header.code }) };
+  });
 }

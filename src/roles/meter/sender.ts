@@ -166,7 +166,7 @@ export class ReadingSender {
       return;
     }
     const reason = refusals.join("; ");
-    if (this.#pastHope(reading.slot)) {
+    if (this.#tooLateToRetry(reading.slot)) {
       logger.error(
         { ...where, reason },
         "the nodes refuse the reading after its slot's metering closed: dropped",
@@ -196,7 +196,7 @@ export class ReadingSender {
   }
 
   /** Whether a slot's length has passed since its metering closed: the nodes have closed it, or never will take it. */
-  #pastHope(slot: string): boolean {
+  #tooLateToRetry(slot: string): boolean {
     const { calendar } = this.#options;
     const index = calendar.indexOf(slot);
     if (index === null) return true;

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { connect, type TLSSocket } from "node:tls";
+import { type ConnectionOptions, connect, type TLSSocket } from "node:tls";
 import type { Shared } from "../../mpc/arithmetic.ts";
 import {
   type NodeShares,
@@ -273,22 +273,28 @@ class Inbox {
   }
 }
 
-function connectToNode(config: NodeConfig, party: PartyId): Promise<TLSSocket> {
+/** How a client dials node `party`'s client port over TLS, with the node's configured certificate pinned. */
+export function pinnedTlsOptions(config: NodeConfig, party: PartyId): ConnectionOptions {
   const node = config.nodes[party];
   const expected = certificateFingerprint(node.certificatePem);
+  return {
+    host: node.host,
+    port: node.clientPort,
+    ca: [node.certificatePem],
+    minVersion: "TLSv1.3",
+    ciphers: TLS_CIPHER_SUITES,
+    // The certificate is pinned: it must be exactly the configured one, whatever host name it names.
+    checkServerIdentity: (_host, certificate) =>
+      certificate.fingerprint256 === expected
+        ? undefined
+        : new Error(`${describeNode(config, party)} presented a certificate other than the configured one`),
+  };
+}
+
+function connectToNode(config: NodeConfig, party: PartyId): Promise<TLSSocket> {
+  const node = config.nodes[party];
   return new Promise((resolve, reject) => {
-    const socket = connect({
-      host: node.host,
-      port: node.clientPort,
-      ca: [node.certificatePem],
-      minVersion: "TLSv1.3",
-      ciphers: TLS_CIPHER_SUITES,
-      // The certificate is pinned: it must be exactly the configured one, whatever host name it names.
-      checkServerIdentity: (_host, certificate) =>
-        certificate.fingerprint256 === expected
-          ? undefined
-          : new Error(`${describeNode(config, party)} presented a certificate other than the configured one`),
-    });
+    const socket = connect(pinnedTlsOptions(config, party));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(

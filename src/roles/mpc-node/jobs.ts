@@ -40,6 +40,8 @@ export const jobReplySchema = z.discriminatedUnion("type", [
     job: idField,
     meter: idField,
     refused: z.string().nullable(),
+    /** Marks a refusal the meter acts on: the reading is held already, or came late (`ReadingRefusal`, src/private/metering/intake.ts). */
+    code: z.enum(["held", "closed"]).optional(),
   }),
   z.strictObject({ type: z.literal("held"), job: idField, order: idField }),
   z.strictObject({ type: z.literal("commitments"), job: idField, order: idField, public: z.unknown() }),

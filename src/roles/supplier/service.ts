@@ -17,16 +17,16 @@ import { z } from "zod";
 import { tariffAt } from "../../sim/scenario.ts";
 import { loadScenario } from "../../sim/scenarios.ts";
 import { priceField, ValidationError } from "../../validation/index.ts";
+import { meterTotals } from "../dso/totals.ts";
+import { periodBills } from "../household/figures.ts";
 import {
   type PartyConfig,
   type PartyService,
   partyConfigFields,
   partyConfigOf,
+  priceSourceField,
   startPartyService,
-} from "../dso/party.ts";
-import { type TimeOfUse, timeOfUseSchema, valuesAt } from "../dso/time-of-use.ts";
-import { meterTotals } from "../dso/totals.ts";
-import { periodBills } from "../household/figures.ts";
+} from "../party-service.ts";
 import {
   configRelative,
   configScenario,
@@ -35,16 +35,12 @@ import {
   runService,
   serviceLogger,
 } from "../service.ts";
+import { type TimeOfUse, timeOfUseSchema, valuesAt } from "../time-of-use.ts";
 
 export const supplierConfigSchema = z.strictObject({
   ...partyConfigFields,
   /** Where the tariffs come from: a scenario's (by name or file), or a tariff file. */
-  tariff: z.union(
-    [z.strictObject({ scenario: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })],
-    {
-      error: () => 'is neither {"scenario": name or file} nor {"file": "tariff.json"}',
-    },
-  ),
+  tariff: priceSourceField("tariff.json"),
 });
 
 /** A supplier's prices of one slot. */

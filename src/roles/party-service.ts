@@ -14,30 +14,30 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Hono } from "hono";
 import { z } from "zod";
-import { billingPeriodOf } from "../../billing/index.ts";
-import type { Signer } from "../../private/keys.ts";
-import { loadRegistryKeys, type PartyRole, type Registry, signerOf } from "../../private/registry.ts";
-import { JsonLinesFile } from "../../system/json-lines.ts";
-import { describeError, idField, integerField, ValidationError } from "../../validation/index.ts";
-import { type BoardSlot, MAX_PUBLISHED_SLOTS } from "../broker/board.ts";
-import { SlotCalendar, type SlotTimes } from "../broker/calendar.ts";
-import { BrokerClient, BrokerError } from "../broker/client.ts";
-import { NodeClient } from "../mpc-node/client.ts";
-import { loadNodeConfig } from "../mpc-node/config.ts";
+import { billingPeriodOf } from "../billing/index.ts";
+import type { Signer } from "../private/keys.ts";
+import { loadRegistryKeys, type PartyRole, type Registry, signerOf } from "../private/registry.ts";
+import { JsonLinesFile } from "../system/json-lines.ts";
+import { describeError, idField, integerField, ValidationError } from "../validation/index.ts";
+import { type BoardSlot, MAX_PUBLISHED_SLOTS } from "./broker/board.ts";
+import { SlotCalendar, type SlotTimes } from "./broker/calendar.ts";
+import { BrokerClient, BrokerError } from "./broker/client.ts";
+import { NodeClient } from "./mpc-node/client.ts";
+import { loadNodeConfig } from "./mpc-node/config.ts";
 import {
   configRelative,
+  httpUrlField,
   type Logger,
   listenSchema,
   pathField,
   serveHttp,
-  urlField,
   whenReachable,
-} from "../service.ts";
+} from "./service.ts";
 
 /** The config fields a supplier's and the DSO's services share. */
 export const partyConfigFields = {
   /** The broker's base URL. */
-  broker: urlField(["http:", "https:"]),
+  broker: httpUrlField,
   /** The party's signing key, in the format of registry.keys.json. */
   keys: pathField,
   /** The party's registry id. */
@@ -55,6 +55,17 @@ export const partyConfigFields = {
   /** The folder of the service's results (default: `<party>-results` beside the config). */
   results: pathField.optional(),
 };
+
+/**
+ * A config field naming where the party's prices (and limits) come from: a scenario's, by name or
+ * file, or a file of the party's own, such as `example`.
+ */
+export function priceSourceField(example: string) {
+  return z.union(
+    [z.strictObject({ scenario: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })],
+    { error: () => `is neither {"scenario": name or file} nor {"file": "${example}"}` },
+  );
+}
 
 /** The shared fields with their paths made absolute. */
 export interface PartyConfig {

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { FakeBroker } from "../../../test/support/fake-broker.ts";
-import { ServiceProcess } from "../../../test/support/service-process.ts";
+import { FakeBroker } from "../../test/support/fake-broker.ts";
+import { ServiceProcess } from "../../test/support/service-process.ts";
 import {
   DSO_ID,
   meterIdOf,
@@ -13,16 +13,16 @@ import {
   privateKeyOf,
   registryKeysPath,
   signerOf,
-} from "../../private/registry.ts";
-import { COMMUNITY_SUPPLIER, communityRegistry } from "../../sim/mpc-engines.ts";
-import { type ScenarioHousehold, tariffAt } from "../../sim/scenario.ts";
-import { loadScenario } from "../../sim/scenarios.ts";
-import type { BoardSlot, Calendar } from "../broker/board.ts";
-import { SlotCalendar } from "../broker/calendar.ts";
-import { closeMetering, closePeriod } from "../broker/close.ts";
-import { sendReading } from "../meter/readings.ts";
-import { NodeClient } from "../mpc-node/client.ts";
-import { type LocalCluster, startLocalCluster } from "../mpc-node/local-cluster.ts";
+} from "../private/registry.ts";
+import { COMMUNITY_SUPPLIER, communityRegistry } from "../sim/mpc-engines.ts";
+import { type ScenarioHousehold, tariffAt } from "../sim/scenario.ts";
+import { loadScenario } from "../sim/scenarios.ts";
+import type { BoardSlot, Calendar } from "./broker/board.ts";
+import { SlotCalendar } from "./broker/calendar.ts";
+import { closeMetering, closePeriod } from "./broker/close.ts";
+import { sendReading } from "./meter/readings.ts";
+import { NodeClient } from "./mpc-node/client.ts";
+import { type LocalCluster, startLocalCluster } from "./mpc-node/local-cluster.ts";
 
 /** Three homes on each feeder of the congested scenario; the supplier's tariff from the time-of-use one. */
 const congested = loadScenario("congested-feeder");

@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { integerField } from "../../validation/index.ts";
+import { integerField } from "../validation/index.ts";
 
 const hourField = integerField(0, 24, "not an hour of the day (0..24)", "not an hour of the day (0..24)");
 
